@@ -1,0 +1,36 @@
+"""Request bodies of the public API (``extra="forbid"``, Chinese field titles) and ``COMMANDS``."""
+
+from pydantic import BaseModel
+
+from .agri import PublishTask, SaveDraft, SubmitReport
+from .gateway import Login, Refresh
+from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
+
+COMMANDS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (
+        PublishTask,
+        SaveDraft,
+        SubmitReport,
+        ApproveCase,
+        ReturnCase,
+        AcceptCase,
+        ReopenCase,
+        Login,
+        Refresh,
+    )
+}
+"""command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""
+
+__all__ = [
+    "COMMANDS",
+    "AcceptCase",
+    "ApproveCase",
+    "Login",
+    "PublishTask",
+    "Refresh",
+    "ReopenCase",
+    "ReturnCase",
+    "SaveDraft",
+    "SubmitReport",
+]

@@ -1,0 +1,28 @@
+"""Event payloads of every domain and the registry ``EVENT_TYPES`` (type -> (model, schema_version))."""
+
+from . import agri, population, registry, workflow
+from .base import (
+    EVENT_TYPES,
+    EventMetadata,
+    EventPayload,
+    Submission,
+    event_fields,
+    payload_model,
+    validate_payload,
+)
+from .workflow import RETURN_REASONS
+
+__all__ = [
+    "EVENT_TYPES",
+    "EventMetadata",
+    "EventPayload",
+    "RETURN_REASONS",
+    "Submission",
+    "agri",
+    "event_fields",
+    "payload_model",
+    "population",
+    "registry",
+    "validate_payload",
+    "workflow",
+]

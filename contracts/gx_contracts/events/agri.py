@@ -1,0 +1,91 @@
+"""Agriculture (农业统计) events, topic ``agri.events``; stream ids ``task-<uuid>``, ``report-<uuid>``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from ..divisions import Level
+from ..types import DivisionCode, EventPayload, FieldNotes, FormCode, IndicatorCode, IndicatorValue, Period, Revision
+from .base import Submission, event
+
+__all__ = [
+    "SUBJECT_KIND",
+    "TaskPublished",
+    "ReportDraftSaved",
+    "ReportSubmitted",
+    "ReportReturned",
+    "ReportAccepted",
+]
+
+SUBJECT_KIND = "agri.report"
+"""``Submission.subject_kind`` of an agricultural report."""
+
+Values = dict[IndicatorCode, IndicatorValue]
+Explanations = dict[IndicatorCode, str]
+
+
+@event("agri.task.published", 1)
+class TaskPublished(EventPayload):
+    """报表任务已发布：every village under ``scope_division`` gets a report task."""
+
+    task_id: UUID
+    form_code: FormCode
+    form_version: int = Field(ge=1, description="报表制度版本")
+    period: Period
+    title: str = Field(description="任务标题")
+    scope_division: DivisionCode = Field(description="任务范围（区划代码），其下每个村一份报表")
+    deadline: AwareDatetime = Field(description="截止时间")
+    published_by: str = Field(description="发布人用户ID")
+
+
+@event("agri.report.draft_saved", 1)
+class ReportDraftSaved(EventPayload):
+    """报表草稿已保存."""
+
+    report_id: UUID
+    task_id: UUID
+    village_code: DivisionCode
+    values: Values = Field(description="指标代码 -> 指标值（null = 未填）")
+    explanations: Explanations = Field(default_factory=dict, description="指标代码 -> 审核警告的说明")
+    revision: Revision
+
+
+@event("agri.report.submitted", 1)
+class ReportSubmitted(EventPayload):
+    """报表已提交（机内审核通过）；``submission`` opens or resubmits the review case."""
+
+    report_id: UUID
+    task_id: UUID
+    form_code: FormCode
+    form_version: int = Field(ge=1)
+    period: Period
+    village_code: DivisionCode
+    values: Values
+    explanations: Explanations = Field(default_factory=dict)
+    revision: Revision
+    submission: Submission
+
+
+@event("agri.report.returned", 1)
+class ReportReturned(EventPayload):
+    """报表已退回村级修改（reaction to ``workflow.case.returned`` to the submitter）."""
+
+    report_id: UUID
+    case_id: UUID
+    revision: Revision
+    from_level: Level = Field(description="退回的审核层级")
+    reason_code: str = Field(pattern=r"^R[0-9]{2}$", description="退回原因代码，见 RETURN_REASONS")
+    reason: str = Field(description="退回原因说明")
+    field_notes: FieldNotes = Field(default_factory=dict, description="指标代码 -> 批注")
+
+
+@event("agri.report.accepted", 1)
+class ReportAccepted(EventPayload):
+    """报表已验收（final acceptance of the review case）."""
+
+    report_id: UUID
+    case_id: UUID
+    revision: Revision
+    level: Level = Field(description="验收层级")

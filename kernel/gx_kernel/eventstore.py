@@ -1,0 +1,224 @@
+"""Append-only event store on PostgreSQL (asyncpg).
+
+Gap-free reading ("high-water mark" by transaction id): each row records the id of the
+transaction that wrote it. `read_all` returns rows ordered by (tx_id, position) and only rows
+whose tx_id is below the reader snapshot's xmin: every such transaction has already ended, and
+any transaction still to commit has a larger id, so no event can ever commit behind a reader.
+Writers take no table lock. Appending to one stream is serialised by a row in `streams`, whose
+version is checked before any event row (or sequence number) is written.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import asyncpg
+
+from gx_kernel import telemetry
+from gx_kernel.errors import Conflict
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ConcurrencyError(Conflict):
+    """The stream moved on since the caller read it (stale expected version)."""
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int | None):
+        super().__init__(f"数据已被他人修改（期望版本 {expected}，当前版本 {actual}），请刷新后重试",
+                         code="version_conflict", expected_version=expected, current_version=actual)
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+class Checkpoint(NamedTuple):
+    """A reader's place in the global order: (transaction id, position)."""
+
+    tx_id: int
+    position: int
+
+
+Checkpoint.START = Checkpoint(0, 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    data: dict[str, Any]
+    schema_version: int = 1
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: uuid.UUID
+    stream_id: str
+    version: int
+    position: int
+    tx_id: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.tx_id, self.position)
+
+
+def _ddl(s: str) -> str:
+    return f"""
+    CREATE SCHEMA IF NOT EXISTS {s};
+    CREATE TABLE IF NOT EXISTS {s}.streams (
+        stream_id text PRIMARY KEY,
+        version integer NOT NULL,
+        last_tx_id bigint NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS {s}.events (
+        position bigserial PRIMARY KEY,
+        tx_id bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+        id uuid NOT NULL UNIQUE,
+        stream_id text NOT NULL,
+        version integer NOT NULL,
+        type text NOT NULL,
+        schema_version integer NOT NULL,
+        data jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (stream_id, version)
+    );
+    CREATE INDEX IF NOT EXISTS events_tx_position ON {s}.events (tx_id, position);
+    """
+
+
+class EventStore:
+    """Event streams of one service, in that service's schema."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str):
+        if not _SCHEMA_RE.match(schema):
+            raise ValueError(f"bad schema name {schema!r}")
+        self.pool, self.schema = pool, schema
+        self._appended = asyncio.Event()
+        self._sql_bump = (
+            f"UPDATE {schema}.streams SET version = version + $3, "
+            f"last_tx_id = pg_current_xact_id()::text::bigint "
+            f"WHERE stream_id = $1 AND version = $2 "
+            f"AND last_tx_id <= pg_current_xact_id()::text::bigint RETURNING version")
+        self._sql_new = (
+            f"INSERT INTO {schema}.streams (stream_id, version, last_tx_id) "
+            f"VALUES ($1, $2, pg_current_xact_id()::text::bigint) "
+            f"ON CONFLICT (stream_id) DO NOTHING RETURNING version")
+        self._sql_insert = (
+            f"INSERT INTO {schema}.events (id, stream_id, version, type, schema_version, data, metadata) "
+            f"SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], "
+            f"$6::jsonb[], $7::jsonb[]) "
+            f"RETURNING position, tx_id, recorded_at")
+        self._cols = ("id, stream_id, version, position, tx_id, type, schema_version, data, "
+                      "metadata, recorded_at")
+
+    async def setup(self) -> None:
+        async with self.pool.acquire() as conn:
+            # Several services may start at once against one database.
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self.schema)
+                await conn.execute(_ddl(self.schema))
+
+    # -- writing -----------------------------------------------------------------------
+    async def append(self, stream_id: str, expected_version: int | None,
+                     events: Sequence[NewEvent], metadata: Mapping[str, Any] | None = None,
+                     conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
+        """Append events; `expected_version` 0 = new stream, None = no check."""
+        if not events:
+            return []
+        meta = telemetry.enrich_metadata(dict(metadata or {}))
+        with telemetry.span("eventstore.append", **{"db.system": "postgresql",
+                                                    "gx.stream_id": stream_id,
+                                                    "gx.event_count": len(events)}):
+            if conn is not None:
+                return await self._append(conn, stream_id, expected_version, events, meta)
+            async with self.pool.acquire() as own:
+                async with own.transaction():
+                    stored = await self._append(own, stream_id, expected_version, events, meta)
+            self.notify_committed()
+            return stored
+
+    async def _append(self, conn, stream_id, expected, events, meta) -> list[StoredEvent]:
+        base = await self._claim_versions(conn, stream_id, expected, len(events))
+        versions = [base + i + 1 for i in range(len(events))]
+        meta_json = json.dumps(meta, ensure_ascii=False, default=str)
+        rows = await conn.fetch(
+            self._sql_insert, [e.id for e in events], [stream_id] * len(events), versions,
+            [e.type for e in events], [e.schema_version for e in events],
+            [json.dumps(e.data, ensure_ascii=False, default=str) for e in events],
+            [meta_json] * len(events))
+        return [StoredEvent(e.id, stream_id, v, r["position"], r["tx_id"], e.type,
+                            e.schema_version, json.loads(json.dumps(e.data, default=str)),
+                            dict(meta), r["recorded_at"])
+                for e, v, r in zip(events, versions, rows)]
+
+    async def _claim_versions(self, conn, stream_id: str, expected: int | None, n: int) -> int:
+        """Move the stream's version forward by n; return the version before. Raises early."""
+        if expected == 0:
+            if await conn.fetchval(self._sql_new, stream_id, n) is not None:
+                return 0
+            raise ConcurrencyError(stream_id, 0, await self._current(conn, stream_id))
+        if expected is None:
+            expected = await self._current(conn, stream_id) or 0
+            if expected == 0:
+                return await self._claim_versions(conn, stream_id, 0, n)
+        if await conn.fetchval(self._sql_bump, stream_id, expected, n) is not None:
+            return expected
+        # Stale version, or this transaction's id predates the stream's last writer
+        # (it wrote something else first): either way the caller must retry.
+        raise ConcurrencyError(stream_id, expected, await self._current(conn, stream_id))
+
+    async def _current(self, conn, stream_id: str) -> int | None:
+        return await conn.fetchval(
+            f"SELECT version FROM {self.schema}.streams WHERE stream_id = $1", stream_id)
+
+    def notify_committed(self) -> None:
+        """Wake in-process readers (the relay); call after a commit that appended events."""
+        self._appended.set()
+
+    async def wait_for_append(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._appended.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        self._appended.clear()
+
+    # -- reading -----------------------------------------------------------------------
+    async def stream_version(self, stream_id: str, conn: asyncpg.Connection | None = None) -> int:
+        if conn is not None:
+            return await self._current(conn, stream_id) or 0
+        async with self.pool.acquire() as own:
+            return await self._current(own, stream_id) or 0
+
+    async def read_stream(self, stream_id: str, after_version: int = 0,
+                          conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
+        sql = (f"SELECT {self._cols} FROM {self.schema}.events WHERE stream_id = $1 "
+               f"AND version > $2 ORDER BY version")
+        if conn is not None:
+            return [_row(r) for r in await conn.fetch(sql, stream_id, after_version)]
+        async with self.pool.acquire() as own:
+            return [_row(r) for r in await own.fetch(sql, stream_id, after_version)]
+
+    async def read_all(self, after: Checkpoint = Checkpoint.START,  # type: ignore[attr-defined]
+                       limit: int = 500) -> list[StoredEvent]:
+        """Events after `after` in commit-safe order; never skips a late-committing event."""
+        sql = (f"SELECT {self._cols} FROM {self.schema}.events "
+               f"WHERE (tx_id, position) > ($1, $2) "
+               f"AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+               f"ORDER BY tx_id, position LIMIT $3")
+        async with self.pool.acquire() as conn:
+            return [_row(r) for r in await conn.fetch(sql, after[0], after[1], limit)]
+
+
+def _row(r: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(r["id"], r["stream_id"], r["version"], r["position"], r["tx_id"], r["type"],
+                       r["schema_version"], json.loads(r["data"]), json.loads(r["metadata"]),
+                       r["recorded_at"])

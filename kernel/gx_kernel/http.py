@@ -1,0 +1,104 @@
+"""HTTP edge of a service: problem-details errors in Chinese, server spans, identity."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gx_kernel import telemetry
+from gx_kernel.errors import TITLES, AppError, problem
+from gx_kernel.identity import PRINCIPAL_HEADER, Principal, verify_principal
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+_MESSAGES = {
+    "missing": "缺少必填字段", "extra_forbidden": "不允许的字段", "json_invalid": "请求体不是有效的 JSON",
+    "int_parsing": "应为整数", "int_type": "应为整数", "float_parsing": "应为数字",
+    "float_type": "应为数字", "string_type": "应为文本", "bool_parsing": "应为是/否（布尔值）",
+    "bool_type": "应为是/否（布尔值）", "dict_type": "应为对象", "list_type": "应为数组",
+    "model_attributes_type": "应为对象", "datetime_parsing": "日期时间格式不正确",
+    "datetime_from_date_parsing": "日期时间格式不正确", "uuid_parsing": "编号格式不正确",
+    "string_too_short": "内容过短", "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不正确", "enum": "取值不在允许范围内", "literal_error": "取值不在允许范围内",
+    "greater_than_equal": "数值过小", "greater_than": "数值过小", "less_than_equal": "数值过大",
+    "less_than": "数值过大", "finite_number": "应为有限数字",
+}
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def chinese_message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "value_error":  # our own validators raise Chinese messages
+        return str(err.get("msg", "")).removeprefix("Value error, ")
+    base = _MESSAGES.get(kind, "取值不正确")
+    ctx = err.get("ctx") or {}
+    for key in ("ge", "gt", "le", "lt", "min_length", "max_length", "expected"):
+        if key in ctx:
+            return f"{base}（{key}={ctx[key]}）"
+    return base
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    items = [{"field": field_path(tuple(e.get("loc", ()))), "message": chinese_message(e),
+              "type": e.get("type")} for e in errors]
+    detail = "；".join(f"{i['field']}：{i['message']}" for i in items[:5])
+    return problem(422, "validation_failed", f"输入有误：{detail}", items)
+
+
+def install(app: FastAPI, service_name: str) -> None:
+    """Error handlers and a server span per request (context from `traceparent`)."""
+
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError):
+        return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM_JSON)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError):
+        return JSONResponse(validation_problem(list(exc.errors())), status_code=422,
+                            media_type=PROBLEM_JSON)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        detail = {404: "请求的资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse(problem(exc.status_code, code, detail), status_code=exc.status_code,
+                            media_type=PROBLEM_JSON)
+
+    @app.exception_handler(Exception)
+    async def crash(_: Request, exc: Exception):
+        log.exception("unhandled error")
+        return JSONResponse(problem(500, "internal_error", TITLES[500]), status_code=500,
+                            media_type=PROBLEM_JSON)
+
+    @app.middleware("http")
+    async def server_span(request: Request, call_next):
+        parent = telemetry.extract_context(request.headers)
+        route = f"{request.method} {request.url.path}"
+        with telemetry.span(route, kind=SpanKind.SERVER, parent=parent,
+                            **{"http.request.method": request.method,
+                               "url.path": request.url.path,
+                               "service.component": service_name}) as span:
+            response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+
+def principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified principal forwarded by the gateway."""
+    secret = request.app.state.settings.internal_secret
+    return verify_principal(request.headers.get(PRINCIPAL_HEADER), secret)
+
+
+def runtime(request: Request):
+    """FastAPI dependency: the service runtime (pool, store, settings)."""
+    return request.app.state.runtime

@@ -1,0 +1,171 @@
+"""Service bootstrap: one FastAPI app with its pool, event store, relay and consumers."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Sequence
+from urllib.parse import urlsplit
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from gx_kernel import http, telemetry
+from gx_kernel.consumer import Handler, IdempotentConsumer
+from gx_kernel.eventstore import EventStore
+from gx_kernel.idempotency import ddl as idempotency_ddl
+from gx_kernel.kafka import ensure_topics, make_producer
+from gx_kernel.relay import OutboxRelay
+from gx_kernel.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    """A consumer group of this service: logical topic names (without prefix) and a handler."""
+
+    name: str
+    topics: list[str]
+    handler: Handler
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    store: EventStore
+    relay: OutboxRelay | None = None
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # service-specific singletons
+
+    def producer(self):
+        return make_producer(self.settings.kafka_bootstrap_servers,
+                             self.settings.kafka_enable_idempotence)
+
+
+SetupHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSpec] = (),
+                       on_setup: SetupHook | None = None) -> ServiceRuntime:
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1,
+                                     max_size=settings.db_pool_max)
+    store = EventStore(pool, settings.schema)
+    await store.setup()
+    async with pool.acquire() as conn:
+        await conn.execute(idempotency_ddl(settings.schema))
+    rt = ServiceRuntime(settings, pool, store)
+    if on_setup:
+        await on_setup(rt)
+    topics = [settings.events_topic]
+    for spec in consumers:
+        topics += [settings.topic(t) for t in spec.topics] + [settings.topic(f"{t}.dlq")
+                                                               for t in spec.topics]
+    await ensure_topics(settings.kafka_bootstrap_servers, sorted(set(topics)),
+                        settings.topic_partitions)
+    if settings.relay_enabled:
+        rt.relay = OutboxRelay(store, rt.producer, settings.events_topic,
+                               source=f"/gxstat/{settings.service_name}")
+        rt.tasks.append(supervise("relay", rt.relay.run))
+    for spec in consumers:
+        consumer = IdempotentConsumer(
+            pool=pool, schema=settings.schema,
+            group_id=f"{settings.topic_prefix}{settings.service_name}.{spec.name}",
+            topics=[settings.topic(t) for t in spec.topics], handler=spec.handler,
+            bootstrap=settings.kafka_bootstrap_servers, producer_factory=rt.producer,
+            max_attempts=settings.consumer_max_attempts)
+        rt.consumers.append(consumer)
+        rt.tasks.append(supervise(f"consumer {spec.name}", consumer.run))
+    return rt
+
+
+async def close_runtime(rt: ServiceRuntime) -> None:
+    for task in rt.tasks:
+        task.cancel()
+    for task in rt.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    await rt.pool.close()
+
+
+def supervise(name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task:
+    """Run a background loop forever, restarting it with backoff if it crashes."""
+    async def loop() -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep the service alive, log, retry
+                log.exception("%s crashed; restarting in %.1fs", name, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+    return asyncio.create_task(loop(), name=name)
+
+
+async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    first = bootstrap.split(",")[0]
+    parts = urlsplit(f"//{first}")
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname, parts.port or 9092), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+def create_service_app(settings: ServiceSettings, *, title: str,
+                       routers: Sequence[APIRouter] = (),
+                       consumers: Sequence[ConsumerSpec] = (),
+                       on_setup: SetupHook | None = None) -> FastAPI:
+    """The FastAPI app of a service: health, readiness, errors, tracing, lifespan."""
+    telemetry.setup_telemetry(settings.service_name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime = await open_runtime(settings, consumers, on_setup)
+        try:
+            yield
+        finally:
+            await close_runtime(app.state.runtime)
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.settings = settings
+    http.install(app, settings.service_name)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict:
+        return {"status": "alive", "service": settings.service_name}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready(request: Request):
+        rt: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        checks = {"database": False, "broker": False}
+        if rt is not None:
+            with contextlib.suppress(Exception):
+                async with rt.pool.acquire(timeout=1) as conn:
+                    checks["database"] = await conn.fetchval("SELECT 1") == 1
+            checks["broker"] = await broker_reachable(settings.kafka_bootstrap_servers)
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Entrypoint body of every service's main.py."""
+    import uvicorn
+
+    telemetry.setup_logging()
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                access_log=False)

@@ -1,0 +1,39 @@
+"""Service settings from the environment (12-factor)."""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares; a service may subclass to add its own."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    service_name: str = Field("service", alias="GX_SERVICE_NAME")
+    database_url: str = Field("postgresql://postgres@127.0.0.1:5432/postgres", alias="DATABASE_URL")
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    # Apache Kafka: on. Tansu (the embedded dev broker) cannot init producer ids: off.
+    kafka_enable_idempotence: bool = Field(False, alias="KAFKA_ENABLE_IDEMPOTENCE")
+    topic_prefix: str = Field("", alias="GX_TOPIC_PREFIX")
+    db_schema: str | None = Field(None, alias="GX_DB_SCHEMA")
+    db_pool_max: int = Field(10, alias="GX_DB_POOL_MAX")
+    http_host: str = Field("127.0.0.1", alias="GX_HTTP_HOST")
+    http_port: int = Field(8000, alias="GX_HTTP_PORT")
+    internal_secret: str = Field("dev-internal-secret-change-me", alias="GX_INTERNAL_SECRET")
+    topic_partitions: int = Field(3, alias="GX_TOPIC_PARTITIONS")
+    consumer_max_attempts: int = Field(5, alias="GX_CONSUMER_MAX_ATTEMPTS")
+    relay_enabled: bool = Field(True, alias="GX_RELAY_ENABLED")
+    demo: bool = Field(False, alias="GX_DEMO")
+
+    @property
+    def schema(self) -> str:
+        return self.db_schema or self.service_name
+
+    def topic(self, name: str) -> str:
+        """Physical topic name; tests isolate themselves with a prefix."""
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def events_topic(self) -> str:
+        return self.topic(f"{self.service_name}.events")

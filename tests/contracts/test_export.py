@@ -1,0 +1,73 @@
+"""Generated files are up to date; naming rules; schemas are valid JSON Schema."""
+
+import json
+import re
+
+import jsonschema
+import yaml
+
+from gx_contracts import export
+from gx_contracts.events import EVENT_TYPES
+
+EXPECTED_TYPES = {
+    "agri.task.published", "agri.report.draft_saved", "agri.report.submitted", "agri.report.returned",
+    "agri.report.accepted", "workflow.case.opened", "workflow.case.approved", "workflow.case.returned",
+    "workflow.case.resubmitted", "workflow.case.accepted", "workflow.case.reopened", "workflow.case.overdue",
+    "registry.unit.registered", "registry.unit.changed", "registry.unit.transferred_out",
+    "population.household.submitted",
+}
+# "overdue" names a state the case passed into (became overdue); it is the one non -ed ending.
+PAST_TENSE_EXCEPTIONS = {"overdue"}
+
+
+def test_exported_files_are_up_to_date():
+    assert export.check() == [], "run: python -m gx_contracts.export"
+    assert export.main(["--check"]) == 0
+
+
+def test_check_detects_stale_and_changed_files(tmp_path):
+    assert export.main(["--root", str(tmp_path), "--check"]) == 1
+    export.write(tmp_path)
+    assert export.check(tmp_path) == []
+    (tmp_path / "schemas/events/zzz.old.v1.json").write_text("{}")
+    (tmp_path / "asyncapi.yaml").write_text("x")
+    assert sorted(export.check(tmp_path)) == ["out of date: asyncapi.yaml", "stale: schemas/events/zzz.old.v1.json"]
+
+
+def test_event_type_names():
+    assert set(EVENT_TYPES) == EXPECTED_TYPES
+    for name in EVENT_TYPES:
+        assert re.fullmatch(r"^[a-z]+\.[a-z_]+\.[a-z_]+$", name), name
+        action = name.rsplit(".", 1)[1]  # e.g. submitted, draft_saved, transferred_out
+        assert any(w.endswith("ed") for w in action.split("_")) or action in PAST_TENSE_EXCEPTIONS, name
+
+
+def test_generated_json_schemas_are_valid():
+    files = export.generate()
+    assert sum(rel.endswith(".json") for rel in files) == len(EXPECTED_TYPES) + 9 + 1
+    for rel, content in files.items():
+        if rel.endswith(".json"):
+            jsonschema.Draft202012Validator.check_schema(json.loads(content))
+
+
+def test_asyncapi_describes_topics_key_and_headers():
+    doc = yaml.safe_load((export.contracts_dir() / "asyncapi.yaml").read_text(encoding="utf-8"))
+    assert doc["asyncapi"].startswith("3.")
+    topics = {"agri.events", "workflow.events", "registry.events", "population.events"}
+    assert set(doc["channels"]) == topics | {f"{t}.dlq" for t in topics}
+    assert set(doc["channels"]["workflow.events"]["messages"]) == {t for t in EXPECTED_TYPES if t.startswith("workflow.")}
+    msg = doc["components"]["messages"]["agri.report.submitted"]
+    assert msg["bindings"]["kafka"]["key"]["type"] == "string"
+    assert msg["headers"]["properties"]["ce_type"]["const"] == "agri.report.submitted"
+    assert {"ce_id", "ce_source", "ce_time", "ce_subject", "traceparent"} <= set(msg["headers"]["properties"])
+    assert "murmur2" in doc["info"]["description"]
+
+
+def test_event_json_schema_accepts_a_real_payload():
+    from uuid import uuid4
+
+    schema = json.loads((export.contracts_dir() / "schemas/events/workflow.case.approved.v1.json").read_text())
+    assert schema["x-event-type"] == "workflow.case.approved"
+    jsonschema.validate({"case_id": str(uuid4()), "subject_kind": "agri.report", "subject_id": "r1",
+                         "division_code": "450103103201", "revision": 1, "from_level": "township",
+                         "to_level": "county", "comment": ""}, schema)
