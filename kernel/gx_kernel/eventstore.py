@@ -103,20 +103,25 @@ class EventStore:
             raise ValueError(f"bad schema name {schema!r}")
         self.pool, self.schema = pool, schema
         self._appended = asyncio.Event()
-        self._sql_bump = (
-            f"UPDATE {schema}.streams SET version = version + $3, "
-            f"last_tx_id = pg_current_xact_id()::text::bigint "
-            f"WHERE stream_id = $1 AND version = $2 "
-            f"AND last_tx_id <= pg_current_xact_id()::text::bigint RETURNING version")
+        xid = "pg_current_xact_id()::text::bigint"
+        # One statement per append: claim the versions on the stream row (the optimistic
+        # check, before any sequence number is taken), then insert the events. No claim,
+        # no rows: the caller gets a ConcurrencyError and nothing was written.
+        insert = (
+            f"INSERT INTO {schema}.events (id, stream_id, version, type, schema_version, data, "
+            f"metadata) SELECT e.id, $1, claim.base + e.ord, e.type, e.sv, e.data, $7::jsonb "
+            f"FROM claim, unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[]) "
+            f"WITH ORDINALITY AS e(id, type, sv, data, ord) ORDER BY e.ord "
+            f"RETURNING position, tx_id, version, recorded_at")
+        self._sql_existing = (
+            f"WITH claim AS (UPDATE {schema}.streams SET version = version + $2, "
+            f"last_tx_id = {xid} WHERE stream_id = $1 AND ($8::int IS NULL OR version = $8) "
+            # an older transaction must not append behind the stream's newer writer
+            f"AND last_tx_id <= {xid} RETURNING version - $2 AS base) {insert}")
         self._sql_new = (
-            f"INSERT INTO {schema}.streams (stream_id, version, last_tx_id) "
-            f"VALUES ($1, $2, pg_current_xact_id()::text::bigint) "
-            f"ON CONFLICT (stream_id) DO NOTHING RETURNING version")
-        self._sql_insert = (
-            f"INSERT INTO {schema}.events (id, stream_id, version, type, schema_version, data, metadata) "
-            f"SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], "
-            f"$6::jsonb[], $7::jsonb[]) "
-            f"RETURNING position, tx_id, recorded_at")
+            f"WITH claim AS (INSERT INTO {schema}.streams (stream_id, version, last_tx_id) "
+            f"VALUES ($1, $2, {xid}) ON CONFLICT (stream_id) DO NOTHING "
+            f"RETURNING 0 AS base) {insert}")
         self._cols = ("id, stream_id, version, position, tx_id, type, schema_version, data, "
                       "metadata, recorded_at")
 
@@ -140,41 +145,27 @@ class EventStore:
                                                     "gx.event_count": len(events)}):
             if conn is not None:
                 return await self._append(conn, stream_id, expected_version, events, meta)
-            async with self.pool.acquire() as own:
-                async with own.transaction():
-                    stored = await self._append(own, stream_id, expected_version, events, meta)
+            async with self.pool.acquire() as own:  # one statement: atomic on its own
+                stored = await self._append(own, stream_id, expected_version, events, meta)
             self.notify_committed()
             return stored
 
     async def _append(self, conn, stream_id, expected, events, meta) -> list[StoredEvent]:
-        base = await self._claim_versions(conn, stream_id, expected, len(events))
-        versions = [base + i + 1 for i in range(len(events))]
-        meta_json = json.dumps(meta, ensure_ascii=False, default=str)
-        rows = await conn.fetch(
-            self._sql_insert, [e.id for e in events], [stream_id] * len(events), versions,
-            [e.type for e in events], [e.schema_version for e in events],
-            [json.dumps(e.data, ensure_ascii=False, default=str) for e in events],
-            [meta_json] * len(events))
-        return [StoredEvent(e.id, stream_id, v, r["position"], r["tx_id"], e.type,
-                            e.schema_version, json.loads(json.dumps(e.data, default=str)),
-                            dict(meta), r["recorded_at"])
-                for e, v, r in zip(events, versions, rows)]
-
-    async def _claim_versions(self, conn, stream_id: str, expected: int | None, n: int) -> int:
-        """Move the stream's version forward by n; return the version before. Raises early."""
+        datas = [json.dumps(e.data, ensure_ascii=False, default=str) for e in events]
+        args = [stream_id, len(events), [e.id for e in events], [e.type for e in events],
+                [e.schema_version for e in events], datas,
+                json.dumps(meta, ensure_ascii=False, default=str)]
         if expected == 0:
-            if await conn.fetchval(self._sql_new, stream_id, n) is not None:
-                return 0
-            raise ConcurrencyError(stream_id, 0, await self._current(conn, stream_id))
-        if expected is None:
-            expected = await self._current(conn, stream_id) or 0
-            if expected == 0:
-                return await self._claim_versions(conn, stream_id, 0, n)
-        if await conn.fetchval(self._sql_bump, stream_id, expected, n) is not None:
-            return expected
-        # Stale version, or this transaction's id predates the stream's last writer
-        # (it wrote something else first): either way the caller must retry.
-        raise ConcurrencyError(stream_id, expected, await self._current(conn, stream_id))
+            rows = await conn.fetch(self._sql_new, *args)
+        else:
+            rows = await conn.fetch(self._sql_existing, *args, expected)
+            if not rows and expected is None and await self._current(conn, stream_id) is None:
+                rows = await conn.fetch(self._sql_new, *args)
+        if not rows:
+            raise ConcurrencyError(stream_id, expected, await self._current(conn, stream_id))
+        return [StoredEvent(e.id, stream_id, r["version"], r["position"], r["tx_id"], e.type,
+                            e.schema_version, json.loads(d), dict(meta), r["recorded_at"])
+                for e, d, r in zip(events, datas, rows)]
 
     async def _current(self, conn, stream_id: str) -> int | None:
         return await conn.fetchval(

@@ -1,0 +1,58 @@
+"""Run service apps in-process on real ports, for integration and end-to-end tests."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+
+import httpx
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.asynccontextmanager
+async def serving(app, port: int | None = None):
+    """Serve an ASGI app (lifespan included) on 127.0.0.1; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(600):
+            if server.started:
+                break
+            if task.done():
+                task.result()  # raises the startup error
+            await asyncio.sleep(0.05)
+        else:
+            raise TimeoutError("server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 15)
+
+
+async def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
+    """Poll an async predicate until it returns something truthy; return that."""
+    for _ in range(int(timeout / interval)):
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(interval)
+    raise AssertionError("condition not reached in time")
+
+
+async def get_json(client: httpx.AsyncClient, url: str, **kw):
+    r = await client.get(url, **kw)
+    return r.status_code, r.json()
