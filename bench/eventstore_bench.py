@@ -22,16 +22,19 @@ from gx_kernel.eventstore import EventStore, NewEvent  # noqa: E402
 PAYLOAD = {"village_code": "450103103201", "values": {"early_rice_area": 1234.5}}
 
 
-async def timed(writers: int, seconds: float, one_write) -> int:
+async def timed(pool, writers: int, seconds: float, one_write) -> int:
+    """Each writer holds its own connection, as a service's request handler would."""
     count = 0
     stop_at = time.perf_counter() + seconds
 
     async def worker(w: int) -> None:
         nonlocal count
         i = 0
-        while time.perf_counter() < stop_at:
-            count += await one_write(w, i)
-            i += 1
+        async with pool.acquire() as conn:
+            while time.perf_counter() < stop_at:
+                done = await one_write(conn, w, i)  # not `count += await`: lost updates
+                count += done
+                i += 1
 
     await asyncio.gather(*[worker(w) for w in range(writers)])
     return count
@@ -39,16 +42,15 @@ async def timed(writers: int, seconds: float, one_write) -> int:
 
 async def plain_rate(pool, writers: int, seconds: float) -> float:
     async with pool.acquire() as conn:
-        await conn.execute("DROP TABLE IF EXISTS bench_bare; "
-                           "CREATE TABLE bench_bare (id bigserial PRIMARY KEY, data jsonb)")
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_bare "
+                           "(id bigserial PRIMARY KEY, data jsonb)")
 
-    async def write(w, i):
-        async with pool.acquire() as conn:
-            await conn.execute("INSERT INTO bench_bare (data) VALUES ($1::jsonb)",
-                               '{"village_code": "450103103201"}')
+    async def write(conn, w, i):
+        await conn.execute("INSERT INTO bench_bare (data) VALUES ($1::jsonb)",
+                           '{"village_code": "450103103201"}')
         return 1
 
-    return await timed(writers, seconds, write) / seconds
+    return await timed(pool, writers, seconds, write) / seconds
 
 
 async def append_rate(pool, writers: int, per_tx: int, seconds: float) -> float:
@@ -57,15 +59,16 @@ async def append_rate(pool, writers: int, per_tx: int, seconds: float) -> float:
     await store.setup()
     versions: dict[str, int] = {}
 
-    async def write(w, i):
+    async def write(conn, w, i):
         stream = f"report-{w}-{i % 50}"
         expected = versions.get(stream, 0)
         events = [NewEvent("agri.report.draft_saved", PAYLOAD) for _ in range(per_tx)]
-        await store.append(stream, expected, events, metadata={"actor": f"u{w}"})
+        # Outside a transaction the append is one atomic statement on this connection.
+        await store.append(stream, expected, events, metadata={"actor": f"u{w}"}, conn=conn)
         versions[stream] = expected + per_tx
         return per_tx
 
-    rate = await timed(writers, seconds, write) / seconds
+    rate = await timed(pool, writers, seconds, write) / seconds
     seen = await count_readable(store)
     async with pool.acquire() as conn:
         written = await conn.fetchval(f"SELECT count(*) FROM {schema}.events")

@@ -164,8 +164,8 @@ class EventStore:
         if not rows:
             raise ConcurrencyError(stream_id, expected, await self._current(conn, stream_id))
         return [StoredEvent(e.id, stream_id, r["version"], r["position"], r["tx_id"], e.type,
-                            e.schema_version, json.loads(d), dict(meta), r["recorded_at"])
-                for e, d, r in zip(events, datas, rows)]
+                            e.schema_version, e.data, dict(meta), r["recorded_at"])
+                for e, r in zip(events, rows)]
 
     async def _current(self, conn, stream_id: str) -> int | None:
         return await conn.fetchval(

@@ -1,0 +1,40 @@
+# gxstat developer entry points. Needs only Python 3.11+ on PATH (or PYTHON=...).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+STAMP  := $(VENV)/.gx-installed
+PKGS   := kernel contracts deploy/devstack \
+          services/registry services/agri services/population services/workflow services/gateway
+# Reinstall only when a dependency list changes.
+DEPS   := requirements.txt $(wildcard $(addsuffix /pyproject.toml,$(PKGS)))
+
+.PHONY: run test bench schemas clean venv
+
+venv: $(STAMP)
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "need Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(DEPS) | $(PY)
+	$(PIP) install -r requirements.txt
+	$(PIP) install $(addprefix -e ,$(PKGS))
+	@touch $@
+
+run: $(STAMP)
+	$(PY) -m gx_devstack.run
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@set -e; for f in bench/*.py; do \
+		[ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done
+
+schemas: $(STAMP)
+	$(PY) -m gx_contracts.export
+
+clean:
+	rm -rf .data .pytest_cache test-artifacts bench/results $(STAMP)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,51 @@
+"""Shared test infrastructure: one PostgreSQL + one Kafka-compatible broker per session.
+
+DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, when set, are used instead (nothing is started).
+Suites add their own fixtures in their folder's conftest.py.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from gx_devstack.infra import start_infra
+
+TEST_DATA_DIR = Path(__file__).resolve().parent.parent / ".data" / "test-infra"
+
+
+@pytest.fixture(scope="session")
+def infra():
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    with start_infra(TEST_DATA_DIR, fresh=True) as started:
+        os.environ["DATABASE_URL"] = started.database_url
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = started.kafka_bootstrap
+        try:
+            yield started
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+# One tracer provider for the whole session (OpenTelemetry allows one per process); spans
+# land in memory so trace tests can inspect them.
+from opentelemetry import trace as _trace  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider as _TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor as _Simple  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter as _InMemory,
+)
+
+SPANS = _InMemory()
+_provider = _TracerProvider()
+_provider.add_span_processor(_Simple(SPANS))
+_trace.set_tracer_provider(_provider)
+
+
+@pytest.fixture
+def spans():
+    """Spans finished during the test (the exporter is cleared first)."""
+    SPANS.clear()
+    return SPANS
