@@ -48,6 +48,7 @@ class ServiceRuntime:
 
 
 SetupHook = Callable[[ServiceRuntime], Awaitable[None]]
+ReadyCheck = Callable[[ServiceRuntime], Awaitable[bool]]
 
 
 async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSpec] = (),
@@ -124,8 +125,13 @@ async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
 def create_service_app(settings: ServiceSettings, *, title: str,
                        routers: Sequence[APIRouter] = (),
                        consumers: Sequence[ConsumerSpec] = (),
-                       on_setup: SetupHook | None = None) -> FastAPI:
-    """The FastAPI app of a service: health, readiness, errors, tracing, lifespan."""
+                       on_setup: SetupHook | None = None,
+                       on_shutdown: SetupHook | None = None,
+                       ready_checks: dict[str, ReadyCheck] | None = None) -> FastAPI:
+    """The FastAPI app of a service: health, readiness, errors, tracing, lifespan.
+
+    `on_shutdown` runs before the background tasks stop and the pool closes;
+    `ready_checks` adds named checks to /ready (e.g. the gateway's downstream services)."""
     telemetry.setup_telemetry(settings.service_name)
 
     @contextlib.asynccontextmanager
@@ -134,6 +140,9 @@ def create_service_app(settings: ServiceSettings, *, title: str,
         try:
             yield
         finally:
+            if on_shutdown:
+                with contextlib.suppress(Exception):
+                    await on_shutdown(app.state.runtime)
             await close_runtime(app.state.runtime)
 
     app = FastAPI(title=title, lifespan=lifespan)
@@ -155,6 +164,11 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                 async with rt.pool.acquire(timeout=1) as conn:
                     checks["database"] = await conn.fetchval("SELECT 1") == 1
             checks["broker"] = await broker_reachable(settings.kafka_bootstrap_servers)
+            for name, check in (ready_checks or {}).items():
+                try:
+                    checks[name] = bool(await check(rt))
+                except Exception:  # noqa: BLE001 - a failing check means "not ready"
+                    checks[name] = False
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                             status_code=200 if ok else 503)

@@ -7,6 +7,7 @@ import jsonschema
 import yaml
 
 from gx_contracts import export
+from gx_contracts.commands import COMMANDS
 from gx_contracts.events import EVENT_TYPES
 
 EXPECTED_TYPES = {
@@ -44,7 +45,7 @@ def test_event_type_names():
 
 def test_generated_json_schemas_are_valid():
     files = export.generate()
-    assert sum(rel.endswith(".json") for rel in files) == len(EXPECTED_TYPES) + 9 + 1
+    assert sum(rel.endswith(".json") for rel in files) == len(EXPECTED_TYPES) + len(COMMANDS) + 1
     for rel, content in files.items():
         if rel.endswith(".json"):
             jsonschema.Draft202012Validator.check_schema(json.loads(content))

@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from .agri import PublishTask, SaveDraft, SubmitReport
-from .gateway import Login, Refresh
+from .gateway import CreateUser, EnrolDevice, Login, Refresh, RevokeDevice
 from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
 
 COMMANDS: dict[str, type[BaseModel]] = {
@@ -18,6 +18,9 @@ COMMANDS: dict[str, type[BaseModel]] = {
         ReopenCase,
         Login,
         Refresh,
+        CreateUser,
+        EnrolDevice,
+        RevokeDevice,
     )
 }
 """command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""
@@ -25,6 +28,9 @@ COMMANDS: dict[str, type[BaseModel]] = {
 __all__ = [
     "COMMANDS",
     "AcceptCase",
+    "CreateUser",
+    "EnrolDevice",
+    "RevokeDevice",
     "ApproveCase",
     "Login",
     "PublishTask",

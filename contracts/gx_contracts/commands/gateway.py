@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..types import Command
+from ..roles import Role
+from ..types import Command, DivisionCode
 
-__all__ = ["Login", "Refresh"]
+__all__ = ["Login", "Refresh", "CreateUser", "EnrolDevice", "RevokeDevice"]
 
 
 class Login(Command):
@@ -20,3 +21,27 @@ class Refresh(Command):
     """刷新访问令牌."""
 
     refresh_token: str = Field(min_length=1, max_length=4096, title="刷新令牌")
+
+
+class CreateUser(Command):
+    """创建账号（自治区：任意；县：本县的乡镇、村、网格账号）."""
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", title="用户名")
+    name_zh: str = Field(min_length=1, max_length=64, title="姓名或机构名")
+    role: Role = Field(title="角色")
+    division: DivisionCode = Field(title="管辖区划代码")
+    password: str = Field(min_length=8, max_length=128, title="初始密码")
+
+
+class EnrolDevice(Command):
+    """登记采集手机（手机安全证书）：设备自行生成 Ed25519 密钥对，只上传公钥."""
+
+    username: str = Field(min_length=1, max_length=64, title="手机使用人用户名")
+    label: str = Field(min_length=1, max_length=64, title="设备名称")
+    public_key: str = Field(min_length=40, max_length=64, title="设备公钥（Base64，Ed25519）")
+
+
+class RevokeDevice(Command):
+    """吊销手机安全证书."""
+
+    reason: str = Field(min_length=1, max_length=200, title="吊销原因")

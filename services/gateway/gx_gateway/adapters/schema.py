@@ -1,0 +1,53 @@
+"""Tables of the gateway's own schema (identity, refresh tokens, devices, idempotency)."""
+from __future__ import annotations
+
+
+def ddl(schema: str) -> str:
+    s = schema
+    return f"""
+CREATE TABLE IF NOT EXISTS {s}.users (
+    user_id uuid PRIMARY KEY,
+    username text NOT NULL UNIQUE,
+    name_zh text NOT NULL,
+    role text NOT NULL,
+    division text NOT NULL,
+    password_hash text NOT NULL,
+    failed_attempts integer NOT NULL DEFAULT 0,
+    locked_until timestamptz,
+    active boolean NOT NULL DEFAULT true,
+    created_by uuid,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {s}.refresh_tokens (
+    token_hash text PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES {s}.users(user_id),
+    family_id uuid NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    revoked_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON {s}.refresh_tokens (family_id);
+CREATE TABLE IF NOT EXISTS {s}.devices (
+    device_id uuid PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES {s}.users(user_id),
+    label text NOT NULL,
+    public_key bytea NOT NULL,
+    enrolled_by uuid NOT NULL,
+    enrolled_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz,
+    revoked_by uuid
+);
+CREATE TABLE IF NOT EXISTS {s}.gw_idempotency (
+    owner text NOT NULL,
+    key text NOT NULL,
+    request_hash text NOT NULL,
+    state text NOT NULL CHECK (state IN ('pending', 'done')),
+    status integer,
+    body bytea,
+    content_type text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (owner, key)
+);
+"""

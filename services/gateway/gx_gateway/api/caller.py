@@ -1,0 +1,84 @@
+"""Who is calling: bearer token, rate limits, and (when presented or required) device proof."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from gx_kernel.errors import AppError
+from gx_kernel.http import PROBLEM_JSON
+from gx_kernel.identity import Principal
+
+from gx_gateway.application import devices, tokens
+from gx_gateway.domain.capabilities import is_data_collection
+from gx_gateway.domain.device_proof import DEVICE_ID_HEADER
+
+
+class RateLimited(AppError):
+    def __init__(self, retry_after: int, what: str):
+        super().__init__(429, "rate_limited", f"{what}请求过于频繁，请 {retry_after} 秒后重试",
+                         extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+async def rate_limited_handler(_: Request, exc: RateLimited) -> JSONResponse:
+    return JSONResponse(exc.problem(), status_code=429, media_type=PROBLEM_JSON,
+                        headers={"Retry-After": str(exc.retry_after)})
+
+
+@dataclass(frozen=True)
+class Caller:
+    claims: tokens.AccessClaims
+    device_id: str | None
+
+    @property
+    def principal(self) -> Principal:
+        c = self.claims
+        return Principal(c.user_id, c.username, c.role, c.division, self.device_id)
+
+
+def path_and_query(request: Request) -> str:
+    """The path exactly as the client sent it (what a device signs), plus the query."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.split(b"?", 1)[0].decode("latin-1")
+    qs = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{qs}" if qs else path
+
+
+async def authenticate(request: Request) -> Caller:
+    """FastAPI dependency for every authenticated gateway route."""
+    rt = request.app.state.runtime
+    s = rt.settings
+    claims = tokens.verify_access(tokens.bearer(request.headers.get("authorization")),
+                                  s.jwt_secret)
+    user_limiter, device_limiter = rt.state["limits"]
+    wait = user_limiter.take(claims.user_id)
+    if wait:
+        raise RateLimited(wait, "本账号")
+    device_id = None
+    # Admin paths are exempt: an owner must be able to revoke a lost phone from another one.
+    needs_proof = (s.device_required and is_data_collection(claims.role, request.method)
+                   and not request.url.path.startswith("/api/v1/admin/"))
+    if needs_proof or request.headers.get(DEVICE_ID_HEADER):
+        wait = device_limiter.take(request.headers.get(DEVICE_ID_HEADER) or "")
+        if wait:
+            raise RateLimited(wait, "本设备")
+        body = await read_body(request, s.max_body_bytes)
+        device_id = await devices.verify_request(rt, claims.user_id, request.method,
+                                                 path_and_query(request), request.headers, body)
+    caller = Caller(claims, device_id)
+    request.state.caller = caller
+    return caller
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise AppError(413, "body_too_large", f"请求体过大（上限 {limit // (1024 * 1024)} MB）")
+    body = await request.body()
+    if len(body) > limit:
+        raise AppError(413, "body_too_large", f"请求体过大（上限 {limit // (1024 * 1024)} MB）")
+    return body
+
+

@@ -1,0 +1,93 @@
+"""Account administration (账号管理): create users under the rules; seed the demo users.
+
+Each change is also appended as an event of the gateway's store (who did it, when, from which
+device) in the same transaction as the table row, so the audit trail cannot disagree.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Iterable
+
+import asyncpg
+from gx_contracts.divisions import prefix_of
+
+from gx_kernel.errors import AppError, Forbidden
+from gx_kernel.eventstore import EventStore, NewEvent
+from gx_kernel.identity import Principal
+from gx_kernel.service import ServiceRuntime
+
+from gx_gateway.adapters import users_repo as users
+from gx_gateway.application import passwords
+from gx_gateway.domain import user_rules
+
+
+def audit_metadata(p: Principal | None) -> dict[str, Any]:
+    if p is None:
+        return {"actor": "system", "role": "system", "division": None, "device": None}
+    return {"actor": p.user_id, "role": p.role, "division": p.scope, "device": p.device_id}
+
+
+async def create_user(rt: ServiceRuntime, creator: Principal, body: dict[str, Any]
+                      ) -> dict[str, Any]:
+    s = rt.settings
+    user_rules.check_new_user(creator.role, creator.scope, body["role"], body["division"])
+    user_rules.check_password(body["password"])
+    digest = await passwords.hash_password(body["password"], s.argon2_memory_kib)
+    user_id = uuid.uuid4()
+    async with rt.pool.acquire() as conn, conn.transaction():
+        row = await users.insert_user(conn, s.schema, user_id, body["username"], body["name_zh"],
+                                      body["role"], body["division"], digest,
+                                      uuid.UUID(creator.user_id))
+        if row is None:
+            raise AppError(409, "username_taken", f"用户名（username）已被使用：{body['username']}",
+                           field="username")
+        await _record_created(rt.store, conn, row, audit_metadata(creator))
+    rt.store.notify_committed()
+    return users.public_user(row)
+
+
+async def _record_created(store: EventStore, conn: asyncpg.Connection, row: asyncpg.Record,
+                          meta: dict[str, Any]) -> None:
+    # No name or password material in the event: only what the audit needs.
+    await store.append(f"user-{row['user_id']}", 0, [NewEvent(
+        "gateway.user.created", {"user_id": str(row["user_id"]), "username": row["username"],
+                                 "role": row["role"], "division": row["division"]})],
+                       metadata=meta, conn=conn)
+
+
+async def seed_users(pool: asyncpg.Pool, schema: str, users_list: Iterable[dict[str, str]],
+                     password: str, memory_kib: int = 65536) -> int:
+    """Create the given users (dicts with username, name_zh, role, division) if absent.
+
+    Idempotent: existing usernames are left untouched. Returns how many were created.
+    """
+    wanted = list(users_list)
+    async with pool.acquire() as conn:
+        existing = {r["username"] for r in await conn.fetch(
+            f"SELECT username FROM {schema}.users WHERE username = ANY($1::text[])",
+            [u["username"] for u in wanted])}
+    todo = [u for u in wanted if u["username"] not in existing]
+    hashes = await asyncio.gather(*(passwords.hash_password(password, memory_kib) for _ in todo))
+    store = EventStore(pool, schema)
+    created = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for u, digest in zip(todo, hashes):
+            row = await users.insert_user(conn, schema, uuid.uuid4(), u["username"],
+                                          u.get("name_zh") or u.get("name") or u["username"],
+                                          u["role"], u["division"], digest, None)
+            if row is not None:
+                await _record_created(store, conn, row, audit_metadata(None))
+                created += 1
+    if created:
+        store.notify_committed()
+    return created
+
+
+async def list_users(rt: ServiceRuntime, viewer: Principal) -> list[dict[str, Any]]:
+    """Accounts inside the viewer's jurisdiction (region and county administrators only)."""
+    if viewer.role not in ("region_statistician", "county_statistician"):
+        raise Forbidden("只有自治区统计局或县统计局可以查看账号", code="user_list_forbidden")
+    async with rt.pool.acquire() as conn:
+        rows = await users.list_users(conn, rt.settings.schema, prefix_of(viewer.scope))
+    return [users.public_user(r) for r in rows]

@@ -1,0 +1,104 @@
+"""Forwarding to the services over one shared keep-alive HTTP client."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+import httpx
+from opentelemetry.trace import SpanKind
+
+from gx_kernel import telemetry
+from gx_kernel.errors import AppError
+from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal
+
+from gx_gateway.settings import SERVICES, GatewaySettings
+
+SERVICE_ZH = {"registry": "名录库服务", "agri": "农业统计服务", "population": "人口变动调查服务",
+              "workflow": "审核流程服务"}
+# Request headers passed through as they are; everything else (cookies, Authorization,
+# any client-sent X-Gx-Principal) stays at the gateway.
+PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match",
+                "last-event-id")
+PASS_RESPONSE = ("location", "etag", "content-disposition", "retry-after", "cache-control",
+                 "idempotent-replayed")
+
+
+@dataclass
+class Upstream:
+    status: int
+    body: bytes
+    content_type: str | None
+    headers: dict[str, str]
+    stream: httpx.Response | None = None  # set for server-sent events (not buffered)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        assert self.stream is not None
+        try:
+            async for chunk in self.stream.aiter_raw():
+                yield chunk
+        finally:
+            await self.stream.aclose()
+
+
+def make_client(settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None
+                ) -> httpx.AsyncClient:
+    t = settings.upstream_timeout
+    return httpx.AsyncClient(
+        transport=transport, timeout=httpx.Timeout(t, connect=3.0, pool=5.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False)
+
+
+def unavailable(service: str) -> AppError:
+    return AppError(503, "service_unavailable",
+                    f"{SERVICE_ZH.get(service, service)}暂时无法访问，请稍后重试",
+                    extra={"service": service})
+
+
+async def forward(client: httpx.AsyncClient, settings: GatewaySettings, service: str,
+                  method: str, path_qs: str, headers: dict[str, str], body: bytes,
+                  principal: Principal) -> Upstream:
+    """Send the request to `service` as `principal`; the service's answer, or 503/504."""
+    out = {k: v for k, v in headers.items() if k.lower() in PASS_REQUEST}
+    out[PRINCIPAL_HEADER] = sign_principal(principal, settings.internal_secret)
+    url = settings.service_url(service) + path_qs
+    with telemetry.span(f"forward {service}", kind=SpanKind.CLIENT,
+                        **{"http.request.method": method, "server.address": service}) as span:
+        telemetry.inject_headers(out)  # traceparent of this client span
+        req = client.build_request(method, url, headers=out, content=body)
+        try:
+            resp = await client.send(req, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
+                httpx.PoolTimeout) as exc:
+            telemetry.mark_error(span, exc)
+            raise unavailable(service) from None
+        except httpx.TimeoutException as exc:
+            telemetry.mark_error(span, exc)
+            raise AppError(504, "service_timeout",
+                           f"{SERVICE_ZH.get(service, service)}响应超时，请稍后重试") from None
+        span.set_attribute("http.response.status_code", resp.status_code)
+        ctype = resp.headers.get("content-type")
+        kept = {k: resp.headers[k] for k in PASS_RESPONSE if k in resp.headers}
+        if ctype and ctype.startswith("text/event-stream"):
+            return Upstream(resp.status_code, b"", ctype, kept, stream=resp)
+        try:
+            body_out = await resp.aread()
+        except httpx.HTTPError as exc:
+            telemetry.mark_error(span, exc)
+            raise unavailable(service) from None
+        finally:
+            await resp.aclose()
+        return Upstream(resp.status_code, body_out, ctype, kept)
+
+
+def service_ready_check(name: str, timeout: float = 2.0):
+    """A kernel readiness check: the named service answers its own /ready with 200."""
+    async def check(rt) -> bool:
+        try:
+            r = await rt.state["http"].get(rt.settings.service_url(name) + "/ready",
+                                           timeout=timeout)
+            return r.status_code == 200
+        except httpx.HTTPError:
+            return False
+    return check

@@ -1,0 +1,49 @@
+"""The gateway: the only door for phones, browsers and outside systems (统一入口)."""
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
+from gx_kernel.service import ServiceRuntime, create_service_app, serve
+
+from gx_gateway.adapters.schema import ddl
+from gx_gateway.api import admin_routes, auth_routes, proxy
+from gx_gateway.api.caller import RateLimited, rate_limited_handler
+from gx_gateway.application.accounts import seed_users
+from gx_gateway.application.forwarding import make_client, service_ready_check
+from gx_gateway.domain.ratelimit import RateLimiter
+from gx_gateway.settings import SERVICES, GatewaySettings
+
+
+def create_app(settings: GatewaySettings | None = None, *,
+               transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """`transport` lets tests put the services in-process (httpx.ASGITransport)."""
+    settings = settings or GatewaySettings()
+
+    async def on_setup(rt: ServiceRuntime) -> None:
+        async with rt.pool.acquire() as conn:
+            await conn.execute(ddl(settings.schema))
+        rt.state["limits"] = (
+            RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
+            RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst))
+        rt.state["http"] = make_client(settings, transport)
+        if settings.demo:
+            await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD,
+                             settings.argon2_memory_kib)
+
+    async def on_shutdown(rt: ServiceRuntime) -> None:
+        await rt.state["http"].aclose()
+
+    app = create_service_app(
+        settings, title="gxstat 网关",
+        routers=[auth_routes.router, admin_routes.router, proxy.router],
+        on_setup=on_setup, on_shutdown=on_shutdown,
+        ready_checks={name: service_ready_check(name) for name in SERVICES})
+    app.add_exception_handler(RateLimited, rate_limited_handler)
+    return app
+
+
+if __name__ == "__main__":
+    _settings = GatewaySettings()
+    serve(create_app(_settings), _settings)

@@ -1,0 +1,42 @@
+"""Gateway settings (environment); tests construct them explicitly."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from gx_kernel.settings import ServiceSettings
+
+SERVICES = ("registry", "agri", "population", "workflow")
+"""Services the gateway fronts: /api/v1/<service>/... goes to GX_<SERVICE>_URL."""
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: str = Field("gateway", alias="GX_SERVICE_NAME")
+    jwt_secret: str = Field("dev-jwt-secret-change-me-at-least-32-bytes", alias="GX_JWT_SECRET")
+    access_ttl: int = Field(900, alias="GX_ACCESS_TTL")  # seconds
+    refresh_ttl: int = Field(7 * 24 * 3600, alias="GX_REFRESH_TTL")
+    registry_url: str = Field("http://127.0.0.1:8001", alias="GX_REGISTRY_URL")
+    agri_url: str = Field("http://127.0.0.1:8002", alias="GX_AGRI_URL")
+    population_url: str = Field("http://127.0.0.1:8003", alias="GX_POPULATION_URL")
+    workflow_url: str = Field("http://127.0.0.1:8004", alias="GX_WORKFLOW_URL")
+    # Lock-out (锁定): after this many wrong passwords in a row, for this many seconds.
+    max_failed_logins: int = Field(5, alias="GX_MAX_FAILED_LOGINS")
+    lockout_seconds: int = Field(15 * 60, alias="GX_LOCKOUT_SECONDS")
+    # Token buckets (per user and per device): sustained rate per second and burst size.
+    rate_user_per_sec: float = Field(20.0, alias="GX_RATE_USER_PER_SEC")
+    rate_user_burst: int = Field(60, alias="GX_RATE_USER_BURST")
+    rate_device_per_sec: float = Field(10.0, alias="GX_RATE_DEVICE_PER_SEC")
+    rate_device_burst: int = Field(30, alias="GX_RATE_DEVICE_BURST")
+    # Idempotency: how long a concurrent retry waits for the first attempt before 409.
+    idempotency_wait_seconds: float = Field(5.0, alias="GX_IDEMPOTENCY_WAIT")
+    idempotency_stale_seconds: int = Field(120, alias="GX_IDEMPOTENCY_STALE")
+    # Device certificate: data-collection requests (mutations by village/grid roles) must be
+    # signed by an enrolled device. Off by default until the console/phone clients sign.
+    device_required: bool = Field(False, alias="GX_DEVICE_REQUIRED")
+    device_clock_skew: int = Field(300, alias="GX_DEVICE_CLOCK_SKEW")
+    upstream_timeout: float = Field(30.0, alias="GX_UPSTREAM_TIMEOUT")
+    max_body_bytes: int = Field(50 * 1024 * 1024, alias="GX_MAX_BODY_BYTES")
+    # argon2 cost; tests may lower memory to stay fast (production keeps the library default).
+    argon2_memory_kib: int = Field(65536, alias="GX_ARGON2_MEMORY_KIB")
+
+    def service_url(self, service: str) -> str:
+        return getattr(self, f"{service}_url").rstrip("/")
