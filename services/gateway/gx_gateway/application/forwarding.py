@@ -1,7 +1,6 @@
 """Forwarding to the services over one shared keep-alive HTTP client."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import AsyncIterator
 
