@@ -1,0 +1,113 @@
+"""HTTP API /api/v1/workflow: queue, case, history, progress, and the reviewers' actions."""
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
+from gx_contracts.divisions import contains, is_valid_code
+from gx_contracts.ids import case_id_for
+from gx_contracts.roles import LEVEL_OF_ROLE, Role
+from gx_kernel.errors import AppError, Forbidden, NotFound
+from gx_kernel.http import principal, runtime
+from gx_kernel.identity import Principal
+from gx_kernel.service import ServiceRuntime
+
+from gx_workflow.application import queries
+from gx_workflow.application.cases import act
+from gx_workflow.domain import commands as dc
+
+router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
+Who = Annotated[Principal, Depends(principal)]
+Rt = Annotated[ServiceRuntime, Depends(runtime)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _visible(p: Principal, view: dict | None, ident: str) -> dict:
+    if view is None or not contains(p.scope, view["division_code"]):
+        raise NotFound("审核案卷", ident)  # outside jurisdiction looks like absence
+    return view
+
+
+@router.get("/queue")
+async def my_queue(p: Who, rt: Rt, kind: str | None = None, task_id: str | None = None,
+                   status: Annotated[str | None, Query(pattern="^(in_review|returned|accepted)$")] = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+    """我的待办：cases waiting at my level in my jurisdiction, oldest first."""
+    try:
+        level = LEVEL_OF_ROLE[Role(p.role)]
+    except (KeyError, ValueError):
+        raise Forbidden("您的角色没有审核待办", code="role_has_no_queue") from None
+    async with rt.pool.acquire() as conn:
+        items = await queries.queue(conn, rt.settings.schema, level, p.scope, kind=kind,
+                                    task_id=task_id, status=status, limit=limit, offset=offset)
+    return {"level": level.value, "items": items, "count": len(items)}
+
+
+@router.get("/cases/by-subject/{subject_kind}/{subject_id}")
+async def case_by_subject(subject_kind: str, subject_id: str, p: Who, rt: Rt) -> dict:
+    case_id = case_id_for(subject_kind, subject_id)
+    async with rt.pool.acquire() as conn:
+        view = await queries.case_by_id(conn, rt.settings.schema, case_id)
+    return _visible(p, view, f"{subject_kind}/{subject_id}")
+
+
+@router.get("/cases/{case_id}")
+async def get_case(case_id: UUID, p: Who, rt: Rt) -> dict:
+    async with rt.pool.acquire() as conn:
+        view = await queries.case_by_id(conn, rt.settings.schema, case_id)
+    return _visible(p, view, str(case_id))
+
+
+@router.get("/cases/{case_id}/history")
+async def case_history(case_id: UUID, p: Who, rt: Rt) -> dict:
+    """审核记录：every step with who, role, division, device, when, action, why."""
+    async with rt.pool.acquire() as conn:
+        view = await queries.case_by_id(conn, rt.settings.schema, case_id)
+        _visible(p, view, str(case_id))
+        steps = await queries.history(conn, rt.settings.schema, case_id)
+    return {"case_id": str(case_id), "steps": steps}
+
+
+@router.get("/progress")
+async def task_progress(task_id: str, p: Who, rt: Rt, division: str | None = None) -> dict:
+    """进度：per child division — expected, not started, submitted, at each level, returned…"""
+    division = division or (p.scope if is_valid_code(p.scope) else p.scope.ljust(12, "0"))
+    if not is_valid_code(division):
+        raise AppError(422, "division_code", "统计用区划代码必须是12位数字", field="division")
+    if not contains(p.scope, division):
+        raise Forbidden("该区划不在您的管辖范围内", code="out_of_jurisdiction")
+    async with rt.pool.acquire() as conn:
+        result = await queries.progress(conn, rt.settings.schema, task_id, division)
+    if not result:
+        raise NotFound("区划", division)
+    return result
+
+
+@router.post("/cases/{case_id}/approve")
+async def approve(case_id: UUID, body: ApproveCase, p: Who, rt: Rt, key: IdemKey = None) -> dict:
+    return await act(rt.store, p, case_id, "approve", body, key, lambda c, a, now: dc.approve(
+        c, a, body.expected_version, body.comment, now))
+
+
+@router.post("/cases/{case_id}/return")
+async def return_case(case_id: UUID, body: ReturnCase, p: Who, rt: Rt,
+                      key: IdemKey = None) -> dict:
+    return await act(rt.store, p, case_id, "return", body, key, lambda c, a, now: dc.return_case(
+        c, a, body.expected_version, body.reason_code, body.reason, body.field_notes,
+        body.to_level, now))
+
+
+@router.post("/cases/{case_id}/accept")
+async def accept(case_id: UUID, body: AcceptCase, p: Who, rt: Rt, key: IdemKey = None) -> dict:
+    return await act(rt.store, p, case_id, "accept", body, key, lambda c, a, now: dc.accept(
+        c, a, body.expected_version, body.comment, now))
+
+
+@router.post("/cases/{case_id}/reopen")
+async def reopen(case_id: UUID, body: ReopenCase, p: Who, rt: Rt, key: IdemKey = None) -> dict:
+    return await act(rt.store, p, case_id, "reopen", body, key, lambda c, a, now: dc.reopen(
+        c, a, body.expected_version, body.reason, now))

@@ -1,0 +1,78 @@
+"""Projections `cases` (queues, progress) and `case_steps` (history).
+
+Both are pure functions of the case's events: the row of `cases` is the state folded from the
+stream, a `case_steps` row is one event with its metadata. The command handlers, the intake
+consumer and the rebuild all go through `project`, in the transaction of the append.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import asyncpg
+
+from gx_kernel.eventstore import StoredEvent
+
+from gx_workflow.domain.case import ReviewCase
+
+_ACTIONS = {"workflow.case.opened": "open", "workflow.case.approved": "approve",
+            "workflow.case.returned": "return", "workflow.case.resubmitted": "resubmit",
+            "workflow.case.accepted": "accept", "workflow.case.reopened": "reopen",
+            "workflow.case.overdue": "overdue"}
+
+
+def case_view(case: ReviewCase) -> dict[str, Any]:
+    """The JSON shape of a case in the API (without the query-time `late`)."""
+    return {
+        "case_id": str(case.case_id), "stream_id": case.stream_id,
+        "subject_kind": case.subject_kind, "subject_id": case.subject_id,
+        "division_code": case.division_code, "task_id": case.task_id, "title": case.title,
+        "revision": case.revision, "chain": [lv.value for lv in case.chain],
+        "final_level": case.final_level.value,
+        "early_accept_levels": [lv.value for lv in case.early_accept_levels],
+        "chain_version": case.chain_version, "status": case.status.value,
+        "level": case.level.value, "version": case.version,
+        "opened_at": case.opened_at.isoformat(), "arrived_at": case.arrived_at.isoformat(),
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "overdue_recorded": case.late, "sent_back": case.sent_back,
+        "accepted_level": case.accepted_level.value if case.accepted_level else None,
+        "last_action": case.last_action, "returns": case.returns,
+        "field_notes": case.field_notes,
+    }
+
+
+def step_row(e: StoredEvent) -> tuple:
+    d, m = e.data, e.metadata
+    sub = d.get("submission") or {}
+    from_level = d.get("from_level") or (d.get("level") if e.type.endswith(("accepted",
+                                                                            "overdue")) else None)
+    to_level = d.get("to_level") or d.get("next_level") or (
+        d.get("level") if e.type.endswith(("opened", "resubmitted", "reopened")) else None)
+    return (str(d["case_id"]), e.version, e.id, e.type, _ACTIONS.get(e.type, e.type), e.recorded_at,
+            m.get("actor"), m.get("actor_name"), m.get("role"), m.get("division"),
+            m.get("device"), from_level, to_level, d.get("revision") or sub.get("revision"),
+            d.get("comment") or None, d.get("reason_code"), d.get("reason"),
+            json.dumps(d.get("field_notes") or {}, ensure_ascii=False))
+
+
+async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
+                  events: Sequence[StoredEvent]) -> None:
+    """Upsert the case row (state after `events`) and add one history step per event."""
+    view = json.dumps(case_view(case), ensure_ascii=False)
+    await conn.execute(
+        f"INSERT INTO {schema}.cases (case_id, subject_kind, subject_id, division_code, task_id, "
+        f"status, level, version, revision, arrived_at, opened_at, deadline, late, view) "
+        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
+        f"ON CONFLICT (case_id) DO UPDATE SET status=$6, level=$7, version=$8, revision=$9, "
+        f"arrived_at=$10, deadline=$12, late=$13, view=$14",
+        case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
+        case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
+        case.opened_at, case.deadline, case.late, view)
+    await conn.executemany(
+        f"INSERT INTO {schema}.case_steps (case_id, version, event_id, event_type, action, at, "
+        f"actor, actor_name, role, division, device, from_level, to_level, revision, comment, "
+        f"reason_code, reason, field_notes) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
+        f"$12,$13,$14,$15,$16,$17,$18::jsonb)", [step_row(e) for e in events])
+
+
+PROJECTION_TABLES = ("cases", "case_steps")

@@ -1,0 +1,52 @@
+"""Workflow service (审核流程): review cases for every kind of submission.
+
+    python -m gx_workflow.main
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gx_kernel.consumer import InboundEvent
+from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve, supervise
+
+from gx_workflow.adapters.schema import setup_schema
+from gx_workflow.api.routes import router
+from gx_workflow.application.cases import intake
+from gx_workflow.application.deadlines import overdue_loop
+from gx_workflow.domain.chains import load_chain_file
+from gx_workflow.settings import WorkflowSettings
+
+
+class _Intake:
+    """Consumer handler bound to the runtime once it exists (set in on_setup)."""
+
+    def __init__(self) -> None:
+        self.rt: ServiceRuntime | None = None
+
+    async def __call__(self, conn, event: InboundEvent) -> None:
+        assert self.rt is not None, "runtime not set up"
+        await intake(self.rt.store, conn, event)
+
+
+def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
+    settings = settings or WorkflowSettings()
+    chains = load_chain_file(settings.chains_file)
+    handler = _Intake()
+
+    async def on_setup(rt: ServiceRuntime) -> None:
+        async with rt.pool.acquire() as conn:
+            await setup_schema(conn, settings.schema, chains)
+        handler.rt = rt
+        rt.state["chains"] = chains
+        rt.tasks.append(supervise("overdue", lambda: overdue_loop(rt.store,
+                                                                  settings.overdue_interval)))
+
+    return create_service_app(
+        settings, title="gxstat workflow 审核流程", routers=[router],
+        consumers=[ConsumerSpec("intake", topics=list(settings.source_topics), handler=handler)],
+        on_setup=on_setup)
+
+
+if __name__ == "__main__":
+    _settings = WorkflowSettings()
+    serve(create_app(_settings), _settings)

@@ -1,0 +1,17 @@
+"""Settings of the workflow service (environment; tests pass them explicitly)."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from gx_kernel.settings import ServiceSettings
+
+
+class WorkflowSettings(ServiceSettings):
+    service_name: str = Field("workflow", alias="GX_SERVICE_NAME")
+    # Domain topics whose `*.submitted` events (with a `submission` object) open review cases.
+    source_topics: list[str] = Field(["agri.events", "population.events"],
+                                     alias="GX_WORKFLOW_SOURCE_TOPICS")
+    # Seconds between scans for overdue cases.
+    overdue_interval: float = Field(30.0, alias="GX_WORKFLOW_OVERDUE_INTERVAL")
+    # Seed file of chain configurations (default: the packaged chains.json).
+    chains_file: str | None = Field(None, alias="GX_WORKFLOW_CHAINS_FILE")
