@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from .agri import PublishTask, SaveDraft, SubmitReport
-from .gateway import CreateUser, EnrolDevice, Login, Refresh, RevokeDevice
+from .gateway import CreateUser, EnrolDevice, GrantTopics, Login, Refresh, RevokeDevice
 from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
 
 COMMANDS: dict[str, type[BaseModel]] = {
@@ -21,6 +21,7 @@ COMMANDS: dict[str, type[BaseModel]] = {
         CreateUser,
         EnrolDevice,
         RevokeDevice,
+        GrantTopics,
     )
 }
 """command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""
@@ -30,6 +31,7 @@ __all__ = [
     "AcceptCase",
     "CreateUser",
     "EnrolDevice",
+    "GrantTopics",
     "RevokeDevice",
     "ApproveCase",
     "Login",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from ..roles import Role
 from ..types import Command, DivisionCode
 
-__all__ = ["Login", "Refresh", "CreateUser", "EnrolDevice", "RevokeDevice"]
+__all__ = ["Login", "Refresh", "CreateUser", "EnrolDevice", "RevokeDevice", "GrantTopics"]
 
 
 class Login(Command):
@@ -45,3 +47,14 @@ class RevokeDevice(Command):
     """吊销手机安全证书."""
 
     reason: str = Field(min_length=1, max_length=200, title="吊销原因")
+
+
+TopicName = Annotated[str, Field(pattern=r"^[a-z][a-z_]*\.events$", max_length=64,
+                                 title="主题", description="逻辑主题名，如 agri.events")]
+
+
+class GrantTopics(Command):
+    """授予或收回订阅系统对主题的读取权限（集合语义：重复授予或收回无副作用）."""
+
+    grant: list[TopicName] = Field(default_factory=list, max_length=20, title="授予的主题")
+    revoke: list[TopicName] = Field(default_factory=list, max_length=20, title="收回的主题")

@@ -1,0 +1,108 @@
+"""HTTP routes of the agri service (/api/v1/agri/...): parse, authorise, delegate."""
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi.responses import JSONResponse, Response
+
+from gx_contracts.commands.agri import PublishTask, SaveDraft, SubmitReport
+from gx_kernel.http import principal, runtime
+from gx_kernel.identity import Principal
+
+from gx_agri.application import aggregation, commands, queries
+from gx_agri.application import export as export_
+from gx_agri.domain.catalogue import default_catalogue
+
+router = APIRouter(prefix="/api/v1/agri", tags=["agri"])
+Basis = Literal["submitted", "approved"]
+IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
+
+
+def _reply(result: tuple[int, dict]) -> JSONResponse:
+    status, body = result
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/forms")
+async def forms(p: Principal = Depends(principal)) -> dict:
+    """报表目录 (every version)."""
+    return {"items": [f.as_dict() for f in default_catalogue().all()]}
+
+
+@router.post("/tasks", status_code=201)
+async def publish(cmd: PublishTask, p: Principal = Depends(principal), rt=Depends(runtime),
+                  key: str | None = IdemKey):
+    return _reply(await commands.publish_task(rt, p, cmd, key))
+
+
+@router.get("/tasks")
+async def list_tasks(p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    return await queries.list_tasks(rt, p)
+
+
+@router.get("/tasks/{task_id}")
+async def get_task(task_id: uuid.UUID, p: Principal = Depends(principal),
+                   rt=Depends(runtime)) -> dict:
+    return await queries.get_task(rt, p, task_id)
+
+
+@router.get("/tasks/{task_id}/totals")
+async def totals(task_id: uuid.UUID, division: str | None = Query(None, max_length=12),
+                 basis: Basis = "submitted", p: Principal = Depends(principal),
+                 rt=Depends(runtime)) -> dict:
+    return await aggregation.totals(rt, p, task_id, division, basis)
+
+
+@router.get("/tasks/{task_id}/drilldown")
+async def drilldown(task_id: uuid.UUID, division: str | None = Query(None, max_length=12),
+                    basis: Basis = "submitted", indicator: str | None = Query(None, max_length=64),
+                    limit: int = Query(1000, ge=1, le=20000), offset: int = Query(0, ge=0),
+                    p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    return await aggregation.drilldown(rt, p, task_id, division, basis, indicator, limit, offset)
+
+
+@router.get("/reports/{report_id}")
+async def get_report(report_id: uuid.UUID, p: Principal = Depends(principal),
+                     rt=Depends(runtime)) -> dict:
+    return await queries.get_report(rt, p, report_id)
+
+
+@router.put("/reports/{report_id}/draft")
+async def save_draft(report_id: uuid.UUID, cmd: SaveDraft, p: Principal = Depends(principal),
+                     rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await commands.save_draft(rt, p, report_id, cmd, key))
+
+
+@router.post("/reports/{report_id}/validate")
+async def validate(report_id: uuid.UUID, body: SaveDraft | None = Body(None),
+                   p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    return await queries.validate_values(rt, p, report_id, body)
+
+
+@router.post("/reports/{report_id}/submit")
+async def submit(report_id: uuid.UUID, cmd: SubmitReport, p: Principal = Depends(principal),
+                 rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await commands.submit_report(rt, p, report_id, cmd, key))
+
+
+@router.get("/reports/{report_id}/history")
+async def history(report_id: uuid.UUID, p: Principal = Depends(principal),
+                  rt=Depends(runtime)) -> dict:
+    return await queries.history(rt, p, report_id)
+
+
+@router.get("/tasks/{task_id}/export")
+async def export(task_id: uuid.UUID, division: str | None = Query(None, max_length=12),
+                 basis: Basis = "submitted", format: Literal["csv", "xlsx"] = "csv",
+                 p: Principal = Depends(principal), rt=Depends(runtime)) -> Response:
+    """CSV or XLSX of a task at a division: every village's values and the total."""
+    header, rows, name = await export_.table(rt, p, task_id, division, basis)
+    if format == "csv":
+        body, media = export_.to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = export_.to_xlsx(header, rows, name)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})

@@ -1,0 +1,1 @@
+"""Pure agricultural-statistics rules: forms, validation, report states (no I/O)."""

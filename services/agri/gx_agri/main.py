@@ -1,0 +1,30 @@
+"""Entrypoint of the agri service (农业统计): `python -m gx_agri.main`."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve
+
+from gx_agri.adapters import schema
+from gx_agri.api.routes import router
+from gx_agri.application.consumer import make_handler
+from gx_agri.settings import AgriSettings
+
+
+def create_app(settings: AgriSettings | None = None) -> FastAPI:
+    settings = settings or AgriSettings()
+    holder: dict[str, ServiceRuntime] = {}
+
+    async def on_setup(rt: ServiceRuntime) -> None:
+        async with rt.pool.acquire() as conn:
+            await schema.setup(conn, settings.schema)
+        holder["rt"] = rt
+
+    consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]))
+    return create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
+                              consumers=[consumer], on_setup=on_setup)
+
+
+if __name__ == "__main__":
+    _settings = AgriSettings()
+    serve(create_app(_settings), _settings)
