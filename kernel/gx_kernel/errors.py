@@ -8,14 +8,16 @@ class AppError(Exception):
     """An error a client can act on: HTTP status, stable code, Chinese message, optional field."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 extra: dict[str, Any] | None = None):
+                 extra: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.extra = extra or {}
+        # Several fields may be wrong at once; each item names its field and says why.
+        self.errors = errors if errors is not None else (
+            [{"field": field, "message": message}] if field else [])
 
     def problem(self) -> dict[str, Any]:
-        errors = [{"field": self.field, "message": self.message}] if self.field else []
-        return problem(self.status, self.code, self.message, errors, **self.extra)
+        return problem(self.status, self.code, self.message, self.errors, **self.extra)
 
 
 class NotFound(AppError):

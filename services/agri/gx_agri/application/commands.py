@@ -20,7 +20,6 @@ from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
 from gx_agri.adapters import repo
-from gx_agri.application.errors import FieldErrors
 from gx_agri.application.access import jurisdiction, metadata, require_owner, require_role
 from gx_agri.application.validation import check_input, findings_for
 from gx_agri.domain import report as rep
@@ -148,7 +147,7 @@ async def _submit(conn, s, rt, p, report_id, cmd: SubmitReport, key) -> tuple[in
     findings = await findings_for(conn, s, form, row)
     stop = blocking(findings)
     if stop:
-        raise FieldErrors(422, "validation_blocked", _blocked_message(stop), [
+        raise AppError(422, "validation_blocked", _blocked_message(stop), errors=[
             {"field": f"values.{f.indicator}", "message": f.message, "severity": f.severity,
              "rule_id": f.rule_id} for f in stop])
     task = await repo.task(conn, s, row["task_id"])

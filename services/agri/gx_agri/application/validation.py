@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from gx_agri.application.errors import FieldErrors
+from gx_kernel.errors import AppError
 
 from gx_agri.adapters import repo
 from gx_agri.domain.catalogue import Form
@@ -15,8 +15,8 @@ def check_input(form: Form, values: Mapping[str, Any], explanations: Mapping[str
     problems = input_problems(form, values, explanations)
     if problems:
         detail = "；".join(m for _, m in problems[:5])
-        raise FieldErrors(422, "validation_failed", f"输入有误：{detail}",
-                          [{"field": f, "message": m} for f, m in problems])
+        raise AppError(422, "validation_failed", f"输入有误：{detail}",
+                       errors=[{"field": f, "message": m} for f, m in problems])
 
 
 async def findings_for(conn, s: str, form: Form, row: Mapping[str, Any],
