@@ -78,7 +78,8 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
             group_id=f"{settings.topic_prefix}{settings.service_name}.{spec.name}",
             topics=[settings.topic(t) for t in spec.topics], handler=spec.handler,
             bootstrap=settings.kafka_bootstrap_servers, producer_factory=rt.producer,
-            max_attempts=settings.consumer_max_attempts)
+            max_attempts=settings.consumer_max_attempts,
+            fetch_max_wait_ms=settings.consumer_fetch_wait_ms)
         rt.consumers.append(consumer)
         rt.tasks.append(supervise(f"consumer {spec.name}", consumer.run))
     return rt

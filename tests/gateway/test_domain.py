@@ -31,7 +31,8 @@ def test_token_bucket_memory_is_bounded():
 
 
 def test_capabilities():
-    assert may_call("subscriber", "GET", "/api/v1/agri/tasks")
+    assert not may_call("subscriber", "GET", "/api/v1/agri/tasks")  # events only, via Kafka
+    assert may_call("ops", "GET", "/api/v1/agri/tasks")
     assert not may_call("subscriber", "POST", "/api/v1/agri/reports/1/submit")
     assert may_call("region_statistician", "POST", "/api/v1/agri/tasks")
     assert not may_call("township_statistician", "POST", "/api/v1/agri/tasks")

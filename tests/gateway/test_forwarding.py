@@ -81,7 +81,8 @@ async def test_service_down_is_503_in_chinese(client, tok):
 
 
 @pytest.mark.parametrize("user,method,path,status", [
-    ("sheng_xitong", "GET", "/api/v1/agri/tasks", 200),
+    ("sheng_xitong", "GET", "/api/v1/agri/tasks", 403),
+    ("yunwei", "GET", "/api/v1/agri/tasks", 200),
     ("sheng_xitong", "POST", "/api/v1/agri/reports/r1/submit", 403),
     ("sheng_xitong", "DELETE", "/api/v1/registry/units/u1", 403),
     ("yunwei", "POST", "/api/v1/workflow/cases/c1/approve", 403),
@@ -113,3 +114,9 @@ async def test_division_outside_jurisdiction_is_403(client, tok):
     r = await client.post("/api/v1/workflow/cases/c1/approve",
                           json={"division_code": "450102001001"}, headers=auth(token))
     assert r.status_code == 403 and r.json()["code"] == "outside_jurisdiction"
+
+
+async def test_merged_openapi_marks_a_down_service_missing(client):
+    r = await client.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    assert r.json()["info"]["x-gx-missing"] == ["population"]  # the fake's down host

@@ -1,6 +1,9 @@
 """Helpers of the workflow suite (a unique module name: test dirs have no __init__.py)."""
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -75,3 +78,52 @@ def make_settings(infra, **extra) -> WorkflowSettings:
                             GX_TOPIC_PARTITIONS=1, GX_CONSUMER_MAX_ATTEMPTS=2, **extra)
 
 
+
+
+class SseReader:
+    """Server-sent events of an httpx streaming response, read by a background task (so a
+    timed-out wait never cancels the underlying line iterator): (event, data) pairs."""
+
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        self.comments: list[str] = []
+        self.arrivals: list[tuple[float, str]] = []  # (monotonic time, event) as received
+        self._events: asyncio.Queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        event, data = "message", []
+        try:
+            async for line in self.response.aiter_lines():
+                if line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+                elif line == "" and data:
+                    self.arrivals.append((time.monotonic(), event))
+                    await self._events.put((event, json.loads("\n".join(data))))
+                    event, data = "message", []
+                elif line == "":
+                    event = "message"
+        finally:
+            await self._events.put(("eof", None))
+
+    def close(self) -> None:
+        self._task.cancel()
+
+    async def next(self, timeout: float = 5.0) -> tuple[str, Any]:
+        event, data = await asyncio.wait_for(self._events.get(), timeout)
+        if event == "eof":
+            raise EOFError("stream ended")
+        return event, data
+
+    async def until(self, predicate, timeout: float = 5.0) -> list[tuple[str, Any]]:
+        """Events read until one satisfies `predicate(event, data)` (that one last)."""
+        seen: list[tuple[str, Any]] = []
+        end = asyncio.get_running_loop().time() + timeout
+        while True:
+            seen.append(await self.next(max(end - asyncio.get_running_loop().time(), 0.001)))
+            if predicate(*seen[-1]):
+                return seen

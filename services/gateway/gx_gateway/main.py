@@ -8,10 +8,12 @@ from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 from gx_kernel.service import ServiceRuntime, create_service_app, serve
 
 from gx_gateway.adapters.schema import ddl
-from gx_gateway.api import admin_routes, auth_routes, proxy
+from gx_gateway.api import admin_routes, auth_routes, docs_routes, proxy
 from gx_gateway.api.caller import RateLimited, rate_limited_handler
 from gx_gateway.application.accounts import seed_users
+from gx_gateway.application.api_docs import MergedOpenAPI
 from gx_gateway.application.forwarding import make_client, service_ready_check
+from gx_gateway.console import router as console_router
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.settings import SERVICES, GatewaySettings
 
@@ -28,6 +30,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
             RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst))
         rt.state["http"] = make_client(settings, transport)
+        rt.state["openapi"] = MergedOpenAPI(app, settings, lambda: rt.state["http"])
         if settings.demo:
             await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD,
                              settings.argon2_memory_kib)
@@ -37,7 +40,8 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     app = create_service_app(
         settings, title="gxstat 网关",
-        routers=[auth_routes.router, admin_routes.router, proxy.router],
+        routers=[auth_routes.router, admin_routes.router, docs_routes.router, proxy.router,
+                 console_router],
         on_setup=on_setup, on_shutdown=on_shutdown,
         ready_checks={name: service_ready_check(name) for name in SERVICES})
     app.add_exception_handler(RateLimited, rate_limited_handler)

@@ -37,6 +37,14 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = Field(50 * 1024 * 1024, alias="GX_MAX_BODY_BYTES")
     # argon2 cost; tests may lower memory to stay fast (production keeps the library default).
     argon2_memory_kib: int = Field(65536, alias="GX_ARGON2_MEMORY_KIB")
+    # Merged OpenAPI document: cache lifetime and per-service fetch timeout (seconds).
+    openapi_ttl: float = Field(30.0, alias="GX_OPENAPI_TTL")
+    openapi_fetch_timeout: float = Field(2.0, alias="GX_OPENAPI_FETCH_TIMEOUT")
+    # What outside systems (subscribers) are told to connect to; the internal bootstrap
+    # (KAFKA_BOOTSTRAP_SERVERS) is usually not reachable from outside. Empty = the internal one.
+    public_kafka_bootstrap: str = Field("", alias="GX_PUBLIC_KAFKA_BOOTSTRAP")
+    # contracts/ (schemas/, asyncapi.yaml); empty = next to the installed gx_contracts package.
+    contracts_dir: str = Field("", alias="GX_CONTRACTS_DIR")
 
     def service_url(self, service: str) -> str:
         return getattr(self, f"{service}_url").rstrip("/")

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from gx_kernel.consumer import InboundEvent
 from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve, supervise
 
-from gx_workflow.adapters.schema import setup_schema
+from gx_workflow.adapters.pg_listener import PgListener
+from gx_workflow.adapters.schema import progress_channel, setup_schema
 from gx_workflow.api.routes import router
 from gx_workflow.application.cases import intake
 from gx_workflow.application.deadlines import overdue_loop
+from gx_workflow.application.live import LiveTiming, ProgressHub
 from gx_workflow.domain.chains import load_chain_file
 from gx_workflow.settings import WorkflowSettings
 
@@ -28,6 +30,18 @@ class _Intake:
         await intake(self.rt.store, conn, event)
 
 
+def start_live_progress(rt: ServiceRuntime, settings: WorkflowSettings) -> None:
+    """The progress hub of this process and its own LISTEN connection (see application/live)."""
+    hub = ProgressHub(LiveTiming(min_push_interval=settings.progress_push_interval,
+                                 poll_interval=settings.progress_poll_interval,
+                                 keepalive=settings.progress_keepalive))
+    listener = PgListener(settings.database_url, progress_channel(settings.schema),
+                          on_notify=hub.notify, on_connect=hub.wake_all,
+                          check_interval=settings.progress_listener_check)
+    rt.state["progress_hub"], rt.state["progress_listener"] = hub, listener
+    rt.tasks.append(supervise("progress listener", listener.run))
+
+
 def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
     settings = settings or WorkflowSettings()
     chains = load_chain_file(settings.chains_file)
@@ -40,6 +54,7 @@ def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
         rt.state["chains"] = chains
         rt.tasks.append(supervise("overdue", lambda: overdue_loop(rt.store,
                                                                   settings.overdue_interval)))
+        start_live_progress(rt, settings)
 
     return create_service_app(
         settings, title="gxstat workflow 审核流程", routers=[router],

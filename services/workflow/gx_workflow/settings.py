@@ -15,3 +15,10 @@ class WorkflowSettings(ServiceSettings):
     overdue_interval: float = Field(30.0, alias="GX_WORKFLOW_OVERDUE_INTERVAL")
     # Seed file of chain configurations (default: the packaged chains.json).
     chains_file: str | None = Field(None, alias="GX_WORKFLOW_CHAINS_FILE")
+    # Live progress (SSE): at most one push per stream per this many seconds (bursts coalesce),
+    # re-check without a notification this often, keep-alive comment this often, and how often
+    # the LISTEN connection is probed (a dead one is reconnected).
+    progress_push_interval: float = Field(0.2, alias="GX_WORKFLOW_PROGRESS_PUSH_INTERVAL")
+    progress_poll_interval: float = Field(5.0, alias="GX_WORKFLOW_PROGRESS_POLL_INTERVAL")
+    progress_keepalive: float = Field(15.0, alias="GX_WORKFLOW_PROGRESS_KEEPALIVE")
+    progress_listener_check: float = Field(5.0, alias="GX_WORKFLOW_PROGRESS_LISTENER_CHECK")

@@ -1,4 +1,5 @@
-"""Tables of the gateway's own schema (identity, refresh tokens, devices, idempotency)."""
+"""Tables of the gateway's own schema (identity, refresh tokens, devices, idempotency,
+subscribers' topics)."""
 from __future__ import annotations
 
 
@@ -49,5 +50,12 @@ CREATE TABLE IF NOT EXISTS {s}.gw_idempotency (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (owner, key)
+);
+CREATE TABLE IF NOT EXISTS {s}.subscriber_topics (
+    user_id uuid NOT NULL REFERENCES {s}.users(user_id),
+    topic text NOT NULL,
+    granted_by uuid NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, topic)
 );
 """

@@ -1,11 +1,11 @@
-"""/api/v1/admin/...: accounts (账号) and devices (手机安全证书)."""
+"""/api/v1/admin/...: accounts (账号), devices (手机安全证书), subscribers' topics (订阅授权)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from gx_contracts.commands import CreateUser, EnrolDevice, RevokeDevice
+from gx_contracts.commands import CreateUser, EnrolDevice, GrantTopics, RevokeDevice
 
 from gx_gateway.api.caller import Caller, authenticate
-from gx_gateway.application import accounts, devices
+from gx_gateway.application import accounts, devices, subscriptions
 
 router = APIRouter(prefix="/api/v1/admin", tags=["管理"])
 
@@ -33,3 +33,16 @@ async def revoke_device(device_id: str, body: RevokeDevice, request: Request,
                         caller: Caller = Depends(authenticate)) -> dict:
     return await devices.revoke(request.app.state.runtime, caller.principal, device_id,
                                 body.reason)
+
+
+@router.post("/subscribers/{username}/topics", summary="授予/收回订阅系统的主题读取权限")
+async def change_topics(username: str, body: GrantTopics, request: Request,
+                        caller: Caller = Depends(authenticate)) -> dict:
+    return await subscriptions.change_topics(request.app.state.runtime, caller.principal,
+                                             username, body.grant, body.revoke)
+
+
+@router.get("/subscribers/{username}/topics", summary="订阅系统已获授权的主题")
+async def granted_topics(username: str, request: Request,
+                         caller: Caller = Depends(authenticate)) -> dict:
+    return await subscriptions.granted(request.app.state.runtime, caller.principal, username)

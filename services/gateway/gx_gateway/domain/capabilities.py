@@ -1,7 +1,8 @@
 """Coarse role capabilities at the gateway (角色能力表). Services check again, in detail.
 
-Reads (GET/HEAD) are open to every signed-in role — each service filters by jurisdiction.
-A mutation is allowed when the longest matching (method, path prefix) rule lists the role.
+Reads (GET/HEAD) are open to every signed-in role but `subscriber` — each service filters by
+jurisdiction; an outside system reads events from Kafka (its granted topics), never the
+services' records over HTTP (SPEC §1: "reads events only"). A mutation is allowed when the longest matching (method, path prefix) rule lists the role.
 """
 from __future__ import annotations
 
@@ -34,10 +35,12 @@ DATA_COLLECTION_ROLES = frozenset(_COLLECTORS)
 def may_call(role: str, method: str, path: str) -> bool:
     """True if `role` may call `method path` at all (coarse; no jurisdiction here)."""
     method = method.upper()
+    if role == R.subscriber.value:
+        return False  # 订阅系统只读事件（Kafka 主题），不经 HTTP 读各服务的数据
     if method in READ_METHODS:
         return True
-    if role in (R.subscriber.value, R.ops.value):
-        return False  # 订阅系统与运维只读
+    if role == R.ops.value:
+        return False  # 运维只读
     best: tuple[int, frozenset[Role]] | None = None
     for methods, prefix, roles in RULES:
         if method in methods and _under(path, prefix):

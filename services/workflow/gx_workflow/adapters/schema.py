@@ -11,6 +11,11 @@ from gx_contracts.divisions import reference_csv_path
 from gx_workflow.domain.chains import ChainConfig
 
 
+def progress_channel(schema: str) -> str:
+    """NOTIFY channel of progress changes (PostgreSQL identifiers stop at 63 bytes)."""
+    return f"{schema}_progress"[:63]
+
+
 def ddl(s: str) -> str:
     return f"""
     CREATE TABLE IF NOT EXISTS {s}.chain_configs (
@@ -32,6 +37,10 @@ def ddl(s: str) -> str:
         INCLUDE (status, level, late, deadline);
     CREATE INDEX IF NOT EXISTS cases_deadline ON {s}.cases (deadline)
         WHERE status = 'in_review' AND NOT late;
+    -- Id of the transaction that last changed the row: live progress streams find the cases
+    -- changed since they last looked, gap-free (see application/live.py).
+    ALTER TABLE {s}.cases ADD COLUMN IF NOT EXISTS changed_tx bigint NOT NULL DEFAULT 0;
+    CREATE INDEX IF NOT EXISTS cases_changes ON {s}.cases (task_id, changed_tx);
     CREATE TABLE IF NOT EXISTS {s}.case_steps (
         case_id uuid NOT NULL, version integer NOT NULL, event_id uuid NOT NULL,
         event_type text NOT NULL, action text NOT NULL, at timestamptz NOT NULL,

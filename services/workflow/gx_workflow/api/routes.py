@@ -5,23 +5,26 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import StreamingResponse
 
 from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
 from gx_contracts.divisions import contains, is_valid_code
 from gx_contracts.ids import case_id_for
-from gx_contracts.roles import LEVEL_OF_ROLE, Role
+from gx_contracts.roles import LEVEL_OF_ROLE, REVIEWER_ROLE_FOR_LEVEL, Role
 from gx_kernel.errors import AppError, Forbidden, NotFound
 from gx_kernel.http import principal, runtime
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
-from gx_workflow.application import queries
+from gx_workflow.application import queries, stats
 from gx_workflow.application.cases import act
+from gx_workflow.application.live import ProgressFeed
 from gx_workflow.domain import commands as dc
 
 router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
 Who = Annotated[Principal, Depends(principal)]
 Rt = Annotated[ServiceRuntime, Depends(runtime)]
+_REVIEWER_ROLES = frozenset(r.value for r in REVIEWER_ROLE_FOR_LEVEL.values())
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -72,19 +75,50 @@ async def case_history(case_id: UUID, p: Who, rt: Rt) -> dict:
     return {"case_id": str(case_id), "steps": steps}
 
 
-@router.get("/progress")
-async def task_progress(task_id: str, p: Who, rt: Rt, division: str | None = None) -> dict:
-    """进度：per child division — expected, not started, submitted, at each level, returned…"""
+def _division_in_scope(p: Principal, division: str | None) -> str:
+    """The division asked for (default: the caller's own), checked against the jurisdiction."""
     division = division or (p.scope if is_valid_code(p.scope) else p.scope.ljust(12, "0"))
     if not is_valid_code(division):
         raise AppError(422, "division_code", "统计用区划代码必须是12位数字", field="division")
     if not contains(p.scope, division):
         raise Forbidden("该区划不在您的管辖范围内", code="out_of_jurisdiction")
+    return division
+
+
+@router.get("/progress")
+async def task_progress(task_id: str, p: Who, rt: Rt, division: str | None = None) -> dict:
+    """进度：per child division — expected, not started, submitted, at each level, returned…"""
+    division = _division_in_scope(p, division)
     async with rt.pool.acquire() as conn:
         result = await queries.progress(conn, rt.settings.schema, task_id, division)
     if not result:
         raise NotFound("区划", division)
     return result
+
+
+@router.get("/progress/stream", response_class=StreamingResponse)
+async def task_progress_stream(task_id: str, p: Who, rt: Rt, division: str | None = None):
+    """进度实时推送 (server-sent events): `progress` snapshots (as GET /progress) and `case`
+    events naming each changed case (id, status, level; no personal data)."""
+    division = _division_in_scope(p, division)
+    feed = ProgressFeed(rt.pool, rt.settings.schema, rt.state["progress_hub"], task_id,
+                        division)
+    if await feed.start() is None:
+        raise NotFound("区划", division)
+    return StreamingResponse(feed.events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/stats")
+async def review_stats(p: Who, rt: Rt, task_id: str | None = None,
+                       division: str | None = None, kind: str | None = None) -> dict:
+    """审核统计：per level and per reviewer — approvals, returns, return rate, wait median/p90;
+    the most frequent return reasons. For reviewers (statisticians) inside their jurisdiction."""
+    if p.role not in _REVIEWER_ROLES:
+        raise Forbidden("只有各级统计审核人员可以查看审核统计", code="role_forbidden")
+    division = _division_in_scope(p, division)
+    async with rt.pool.acquire() as conn:
+        return await stats.review_stats(conn, rt.settings.schema, division, task_id, kind)
 
 
 @router.post("/cases/{case_id}/approve")

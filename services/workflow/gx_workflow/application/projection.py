@@ -13,7 +13,10 @@ import asyncpg
 
 from gx_kernel.eventstore import StoredEvent
 
+from gx_workflow.adapters.schema import progress_channel
 from gx_workflow.domain.case import ReviewCase
+
+_XID = "pg_current_xact_id()::text::bigint"
 
 _ACTIONS = {"workflow.case.opened": "open", "workflow.case.approved": "approve",
             "workflow.case.returned": "return", "workflow.case.resubmitted": "resubmit",
@@ -59,15 +62,19 @@ async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
                   events: Sequence[StoredEvent]) -> None:
     """Upsert the case row (state after `events`) and add one history step per event."""
     view = json.dumps(case_view(case), ensure_ascii=False)
+    # changed_tx marks the row for live streams; the NOTIFY (delivered at commit, deduplicated
+    # per transaction by PostgreSQL) wakes every replica's progress listeners for this task.
     await conn.execute(
-        f"INSERT INTO {schema}.cases (case_id, subject_kind, subject_id, division_code, task_id, "
-        f"status, level, version, revision, arrived_at, opened_at, deadline, late, view) "
-        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
+        f"WITH up AS (INSERT INTO {schema}.cases (case_id, subject_kind, subject_id, "
+        f"division_code, task_id, status, level, version, revision, arrived_at, opened_at, "
+        f"deadline, late, view, changed_tx) "
+        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,{_XID}) "
         f"ON CONFLICT (case_id) DO UPDATE SET status=$6, level=$7, version=$8, revision=$9, "
-        f"arrived_at=$10, deadline=$12, late=$13, view=$14",
+        f"arrived_at=$10, deadline=$12, late=$13, view=$14, changed_tx={_XID} RETURNING 1) "
+        f"SELECT pg_notify($15, coalesce($5::text, '')) FROM up",
         case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
         case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
-        case.opened_at, case.deadline, case.late, view)
+        case.opened_at, case.deadline, case.late, view, progress_channel(schema))
     await conn.executemany(
         f"INSERT INTO {schema}.case_steps (case_id, version, event_id, event_type, action, at, "
         f"actor, actor_name, role, division, device, from_level, to_level, revision, comment, "

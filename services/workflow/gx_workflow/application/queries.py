@@ -104,3 +104,21 @@ def _progress_item(code: str, name: str, expected: int, r: asyncpg.Record | None
             "submitted": submitted,
             "at_level": {lv.value: get(f"at_{lv.value}") for lv in _REVIEW_LEVELS},
             "returned": get("returned"), "accepted": get("accepted"), "late": get("late")}
+
+
+async def snapshot_xmin(conn: asyncpg.Connection) -> int:
+    """Oldest transaction id still running: any change committed later has an id >= this."""
+    return await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+async def changed_cases(conn: asyncpg.Connection, schema: str, task_id: str, division: str,
+                        since_tx: int, limit: int = 500) -> list[asyncpg.Record]:
+    """Cases of a task inside `division` changed by transactions with id >= `since_tx`.
+
+    Only ids and states: a live stream may show them to anyone who may see the progress."""
+    return await conn.fetch(
+        f"SELECT case_id, version, status, level, late, division_code, subject_kind, "
+        f"view->>'last_action' AS last_action FROM {schema}.cases "
+        f"WHERE task_id = $1 AND changed_tx >= $2 AND division_code LIKE $3 "
+        f"ORDER BY changed_tx, case_id LIMIT $4",
+        task_id, since_tx, prefix_of(division) + "%", limit)
