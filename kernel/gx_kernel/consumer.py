@@ -60,8 +60,8 @@ class IdempotentConsumer:
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_interval_ms=300_000, session_timeout_ms=10_000,
             fetch_max_wait_ms=self.fetch_max_wait_ms)
-        await consumer.start()
         try:
+            await consumer.start()
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=200)
                 if consumer.assignment():

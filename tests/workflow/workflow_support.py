@@ -14,7 +14,6 @@ from gx_contracts.events.base import Submission
 from gx_kernel.identity import Principal, sign_principal
 from gx_kernel.service import ServiceRuntime
 from gx_workflow.application.cases import intake_submission, now_utc
-from gx_workflow.main import create_app
 from gx_workflow.settings import WorkflowSettings
 
 VILLAGE = "450103103201"          # 天堂村 (长塘镇, 青秀区, 南宁市)

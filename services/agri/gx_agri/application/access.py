@@ -42,5 +42,6 @@ def require_reviewer_over(p: Principal, division_code: str) -> None:
 
 
 def metadata(p: Principal, causation_id: str | None) -> dict:
-    return {"actor": p.user_id, "role": p.role, "division": p.scope, "device": p.device_id,
-            "causation_id": causation_id}
+    """Event metadata: who (id and username, as the workflow records it), where, from which device."""
+    return {"actor": p.user_id, "actor_name": p.username, "role": p.role, "division": p.scope,
+            "device": p.device_id, "causation_id": causation_id}

@@ -15,11 +15,11 @@ from gx_agri.application.access import jurisdiction, require_reviewer_over
 from gx_agri.domain.catalogue import Form, default_catalogue
 from gx_agri.domain.report import required_rank
 
-_CHILD = {Level.region: Level.city, Level.city: Level.county, Level.county: Level.township,
-          Level.township: Level.village, Level.village: Level.village}
+CHILD = {Level.region: Level.city, Level.city: Level.county, Level.county: Level.township,
+         Level.township: Level.village, Level.village: Level.village}
 
 
-async def _scope(conn, s, p: Principal, task_id: uuid.UUID, division: str | None):
+async def resolve_scope(conn, s, p: Principal, task_id: uuid.UUID, division: str | None):
     t = await repo.task(conn, s, task_id)
     mine = jurisdiction(p)
     if t is None or not (mine.startswith(t["scope_prefix"]) or t["scope_prefix"].startswith(mine)):
@@ -48,8 +48,8 @@ async def totals(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, division:
                  basis: str) -> dict[str, Any]:
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
-        t, division, level, form = await _scope(conn, s, p, task_id, division)
-        child = _CHILD[level]
+        t, division, level, form = await resolve_scope(conn, s, p, task_id, division)
+        child = CHILD[level]
         rank = required_rank(level)
         by_child, counts = await totals_sql.child_totals(
             conn, s, task_id, prefix_of(division), basis, rank, child.prefix_len)
@@ -75,7 +75,7 @@ async def drilldown(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, divisi
                     basis: str, indicator: str | None, limit: int, offset: int) -> dict[str, Any]:
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
-        t, division, level, form = await _scope(conn, s, p, task_id, division)
+        t, division, level, form = await resolve_scope(conn, s, p, task_id, division)
         if indicator is not None and form.indicator(indicator) is None:
             raise AppError(422, "unknown_indicator",
                            f"报表 {form.code} 没有指标代码“{indicator}”", field="indicator")

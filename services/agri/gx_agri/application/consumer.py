@@ -99,8 +99,8 @@ async def _apply(rt: ServiceRuntime, conn, s: str, row: dict[str, Any], event: I
 
 
 async def _append(rt, conn, row, payload, event: InboundEvent):
-    meta = {k: event.metadata.get(k) for k in ("actor", "role", "division", "device",
-                                                "correlation_id")}
+    meta = {k: event.metadata.get(k) for k in ("actor", "actor_name", "role", "division",
+                                                "device", "correlation_id")}
     meta["causation_id"] = str(event.id)
     stored = await rt.store.append(f"report-{row['report_id']}", row["version"],
                                    [NewEvent(**event_fields(payload))], meta, conn=conn)

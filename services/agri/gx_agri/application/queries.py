@@ -57,7 +57,7 @@ async def get_task(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID) -> dict
             "form": form.as_dict() if form else None}
 
 
-async def _readable_report(conn, s, p: Principal, report_id: uuid.UUID) -> dict[str, Any]:
+async def readable_report(conn, s, p: Principal, report_id: uuid.UUID) -> dict[str, Any]:
     row = await repo.report(conn, s, report_id)
     if row is None:
         raise NotFound("报表", str(report_id))
@@ -68,7 +68,7 @@ async def _readable_report(conn, s, p: Principal, report_id: uuid.UUID) -> dict[
 async def get_report(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> dict[str, Any]:
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
-        row = await _readable_report(conn, s, p, report_id)
+        row = await readable_report(conn, s, p, report_id)
         form = default_catalogue().get(row["form_code"], row["form_version"])
         findings = await findings_for(conn, s, form, row)
     owner = p.role == rep.COORDINATOR and jurisdiction(p) == row["village_code"]
@@ -97,7 +97,7 @@ async def validate_values(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID
     """机内审核 on demand: of the given values, or of the saved draft when no body is sent."""
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
-        row = await _readable_report(conn, s, p, report_id)
+        row = await readable_report(conn, s, p, report_id)
         form = default_catalogue().get(row["form_code"], row["form_version"])
         values = body.values if body else None
         explanations = body.explanations if body else None
@@ -121,7 +121,8 @@ _WHAT = {"agri.report.draft_saved": "保存草稿", "agri.report.submitted": "�
 
 def _step(type_, data, meta, at, source) -> dict[str, Any]:
     return {"what": type_, "what_zh": _WHAT.get(type_, type_), "source": source,
-            "who": meta.get("actor"), "role": meta.get("role"), "division": meta.get("division"),
+            "who": meta.get("actor"), "who_name": meta.get("actor_name") or meta.get("actor"),
+            "role": meta.get("role"), "division": meta.get("division"),
             "device": meta.get("device"), "when": at.isoformat(),
             "reason": data.get("reason") or data.get("comment") or None,
             "reason_code": data.get("reason_code"), "field_notes": data.get("field_notes") or None,
@@ -133,7 +134,7 @@ async def history(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> dic
     """Every step: this service's events on the report, and the review chain's as received."""
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
-        await _readable_report(conn, s, p, report_id)
+        await readable_report(conn, s, p, report_id)
         own = await rt.store.read_stream(f"report-{report_id}", conn=conn)
         review = await repo.review_log(conn, s, report_id)
     steps = [_step(e.type, e.data, e.metadata, e.recorded_at, "agri") for e in own]
