@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.gx-installed
 PKGS   := kernel contracts deploy/devstack \
           services/registry services/agri services/population services/workflow services/gateway
 # Reinstall only when a dependency list changes.
-DEPS   := requirements.txt $(wildcard $(addsuffix /pyproject.toml,$(PKGS)))
+DEPS   := requirements.txt requirements-dev.txt $(wildcard $(addsuffix /pyproject.toml,$(PKGS)))
 
 .PHONY: run test bench schemas clean venv
 
@@ -18,7 +18,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(DEPS) | $(PY)
-	$(PIP) install -r requirements.txt
+	$(PIP) install -r requirements-dev.txt
 	$(PIP) install $(addprefix -e ,$(PKGS))
 	@touch $@
 
@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	@set -e; for f in bench/*.py; do \
+	@set -e; for f in bench/[!_]*.py; do \
 		[ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done
 
 schemas: $(STAMP)

@@ -182,5 +182,6 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     import uvicorn
 
     telemetry.setup_logging()
+    # Open event streams (server-sent events) would otherwise hold shutdown forever.
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                access_log=False)
+                access_log=False, timeout_graceful_shutdown=settings.graceful_shutdown_seconds)

@@ -26,6 +26,7 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_wait_ms: int = Field(30, alias="GX_CONSUMER_FETCH_WAIT_MS")
     relay_enabled: bool = Field(True, alias="GX_RELAY_ENABLED")
     demo: bool = Field(False, alias="GX_DEMO")
+    graceful_shutdown_seconds: int = Field(10, alias="GX_GRACEFUL_SHUTDOWN_SECONDS")
 
     @property
     def schema(self) -> str:

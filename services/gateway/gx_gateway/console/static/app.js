@@ -1,0 +1,83 @@
+// 控制台入口：按 #/页面 路由，登录守卫，顶栏导航。每个页面模块导出 render(ctx)，
+// 可返回一个清理函数（离开页面时停止轮询或推送连接）。
+import { clearSession, session } from "./api.js";
+import { h, ROLE } from "./ui.js";
+
+const REVIEWERS = ["township_statistician", "county_statistician", "city_statistician", "region_statistician"];
+const PAGES = {
+  login: () => import("./login.js"),
+  tasks: () => import("./tasks.js"),
+  report: () => import("./report.js"),
+  queue: () => import("./queue.js"),
+  case: () => import("./case.js"),
+  progress: () => import("./progress.js"),
+};
+const TITLES = { login: "登录", tasks: "我的任务", report: "填报", queue: "审核队列", case: "审核案卷", progress: "进度" };
+
+let cleanup = null;
+let renderSeq = 0;
+
+export function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function parse() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, query = ""] = raw.split("?");
+  const [page, ...args] = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { page: page || "", args, query: new URLSearchParams(query) };
+}
+
+export function homeFor(user) {
+  if (!user) return "#/login";
+  if (user.role === "village_coordinator" || user.role === "grid_worker") return "#/tasks";
+  if (REVIEWERS.includes(user.role)) return "#/queue";
+  return "#/progress";
+}
+
+function navItems(user) {
+  const items = [];
+  if (user.role === "village_coordinator") items.push(["tasks", "我的任务"]);
+  if (REVIEWERS.includes(user.role)) items.push(["queue", "审核队列"]);
+  items.push(["progress", "进度"]);
+  return items;
+}
+
+function renderChrome(user, page) {
+  const top = document.getElementById("top");
+  top.hidden = !user;
+  if (!user) return;
+  document.getElementById("who").textContent = `${user.name_zh || user.username}（${ROLE[user.role] || user.role}）`;
+  document.getElementById("nav").replaceChildren(...navItems(user).map(([p, text]) =>
+    h("li", {}, h("a", { href: "#/" + p, "aria-current": p === page ? "page" : null }, text))));
+}
+
+async function route() {
+  const seq = ++renderSeq;
+  if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  const s = session();
+  let { page, args, query } = parse();
+  if (!s && page !== "login") { location.replace("#/login"); return; }
+  if (s && (page === "" || page === "login")) { location.replace(homeFor(s.user)); return; }
+  if (!PAGES[page]) { location.replace(s ? homeFor(s.user) : "#/login"); return; }
+  renderChrome(s && s.user, page);
+  document.title = `${TITLES[page]} - 广西基层统计平台`;
+  const mod = await PAGES[page]();
+  if (seq !== renderSeq) return; // the user navigated on meanwhile
+  const main = document.getElementById("main");
+  const result = await mod.render({ user: s && s.user, args, query, go });
+  if (seq !== renderSeq) { if (typeof result === "function") result(); return; }
+  cleanup = typeof result === "function" ? result : null;
+  // 页面切换后把焦点放到主区域标题，方便键盘与读屏用户
+  const heading = main.querySelector("h1");
+  if (heading && page !== "login") { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
+}
+
+document.getElementById("logout").addEventListener("click", () => {
+  clearSession();
+  go("#/login");
+});
+window.addEventListener("gx:logged-out", () => go("#/login"));
+window.addEventListener("hashchange", route);
+route();
