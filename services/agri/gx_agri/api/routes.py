@@ -4,14 +4,14 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from gx_contracts.commands.agri import PublishTask, SaveDraft, SubmitReport
 from gx_kernel.http import principal, runtime
 from gx_kernel.identity import Principal
 
-from gx_agri.application import aggregation, commands, queries
+from gx_agri.application import aggregation, archive, commands, monitor, queries
 from gx_agri.application import export as export_
 from gx_agri.domain.catalogue import default_catalogue
 
@@ -106,3 +106,39 @@ async def export(task_id: uuid.UUID, division: str | None = Query(None, max_leng
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+
+def _pdf(body: bytes, name: str) -> Response:
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
+@router.get("/reports/{report_id}/pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+async def report_pdf(report_id: uuid.UUID, p: Principal = Depends(principal),
+                     rt=Depends(runtime)) -> Response:
+    """归档打印：报送（或验收）的村级报表，两联（村存档、乡镇存档）."""
+    return _pdf(*await archive.report_pdf(rt, p, report_id))
+
+
+@router.get("/tasks/{task_id}/summary.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+async def summary_pdf(task_id: uuid.UUID, division: str = Query(..., max_length=12),
+                      p: Principal = Depends(principal), rt=Depends(runtime)) -> Response:
+    """乡镇汇总表（经乡镇审核通过的村级报表），两联（乡镇存档、县级存档）."""
+    return _pdf(*await archive.summary_pdf(rt, p, task_id, division))
+
+
+@router.get("/tasks/{task_id}/monitor")
+async def monitor_task(task_id: uuid.UUID, request: Request,
+                       division: str | None = Query(None, max_length=12),
+                       p: Principal = Depends(principal), rt=Depends(runtime)) -> Response:
+    """进度监控：各下级区划的报送/审核进度与指标汇总（已报送口径、已审核口径）.
+
+    Send the last `etag` as If-None-Match: an unchanged view answers 304 without the scans."""
+    seen = request.headers.get("if-none-match")
+    if seen and seen == await monitor.stamp(rt, p, task_id, division):
+        return Response(status_code=304, headers={"ETag": seen})
+    body = await monitor.monitor(rt, p, task_id, division)
+    return JSONResponse(body, headers={"ETag": body["etag"], "Cache-Control": "no-cache"})
