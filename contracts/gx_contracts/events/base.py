@@ -28,6 +28,7 @@ class EventMetadata(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     actor: str | None = Field(None, description="操作人用户ID")
+    actor_name: str | None = Field(None, description="操作人用户名（登录名，非真实姓名）")
     role: str | None = Field(None, description="操作人角色")
     division: str | None = Field(None, description="操作人所属区划代码")
     device: str | None = Field(None, description="设备标识")
