@@ -120,3 +120,23 @@ async def test_merged_openapi_marks_a_down_service_missing(client):
     r = await client.get("/api/v1/openapi.json")
     assert r.status_code == 200
     assert r.json()["info"]["x-gx-missing"] == ["population"]  # the fake's down host
+
+
+async def test_a_dropped_upstream_connection_is_503_not_500():
+    """A keep-alive connection the service closed mid-request (httpx.ReadError) was a 500."""
+    import httpx
+
+    from gx_gateway.application.forwarding import forward
+    from gx_gateway.settings import GatewaySettings
+    from gx_kernel.errors import AppError
+    from gx_kernel.identity import Principal
+
+    class Dropping(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request):
+            raise httpx.ReadError("connection closed", request=request)
+
+    async with httpx.AsyncClient(transport=Dropping()) as c:
+        with pytest.raises(AppError) as err:
+            await forward(c, GatewaySettings(), "agri", "GET", "/api/v1/agri/tasks", {}, b"",
+                          Principal("u", "n", "ops", "450000000000"))
+    assert err.value.status == 503 and err.value.code == "service_unavailable"

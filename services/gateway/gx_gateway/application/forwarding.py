@@ -18,7 +18,7 @@ SERVICE_ZH = {"registry": "名录库服务", "agri": "农业统计服务", "popu
 # Request headers passed through as they are; everything else (cookies, Authorization,
 # any client-sent X-Gx-Principal) stays at the gateway.
 PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match",
-                "last-event-id")
+                "if-none-match", "last-event-id")
 PASS_RESPONSE = ("location", "etag", "content-disposition", "retry-after", "cache-control",
                  "idempotent-replayed")
 
@@ -68,14 +68,18 @@ async def forward(client: httpx.AsyncClient, settings: GatewaySettings, service:
         req = client.build_request(method, url, headers=out, content=body)
         try:
             resp = await client.send(req, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
-                httpx.PoolTimeout) as exc:
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             telemetry.mark_error(span, exc)
             raise unavailable(service) from None
         except httpx.TimeoutException as exc:
             telemetry.mark_error(span, exc)
             raise AppError(504, "service_timeout",
                            f"{SERVICE_ZH.get(service, service)}响应超时，请稍后重试") from None
+        except httpx.TransportError as exc:
+            # Connect refused, a keep-alive connection the service closed (ReadError/WriteError),
+            # a broken response: the service gave no usable answer -> 503, never a 500.
+            telemetry.mark_error(span, exc)
+            raise unavailable(service) from None
         span.set_attribute("http.response.status_code", resp.status_code)
         ctype = resp.headers.get("content-type")
         kept = {k: resp.headers[k] for k in PASS_RESPONSE if k in resp.headers}

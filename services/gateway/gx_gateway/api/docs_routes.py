@@ -1,0 +1,44 @@
+"""Public contract documents: the merged OpenAPI, the AsyncAPI of the topics, JSON Schemas,
+and a subscriber's connection details. Read-only."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from gx_kernel.errors import NotFound
+
+from gx_gateway.api.caller import Caller, authenticate
+from gx_gateway.application import contract_files, subscriptions
+
+router = APIRouter(prefix="/api/v1", tags=["文档与订阅"])
+
+
+@router.get("/openapi.json", summary="统一接口文档（网关与各服务合并的 OpenAPI）")
+async def merged_openapi(request: Request) -> JSONResponse:
+    doc = await request.app.state.runtime.state["openapi"].document()
+    return JSONResponse(doc, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/asyncapi.yaml", summary="事件主题文档（AsyncAPI 3.0）",
+            response_class=FileResponse,
+            responses={200: {"content": {"application/yaml": {}}}})
+async def asyncapi(request: Request) -> FileResponse:
+    path = contract_files.asyncapi_file(request.app.state.runtime.settings)
+    if not path.is_file():
+        raise NotFound("文档", "asyncapi.yaml")
+    return FileResponse(path, media_type="application/yaml")
+
+
+@router.get("/schemas/{path:path}", summary="事件与请求体的 JSON Schema",
+            response_class=FileResponse,
+            responses={200: {"content": {"application/schema+json": {}}}})
+async def json_schema(path: str, request: Request) -> FileResponse:
+    found = contract_files.schema_file(request.app.state.runtime.settings, path)
+    if found is None:
+        raise NotFound("JSON Schema", path)
+    return FileResponse(found, media_type="application/schema+json")
+
+
+@router.get("/subscriptions", summary="订阅系统：我的主题与连接说明")
+async def my_subscriptions(request: Request, caller: Caller = Depends(authenticate)) -> dict:
+    return await subscriptions.my_subscriptions(request.app.state.runtime, caller.principal)

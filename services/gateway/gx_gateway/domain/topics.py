@@ -1,0 +1,65 @@
+"""Topics an outside system may be granted (可订阅的主题) and what a subscriber is told. Pure."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from gx_kernel.errors import AppError
+
+PUBLIC_TOPICS: dict[str, str] = {
+    "agri.events": "农业统计：报表任务发布、草稿、提交、退回、验收",
+    "workflow.events": "审核流程：案卷建立、审核通过、退回、重新报送、验收、重新打开、超期",
+    "registry.events": "名录库：单位登记、变更、迁出",
+    "population.events": "人口变动调查：住户表提交",
+}
+"""Logical topic -> description. Dead-letter topics and the gateway's own audit stream
+(accounts, devices) are never granted."""
+
+PARTITIONER = ("murmur2 hash of the key modulo the partition count (aiokafka's default, the same "
+               "as the Java client's); all events of one stream (one key) are in one partition, "
+               "in order. librdkafka clients default to CRC32 — irrelevant for reading, but "
+               "never re-publish our events with another partitioner and expect the same placement.")
+CE_HEADERS = {"ce_id": "event id (UUID) — deduplicate by it (delivery is at least once)",
+              "ce_type": "event type, e.g. agri.report.submitted",
+              "ce_source": "/gxstat/<service>", "ce_specversion": "1.0",
+              "ce_time": "RFC 3339 time the event was recorded",
+              "ce_subject": "stream id (same as the key)",
+              "ce_dataschemaversion": "schema version of data (the N in <type>.v<N>.json)",
+              "content-type": "application/json",
+              "traceparent": "W3C trace context of the request that caused the event"}
+
+
+def check_topics(names: Iterable[str], field: str) -> list[str]:
+    """The names, de-duplicated in order; 422 naming the field for one that is not public."""
+    out: list[str] = []
+    for i, name in enumerate(names):
+        if name not in PUBLIC_TOPICS:
+            raise AppError(422, "topic_unknown",
+                           f"主题（{field}[{i}]）不存在或不可订阅：{name}；可订阅："
+                           + "、".join(PUBLIC_TOPICS), field=f"{field}.{i}")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def event_types_of(topic: str, schema_files: Iterable[str]) -> list[tuple[str, int, str]]:
+    """(event type, schema version, file name) of the events published on a logical topic,
+    from schema file names like `agri.report.submitted.v1.json`."""
+    service = topic.removesuffix(".events")
+    out = []
+    for name in sorted(schema_files):
+        stem = name.removesuffix(".json")
+        etype, _, ver = stem.rpartition(".v")
+        if etype.split(".", 1)[0] == service and ver.isdigit():
+            out.append((etype, int(ver), name))
+    return out
+
+
+def replay_recipe(group_prefix: str) -> dict[str, Any]:
+    return {
+        "how": "用一个新的消费组（group_id）并设置 auto_offset_reset=earliest，即从主题最早的记录开始"
+               "重新读取；已有消费组会从其已提交的位置继续。",
+        "group_id_prefix": group_prefix,
+        "consumer_config": {"group_id": f"{group_prefix}replay-<date>",
+                            "auto_offset_reset": "earliest", "enable_auto_commit": False},
+        "ordering": "order per stream by `version`; deduplicate by `id` (ce_id)",
+    }
