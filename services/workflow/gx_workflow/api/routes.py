@@ -26,6 +26,17 @@ Who = Annotated[Principal, Depends(principal)]
 Rt = Annotated[ServiceRuntime, Depends(runtime)]
 _REVIEWER_ROLES = frozenset(r.value for r in REVIEWER_ROLE_FOR_LEVEL.values())
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+# Review records name reviewers: people in the chain read them; ops and subscribers do not.
+_NON_READERS = frozenset({Role.ops.value, Role.subscriber.value})
+
+
+def _reader(p: Who) -> Principal:
+    if p.role in _NON_READERS:
+        raise Forbidden("您的角色无权查看审核案卷", code="role_forbidden")
+    return p
+
+
+Reader = Annotated[Principal, Depends(_reader)]
 
 
 def _visible(p: Principal, view: dict | None, ident: str) -> dict:
@@ -51,7 +62,7 @@ async def my_queue(p: Who, rt: Rt, kind: str | None = None, task_id: str | None 
 
 
 @router.get("/cases/by-subject/{subject_kind}/{subject_id}")
-async def case_by_subject(subject_kind: str, subject_id: str, p: Who, rt: Rt) -> dict:
+async def case_by_subject(subject_kind: str, subject_id: str, p: Reader, rt: Rt) -> dict:
     case_id = case_id_for(subject_kind, subject_id)
     async with rt.pool.acquire() as conn:
         view = await queries.case_by_id(conn, rt.settings.schema, case_id)
@@ -59,14 +70,14 @@ async def case_by_subject(subject_kind: str, subject_id: str, p: Who, rt: Rt) ->
 
 
 @router.get("/cases/{case_id}")
-async def get_case(case_id: UUID, p: Who, rt: Rt) -> dict:
+async def get_case(case_id: UUID, p: Reader, rt: Rt) -> dict:
     async with rt.pool.acquire() as conn:
         view = await queries.case_by_id(conn, rt.settings.schema, case_id)
     return _visible(p, view, str(case_id))
 
 
 @router.get("/cases/{case_id}/history")
-async def case_history(case_id: UUID, p: Who, rt: Rt) -> dict:
+async def case_history(case_id: UUID, p: Reader, rt: Rt) -> dict:
     """审核记录：every step with who, role, division, device, when, action, why."""
     async with rt.pool.acquire() as conn:
         view = await queries.case_by_id(conn, rt.settings.schema, case_id)
@@ -86,7 +97,7 @@ def _division_in_scope(p: Principal, division: str | None) -> str:
 
 
 @router.get("/progress")
-async def task_progress(task_id: str, p: Who, rt: Rt, division: str | None = None) -> dict:
+async def task_progress(task_id: str, p: Reader, rt: Rt, division: str | None = None) -> dict:
     """进度：per child division — expected, not started, submitted, at each level, returned…"""
     division = _division_in_scope(p, division)
     async with rt.pool.acquire() as conn:
@@ -97,7 +108,7 @@ async def task_progress(task_id: str, p: Who, rt: Rt, division: str | None = Non
 
 
 @router.get("/progress/stream", response_class=StreamingResponse)
-async def task_progress_stream(task_id: str, p: Who, rt: Rt, division: str | None = None):
+async def task_progress_stream(task_id: str, p: Reader, rt: Rt, division: str | None = None):
     """进度实时推送 (server-sent events): `progress` snapshots (as GET /progress) and `case`
     events naming each changed case (id, status, level; no personal data)."""
     division = _division_in_scope(p, division)
