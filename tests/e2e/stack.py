@@ -56,7 +56,9 @@ def _common(infra, prefix: str, secret: str) -> dict:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(infra):
+async def running_stack(infra, gateway_overrides: dict | None = None):
+    """`gateway_overrides`: extra GatewaySettings fields by alias, e.g.
+    `{"GX_DEVICE_REQUIRED": True}`; they win over the defaults below."""
     prefix, secret = unique_prefix(), f"secret-{unique_prefix()}"
     common = _common(infra, prefix, secret)
     ports = {name: free_port() for name in SERVICES}
@@ -65,9 +67,10 @@ async def running_stack(infra):
         for name, (factory, settings_cls) in SERVICES.items():
             settings = settings_cls(GX_DB_SCHEMA=f"{prefix}_{name}", **common)
             await stack.enter_async_context(serving(factory(settings), ports[name]))
-        gateway = GatewaySettings(
-            GX_DB_SCHEMA=f"{prefix}_gateway", GX_DEMO=True, GX_ARGON2_MEMORY_KIB=1024,
-            GX_RATE_USER_PER_SEC=1000, GX_RATE_USER_BURST=1000,
-            **{f"GX_{n.upper()}_URL": u for n, u in urls.items()}, **common)
+        gateway = GatewaySettings(**{
+            "GX_DB_SCHEMA": f"{prefix}_gateway", "GX_DEMO": True, "GX_ARGON2_MEMORY_KIB": 1024,
+            "GX_RATE_USER_PER_SEC": 1000, "GX_RATE_USER_BURST": 1000,
+            **{f"GX_{n.upper()}_URL": u for n, u in urls.items()}, **common,
+            **(gateway_overrides or {})})
         gateway_url = await stack.enter_async_context(serving(gateway_app(gateway)))
         yield Stack(prefix, gateway_url, urls, infra.kafka_bootstrap, infra.database_url, secret)

@@ -1,5 +1,5 @@
-"""Tables of the gateway's own schema (identity, refresh tokens, devices, idempotency,
-subscribers' topics)."""
+"""Tables of the gateway's own schema (identity, refresh tokens, devices and their enrolment
+requests, idempotency, subscribers' topics)."""
 from __future__ import annotations
 
 
@@ -39,6 +39,21 @@ CREATE TABLE IF NOT EXISTS {s}.devices (
     revoked_at timestamptz,
     revoked_by uuid
 );
+CREATE INDEX IF NOT EXISTS devices_user ON {s}.devices (user_id);
+-- A phone's own request to be enrolled (登记申请), decided by the county (or region).
+CREATE TABLE IF NOT EXISTS {s}.device_requests (
+    request_id uuid PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES {s}.users(user_id),
+    label text NOT NULL,
+    public_key bytea NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    decided_by uuid,
+    decided_at timestamptz,
+    reason text,
+    device_id uuid
+);
+CREATE INDEX IF NOT EXISTS device_requests_pending ON {s}.device_requests (status, requested_at);
 CREATE TABLE IF NOT EXISTS {s}.gw_idempotency (
     owner text NOT NULL,
     key text NOT NULL,

@@ -57,9 +57,10 @@ async def authenticate(request: Request) -> Caller:
     if wait:
         raise RateLimited(wait, "本账号")
     device_id = None
-    # Admin paths are exempt: an owner must be able to revoke a lost phone from another one.
+    # Admin and own-device paths are exempt: an owner must be able to revoke a lost phone from
+    # another one, and a phone without a certificate must be able to ask for one.
     needs_proof = (s.device_required and is_data_collection(claims.role, request.method)
-                   and not request.url.path.startswith("/api/v1/admin/"))
+                   and not request.url.path.startswith(("/api/v1/admin/", "/api/v1/devices/")))
     if needs_proof or request.headers.get(DEVICE_ID_HEADER):
         wait = device_limiter.take(request.headers.get(DEVICE_ID_HEADER) or "")
         if wait:

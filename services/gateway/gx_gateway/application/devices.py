@@ -21,36 +21,50 @@ from gx_gateway.domain.capabilities import DATA_COLLECTION_ROLES
 ADMIN_ROLES = ("region_statistician", "county_statistician")
 
 
-def _check_admin(admin: Principal, owner_division: str) -> None:
+def check_admin(admin: Principal, owner_division: str) -> None:
     if admin.role not in ADMIN_ROLES:
         raise Forbidden("只有自治区统计局或县统计局可以登记或吊销手机", code="device_admin_forbidden")
     if not contains(admin.scope, owner_division):
         raise Forbidden("该用户不在本级管辖范围内", code="outside_jurisdiction")
 
 
-async def enrol(rt: ServiceRuntime, admin: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    s = rt.settings
+def parse_key(text: str) -> bytes:
     try:
-        key = proof.parse_public_key(body["public_key"])
+        return proof.parse_public_key(text)
     except ValueError:
         raise AppError(422, "public_key_invalid",
                        "设备公钥（public_key）应为 Base64 编码的 32 字节 Ed25519 公钥",
                        field="public_key") from None
+
+
+def check_collector(owner: Mapping[str, Any]) -> None:
+    if owner["role"] not in {r.value for r in DATA_COLLECTION_ROLES}:
+        raise AppError(422, "device_role_invalid",
+                       "只能为村级统计协管员或网格员登记采集手机（username）", field="username")
+
+
+async def enrol_in(rt: ServiceRuntime, conn, admin: Principal, owner: Mapping[str, Any],
+                   label: str, key: bytes):
+    """The one enrolment path (direct, or approving a phone's request): row + event."""
+    check_admin(admin, owner["division"])
+    check_collector(owner)
+    row = await devices.insert(conn, rt.settings.schema, uuid.uuid4(), owner["user_id"],
+                               label, key, uuid.UUID(admin.user_id))
+    await rt.store.append(f"device-{row['device_id']}", 0, [NewEvent(
+        "gateway.device.enrolled", {"device_id": str(row["device_id"]),
+                                    "user_id": str(owner["user_id"]),
+                                    "division": owner["division"]})],
+        metadata=audit_metadata(admin), conn=conn)
+    return row
+
+
+async def enrol(rt: ServiceRuntime, admin: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    key = parse_key(body["public_key"])
     async with rt.pool.acquire() as conn, conn.transaction():
-        owner = await users.by_username(conn, s.schema, body["username"])
+        owner = await users.by_username(conn, rt.settings.schema, body["username"])
         if owner is None:
             raise NotFound("用户（username）", body["username"])
-        _check_admin(admin, owner["division"])
-        if owner["role"] not in {r.value for r in DATA_COLLECTION_ROLES}:
-            raise AppError(422, "device_role_invalid",
-                           "只能为村级统计协管员或网格员登记采集手机（username）", field="username")
-        row = await devices.insert(conn, s.schema, uuid.uuid4(), owner["user_id"],
-                                   body["label"], key, uuid.UUID(admin.user_id))
-        await rt.store.append(f"device-{row['device_id']}", 0, [NewEvent(
-            "gateway.device.enrolled", {"device_id": str(row["device_id"]),
-                                        "user_id": str(owner["user_id"]),
-                                        "division": owner["division"]})],
-            metadata=audit_metadata(admin), conn=conn)
+        row = await enrol_in(rt, conn, admin, owner, body["label"], key)
     rt.store.notify_committed()
     return devices.public_device(row)
 
@@ -64,7 +78,7 @@ async def revoke(rt: ServiceRuntime, admin: Principal, device_id: str, reason: s
             raise NotFound("设备（device_id）", device_id)
         owner = await users.by_id(conn, s.schema, row["user_id"])
         if admin.user_id != str(row["user_id"]):  # the owner may always revoke their own phone
-            _check_admin(admin, owner["division"])
+            check_admin(admin, owner["division"])
         revoked = await devices.revoke(conn, s.schema, row["device_id"], uuid.UUID(admin.user_id))
         if revoked is None:
             return devices.public_device(row)  # already revoked: same answer, no new event
@@ -91,7 +105,7 @@ async def verify_request(rt: ServiceRuntime, user_id: str, method: str, path_qs:
     if row is None or str(row["user_id"]) != user_id:
         raise Unauthorized("设备（X-Gx-Device-Id）未登记或不属于当前用户", code="device_unknown")
     if row["revoked_at"] is not None:
-        raise Forbidden("该手机的安全证书已被吊销", code="device_revoked")
+        raise Forbidden("本机安全证书已被吊销，请联系县统计局重新登记", code="device_revoked")
     msg = proof.canonical_message(device_id, method, path_qs, stamp, body)
     if not proof.verify_signature(bytes(row["public_key"]), signature, msg):
         raise Unauthorized("设备签名（X-Gx-Signature）无效", code="device_signature_invalid")

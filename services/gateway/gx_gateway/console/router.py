@@ -36,9 +36,11 @@ async def index(request: Request) -> Response:
 
 
 @router.get("/console/meta.json")
-async def meta() -> JSONResponse:
-    """Catalogues for the console: return reasons (退回原因目录), role and level names."""
+async def meta(request: Request) -> JSONResponse:
+    """Catalogues for the console: return reasons (退回原因目录), role and level names, and
+    whether data collection needs the device certificate (GX_DEVICE_REQUIRED)."""
     return JSONResponse({
+        "device_required": request.app.state.runtime.settings.device_required,
         "return_reasons": [{"code": k, "label": v} for k, v in RETURN_REASONS.items()],
         "roles": {r.value: r.label_zh for r in Role},
         "levels": {lv.value: name for lv, name in _LEVELS_ZH.items()},

@@ -1,15 +1,29 @@
 // 与网关通信：令牌保存在 sessionStorage；401 时刷新一次；错误统一为中文 ApiError。
+// 采集角色的写操作带本机安全证书签名（devicekey.js）。
+import { loadRecord, needsProof, saveRecord, signHeaders } from "./devicekey.js";
+
 const KEY = "gx.session";
+
+// 本机安全证书的错误：界面用统一的中文说明（见 device.js 的提示与申请按钮）
+export const DEVICE_MESSAGES = {
+  device_proof_missing: "本机尚未登记安全证书，请先申请登记，经县统计局批准后才能保存和提交",
+  device_unknown: "本机尚未登记安全证书，请先申请登记，经县统计局批准后才能保存和提交",
+  device_revoked: "本机安全证书已被吊销，请联系县统计局重新登记",
+  device_signature_invalid: "本机安全证书签名无效，请重新申请登记",
+  device_timestamp_invalid: "本机时间不准，请校准时间后重试",
+};
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const detail = (body && body.detail) || STATUS_ZH[status] || `请求失败（${status}）`;
+    const detail = DEVICE_MESSAGES[body && body.code] || (body && body.detail) || STATUS_ZH[status] ||
+      `请求失败（${status}）`;
     super(detail);
     this.status = status;
     this.code = (body && body.code) || (status === 0 ? "network" : "http_" + status);
     this.errors = (body && Array.isArray(body.errors)) ? body.errors : [];
     this.body = body || {};
   }
+  get deviceProblem() { return Boolean(DEVICE_MESSAGES[this.code]); }
   // 某字段的错误（字段名如 values.crop_area，也接受不带前缀的指标代码）
   fieldErrors() {
     const out = {};
@@ -83,20 +97,86 @@ function loggedOut() {
   window.dispatchEvent(new CustomEvent("gx:logged-out"));
 }
 
+// 401 是否令牌问题（过期等，可刷新）；本机证书的 401（device_*）不刷新、不退出登录
+async function tokenProblem(r) {
+  if (r.status !== 401) return false;
+  try { return !String((await r.clone().json()).code || "").startsWith("device_"); } catch { return true; }
+}
+
 // 带令牌的 fetch；401 时刷新令牌后重试一次，仍 401 则退出登录。
+// 数据采集请求（采集角色的写操作）每次发送前重新签名（时间戳须新鲜）。
 export async function authedFetch(path, init = {}) {
+  const method = (init.method || "GET").toUpperCase();
   for (let attempt = 0; ; attempt++) {
     const s = session();
     const headers = { Accept: "application/json", ...(init.headers || {}) };
     if (s && s.access) headers.Authorization = "Bearer " + s.access;
+    if (s && s.user && needsProof(s.user.role, method, path) &&
+        (init.body === undefined || typeof init.body === "string")) {
+      Object.assign(headers, await deviceHeaders(s.user, method, path, init.body));
+    }
     let r;
     try { r = await fetch(path, { ...init, headers }); } catch (e) {
       if (e && e.name === "AbortError") throw e;
       throw new ApiError(0, null);
     }
-    if (r.status === 401 && attempt === 0 && await refreshTokens()) continue;
-    if (r.status === 401) loggedOut();
+    if (await tokenProblem(r)) {
+      if (attempt === 0 && await refreshTokens()) continue;
+      loggedOut();
+    }
+    if (r.status === 401 || r.status === 403) await noteDeviceRefusal(s && s.user, r);
     return r;
+  }
+}
+
+// —— 本机安全证书 ——
+
+function deviceChanged(record) {
+  window.dispatchEvent(new CustomEvent("gx:device-changed", { detail: record }));
+}
+
+// 本机记录的最新状态：申请中的去网关查是否已批准（批准后得到 device_id），已登记的查是否被吊销
+export async function resolveDevice(user) {
+  const rec = await loadRecord(user && user.username);
+  if (!rec || !rec.requestId || rec.status === "revoked" || rec.status === "invalid") return rec;
+  let mine;
+  try {
+    const r = await authedFetch("/api/v1/devices/mine");
+    if (!r.ok) return rec;
+    mine = await r.json();
+  } catch { return rec; }
+  const req = (mine.requests || []).find((x) => x.request_id === rec.requestId);
+  const dev = rec.deviceId && (mine.devices || []).find((x) => x.device_id === rec.deviceId);
+  let next = rec.status;
+  const patch = {};
+  if (dev) next = dev.revoked_at ? "revoked" : "enrolled";
+  else if (!req || req.status === "withdrawn") next = "invalid";
+  else if (req.status === "approved") { next = "enrolled"; patch.deviceId = req.device_id; }
+  else if (req.status === "rejected") { next = "rejected"; patch.reason = req.reason; }
+  if (next === rec.status && !patch.deviceId) return rec;
+  const updated = { ...rec, ...patch, status: next };
+  await saveRecord(updated);
+  deviceChanged(updated);
+  return updated;
+}
+
+async function deviceHeaders(user, method, path, body) {
+  let rec = await loadRecord(user.username);
+  if (rec && rec.status === "pending") rec = await resolveDevice(user); // 也许刚被批准
+  try { return (await signHeaders(rec, method, path, body)) || {}; } catch { return {}; }
+}
+
+// 网关拒绝了本机证书：记下状态，让页面上的提示随之更新
+async function noteDeviceRefusal(user, r) {
+  if (!user) return;
+  let code;
+  try { code = (await r.clone().json()).code; } catch { return; }
+  const status = { device_revoked: "revoked", device_unknown: "invalid",
+    device_signature_invalid: "invalid" }[code];
+  const rec = await loadRecord(user.username);
+  if (code === "device_proof_missing" || (status && rec)) {
+    if (status && rec && rec.status !== status) await saveRecord({ ...rec, status });
+    deviceChanged(await loadRecord(user.username));
   }
 }
 

@@ -11,8 +11,10 @@ const PAGES = {
   queue: () => import("./queue.js"),
   case: () => import("./case.js"),
   progress: () => import("./progress.js"),
+  devices: () => import("./devices.js"),
 };
-const TITLES = { login: "登录", tasks: "我的任务", report: "填报", queue: "审核队列", case: "审核案卷", progress: "进度" };
+const TITLES = { login: "登录", tasks: "我的任务", report: "填报", queue: "审核队列", case: "审核案卷", progress: "进度",
+  devices: "设备登记" };
 
 let cleanup = null;
 let renderSeq = 0;
@@ -41,6 +43,8 @@ function navItems(user) {
   if (user.role === "village_coordinator") items.push(["tasks", "我的任务"]);
   if (REVIEWERS.includes(user.role)) items.push(["queue", "审核队列"]);
   items.push(["progress", "进度"]);
+  if (user.role === "village_coordinator" || user.role === "grid_worker") items.push(["devices", "手机安全证书"]);
+  if (user.role === "county_statistician" || user.role === "region_statistician") items.push(["devices", "设备登记"]);
   return items;
 }
 

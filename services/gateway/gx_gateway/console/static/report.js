@@ -4,6 +4,7 @@ import { api, ApiError, newKey } from "./api.js";
 import { errorBox, fmtTime, h, LEVEL, mount, REPORT_STATUS, setBusy, toast } from "./ui.js";
 import { reasonLabel } from "./meta.js";
 import { historyList } from "./history.js";
+import { deviceNotice } from "./device.js";
 
 const NUMBER = /^\d+(\.\d+)?$/;
 
@@ -18,7 +19,7 @@ function pendingKey(reportId, version) {
 }
 const clearPending = (reportId) => sessionStorage.removeItem(`gx.submit.${reportId}`);
 
-export async function render({ args }) {
+export async function render({ args, user }) {
   const id = args[0];
   mount(h("p", { class: "muted" }, "正在加载报表…"));
   let report;
@@ -28,12 +29,13 @@ export async function render({ args }) {
     mount(h("h1", {}, "填报"), errorBox(err));
     return;
   }
-  await new ReportPage(report).show();
+  await new ReportPage(report, user).show();
 }
 
 class ReportPage {
-  constructor(report) {
+  constructor(report, user) {
     this.r = report;
+    this.user = user;
     // 编辑计数：保存期间的新输入不会被当作已保存
     this.edits = 0;
     this.savedEdits = 0;
@@ -61,7 +63,7 @@ class ReportPage {
       h("p", { class: "muted" }, `${r.village_name || r.village_code} · 表号 ${form.code} · `,
         h("span", { class: "tag " + r.status, id: "report-status" }, REPORT_STATUS[r.status] || r.status),
         r.revision ? ` · 第 ${r.revision} 次报送` : ""),
-      returned, this.top,
+      r.read_only ? null : deviceNotice(this.user), returned, this.top,
       h("form", { id: "report-form", novalidate: true, onsubmit: (e) => e.preventDefault() }, list),
       r.read_only ? h("p", { class: "alert ok" }, r.status === "accepted" ? "报表已验收，只读。" : "报表已提交，审核中，只读。")
         : h("div", { class: "actions sticky-actions" }, this.buttons.save, this.buttons.check, this.buttons.submit),
@@ -230,7 +232,7 @@ class ReportPage {
     clearPending(this.r.report_id);
     toast("报表已提交");
     const fresh = await api(`/api/v1/agri/reports/${this.r.report_id}`);
-    await new ReportPage(fresh).show();
+    await new ReportPage(fresh, this.user).show();
     document.getElementById("report-page").prepend(h("div", { class: "alert ok", role: "status", id: "submit-result" },
       `已提交（第 ${res.revision} 次报送），等待乡镇审核。`));
   }

@@ -1,14 +1,15 @@
 // 我的任务（村级统计协管员）：本村的报表任务及填报状态
 import { api } from "./api.js";
 import { errorBox, fmtTime, h, mount, REPORT_STATUS } from "./ui.js";
+import { deviceNotice } from "./device.js";
 
 const OPEN = new Set(["not_started", "draft", "returned"]);
 
-export async function render() {
+export async function render({ user }) {
   const list = h("ul", { class: "list", id: "task-list" });
   const onlyOpen = h("input", { type: "checkbox", id: "only-open", checked: true });
   const status = h("p", { class: "muted", "aria-live": "polite" }, "正在加载…");
-  mount(h("h1", {}, "我的任务"),
+  mount(h("h1", {}, "我的任务"), deviceNotice(user),
     h("label", { class: "check", for: "only-open" }, onlyOpen, "只看待办（未填报、草稿、已退回）"),
     status, list);
   let items = [];
