@@ -4,7 +4,9 @@ import json
 from aiokafka import AIOKafkaConsumer
 
 
-async def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 20.0) -> list:
+async def read_topic(bootstrap: str, topic: str, expect: int = 1, timeout_s: float = 20.0,
+                     until=None) -> list:
+    """Records from the beginning: at least `expect`, and (if given) until `until(records)`."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
@@ -15,7 +17,7 @@ async def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float =
             batch = await consumer.getmany(timeout_ms=200)
             for recs in batch.values():
                 records += recs
-            if len(records) >= expect:
+            if len(records) >= expect and (until is None or until(records)):
                 break
     finally:
         await consumer.stop()
