@@ -54,9 +54,11 @@ def mark_error(s: trace.Span, exc: BaseException) -> None:
 
 
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    """W3C traceparent of the current span (formatted directly: this runs on every append)."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
 
 
 def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
