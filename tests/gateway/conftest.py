@@ -1,5 +1,6 @@
 """Gateway test fixtures: the gateway in-process on real PostgreSQL and the broker, with the
-services replaced by one small fake FastAPI app reached through an injected ASGI transport."""
+services replaced by one small fake FastAPI app served on a real port (a closed port plays
+the service that is down)."""
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,10 @@ from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.main import create_app
 from gx_gateway.settings import GatewaySettings
 
+from ..harness import free_port, serving
+
 INTERNAL_SECRET = "test-internal-secret"
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
-DOWN_HOST = "population.down"
 
 
 def fake_services(secret: str) -> tuple[FastAPI, list[dict[str, Any]]]:
@@ -56,16 +58,8 @@ def fake_services(secret: str) -> tuple[FastAPI, list[dict[str, Any]]]:
     return app, seen
 
 
-class RoutingTransport(httpx.AsyncBaseTransport):
-    """Every service lives in the fake app, except the host that is 'down'."""
-
-    def __init__(self, app: FastAPI):
-        self.inner = httpx.ASGITransport(app=app)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host == DOWN_HOST:
-            raise httpx.ConnectError("connection refused", request=request)
-        return await self.inner.handle_async_request(request)
+FAKE_PORT = free_port()
+DOWN_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +70,8 @@ def settings(infra) -> GatewaySettings:
         DATABASE_URL=infra.database_url, KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap,
         GX_INTERNAL_SECRET=INTERNAL_SECRET, GX_JWT_SECRET=JWT_SECRET, GX_RELAY_ENABLED=False,
         GX_ARGON2_MEMORY_KIB=1024, GX_RATE_USER_BURST=10_000, GX_RATE_USER_PER_SEC=1000,
-        GX_REGISTRY_URL="http://registry.test", GX_AGRI_URL="http://agri.test",
-        GX_WORKFLOW_URL="http://workflow.test", GX_POPULATION_URL=f"http://{DOWN_HOST}",
+        GX_REGISTRY_URL=f"http://127.0.0.1:{FAKE_PORT}", GX_AGRI_URL=f"http://127.0.0.1:{FAKE_PORT}",
+        GX_WORKFLOW_URL=f"http://127.0.0.1:{FAKE_PORT}", GX_POPULATION_URL=DOWN_URL,
         GX_IDEMPOTENCY_WAIT=2.0)
 
 
@@ -85,8 +79,8 @@ def settings(infra) -> GatewaySettings:
 async def gateway(settings):
     """(app, client, seen) with the demo users seeded."""
     fake, seen = fake_services(INTERNAL_SECRET)
-    app = create_app(settings, transport=RoutingTransport(fake))
-    async with app.router.lifespan_context(app):
+    app = create_app(settings)
+    async with serving(fake, FAKE_PORT), app.router.lifespan_context(app):
         rt = app.state.runtime
         await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD, 1024)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),

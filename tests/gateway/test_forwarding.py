@@ -6,6 +6,8 @@ their routes exist; the parametrised capability test below is its gateway-only s
 """
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from opentelemetry import trace
 
@@ -123,20 +125,21 @@ async def test_merged_openapi_marks_a_down_service_missing(client):
 
 
 async def test_a_dropped_upstream_connection_is_503_not_500():
-    """A keep-alive connection the service closed mid-request (httpx.ReadError) was a 500."""
-    import httpx
-
-    from gx_gateway.application.forwarding import forward
+    """A keep-alive connection the service closed mid-request was once a 500."""
+    from gx_gateway.application.forwarding import forward, make_upstream
     from gx_gateway.settings import GatewaySettings
     from gx_kernel.errors import AppError
     from gx_kernel.identity import Principal
 
-    class Dropping(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request):
-            raise httpx.ReadError("connection closed", request=request)
+    async def hang_up(reader, writer):  # reads the request, closes without an answer
+        await reader.read(1024)
+        writer.close()
 
-    async with httpx.AsyncClient(transport=Dropping()) as c:
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = GatewaySettings(GX_AGRI_URL=f"http://127.0.0.1:{port}")
+    async with server, make_upstream(settings) as session:
         with pytest.raises(AppError) as err:
-            await forward(c, GatewaySettings(), "agri", "GET", "/api/v1/agri/tasks", {}, b"",
+            await forward(session, settings, "agri", "GET", "/api/v1/agri/tasks", {}, b"",
                           Principal("u", "n", "ops", "450000000000"))
     assert err.value.status == 503 and err.value.code == "service_unavailable"

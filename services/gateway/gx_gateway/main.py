@@ -1,7 +1,6 @@
 """The gateway: the only door for phones, browsers and outside systems (统一入口)."""
 from __future__ import annotations
 
-import httpx
 from fastapi import FastAPI
 
 from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
@@ -12,15 +11,14 @@ from gx_gateway.api import admin_routes, auth_routes, docs_routes, proxy
 from gx_gateway.api.caller import RateLimited, rate_limited_handler
 from gx_gateway.application.accounts import seed_users
 from gx_gateway.application.api_docs import MergedOpenAPI
-from gx_gateway.application.forwarding import make_client, service_ready_check
+from gx_gateway.application.forwarding import (make_client, make_upstream,
+                                               service_ready_check)
 from gx_gateway.console import router as console_router
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.settings import SERVICES, GatewaySettings
 
 
-def create_app(settings: GatewaySettings | None = None, *,
-               transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """`transport` lets tests put the services in-process (httpx.ASGITransport)."""
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
     async def on_setup(rt: ServiceRuntime) -> None:
@@ -29,7 +27,8 @@ def create_app(settings: GatewaySettings | None = None, *,
         rt.state["limits"] = (
             RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
             RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst))
-        rt.state["http"] = make_client(settings, transport)
+        rt.state["http"] = make_client(settings)
+        rt.state["upstream"] = make_upstream(settings)
         rt.state["openapi"] = MergedOpenAPI(app, settings, lambda: rt.state["http"])
         if settings.demo:
             await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD,
@@ -37,6 +36,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     async def on_shutdown(rt: ServiceRuntime) -> None:
         await rt.state["http"].aclose()
+        await rt.state["upstream"].close()
 
     app = create_service_app(
         settings, title="gxstat 网关",

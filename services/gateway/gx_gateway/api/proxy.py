@@ -38,7 +38,7 @@ async def proxy(service: str, rest: str, request: Request) -> Response:
     path_qs = path_and_query(request)
 
     async def call() -> Upstream:
-        return await forward(rt.state["http"], s, service, method, path_qs, request.headers,
+        return await forward(rt.state["upstream"], s, service, method, path_qs, request.headers,
                              body, caller.principal)
 
     key = request.headers.get("idempotency-key")
