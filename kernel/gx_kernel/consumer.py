@@ -23,6 +23,7 @@ from gx_kernel.kafka import InboundEvent, decode
 
 log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, InboundEvent], Awaitable[None]]
+Wanted = Callable[[str], bool]  # by event type: does this consumer act on it at all?
 
 
 def _ddl(schema: str) -> str:
@@ -37,7 +38,8 @@ class IdempotentConsumer:
     def __init__(self, *, pool: asyncpg.Pool, schema: str, group_id: str, topics: list[str],
                  handler: Handler, bootstrap: str,
                  producer_factory: Callable[[], AIOKafkaProducer], max_attempts: int = 5,
-                 retry_backoff: float = 0.2, fetch_max_wait_ms: int = 30):
+                 retry_backoff: float = 0.2, fetch_max_wait_ms: int = 30,
+                 wants: Wanted | None = None):
         self.pool, self.schema, self.group_id = pool, schema, group_id
         self.topics, self.handler, self.bootstrap = topics, handler, bootstrap
         self._producer_factory, self.max_attempts = producer_factory, max_attempts
@@ -45,6 +47,9 @@ class IdempotentConsumer:
         # Tansu answers a fetch only when this wait runs out (Kafka answers as soon as data
         # arrives), so a short wait is what keeps end-to-end latency low on the dev broker.
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        # Events of other types are passed without opening a transaction: nothing to track.
+        self.wants = wants or (lambda _type: True)
+        self.skipped = 0
         self.processed = 0
         self.dead_lettered = 0
         self.assigned = asyncio.Event()  # set once partitions are assigned (tests wait on it)
@@ -66,12 +71,16 @@ class IdempotentConsumer:
                 batches = await consumer.getmany(timeout_ms=200, max_records=200)
                 if consumer.assignment():
                     self.assigned.set()
-                for tp, records in batches.items():
-                    for record in records:
-                        await self.process(record)
-                    await self._commit(consumer, tp, records[-1].offset + 1)
+                # Partitions are independent: handle them side by side, each in order.
+                await asyncio.gather(*[self._partition(consumer, tp, records)
+                                       for tp, records in batches.items()])
         finally:
             await consumer.stop()
+
+    async def _partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records) -> None:
+        for record in records:
+            await self.process(record)
+        await self._commit(consumer, tp, records[-1].offset + 1)
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:
@@ -87,6 +96,9 @@ class IdempotentConsumer:
             event = decode(record)
         except ValueError as exc:
             await self._dead_letter(record, None, exc, attempts=0)
+            return
+        if not self.wants(event.type):
+            self.skipped += 1
             return
         parent = telemetry.extract_context(event.headers)
         with telemetry.span(f"{record.topic} process", kind=SpanKind.CONSUMER, parent=parent,

@@ -30,6 +30,7 @@ class ConsumerSpec:
     name: str
     topics: list[str]
     handler: Handler
+    wants: Callable[[str], bool] | None = None  # event types worth a transaction (None: all)
 
 
 @dataclass
@@ -79,7 +80,7 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
             topics=[settings.topic(t) for t in spec.topics], handler=spec.handler,
             bootstrap=settings.kafka_bootstrap_servers, producer_factory=rt.producer,
             max_attempts=settings.consumer_max_attempts,
-            fetch_max_wait_ms=settings.consumer_fetch_wait_ms)
+            fetch_max_wait_ms=settings.consumer_fetch_wait_ms, wants=spec.wants)
         rt.consumers.append(consumer)
         rt.tasks.append(supervise(f"consumer {spec.name}", consumer.run))
     return rt
@@ -182,6 +183,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     import uvicorn
 
     telemetry.setup_logging()
-    # Open event streams (server-sent events) would otherwise hold shutdown forever.
+    # Open event streams (server-sent events) would otherwise hold shutdown forever. Idle
+    # keep-alive connections live longer than the callers' pools keep them (httpx: 5 s), so a
+    # caller never reuses a connection the server is closing at that very moment.
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=settings.graceful_shutdown_seconds)
+                access_log=False, timeout_keep_alive=75,
+                timeout_graceful_shutdown=settings.graceful_shutdown_seconds)

@@ -118,3 +118,28 @@ async def test_failing_event_goes_to_dlq_after_retries_and_others_proceed(
         outcome = await conn.fetchval(
             f"SELECT outcome FROM {schema}.consumed_events WHERE event_id = $1", stored[1].id)
     assert outcome == "dead_lettered"
+
+
+async def test_unwanted_event_types_cost_no_transaction(pool, schema, store, infra, prefix):
+    topic = f"{prefix}src.events"
+    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
+    await effects_table(pool, schema)
+    stored = [e for i in range(4) for e in await store.append(
+        f"s{i}", 0, [NewEvent("src.thing.happened" if i % 2 else "src.thing.noted", {"n": i})])]
+
+    async def handler(conn, event):
+        await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, $2)", event.id,
+                           event.data["n"])
+
+    await publish(infra, topic, store, stored)
+    consumer = consumer_for(pool, schema, infra, topic, handler)
+    consumer.wants = lambda event_type: event_type == "src.thing.happened"
+
+    async def settled():
+        return consumer.processed + consumer.skipped >= 4
+
+    await run_until(consumer, settled)
+    async with pool.acquire() as conn:
+        tracked = await conn.fetchval(f"SELECT count(*) FROM {schema}.consumed_events")
+    assert consumer.skipped == 2 and tracked == 2
+    assert await count_effects(pool, schema) == 2

@@ -20,7 +20,8 @@ def create_app(settings: AgriSettings | None = None) -> FastAPI:
             await schema.setup(conn, settings.schema)
         holder["rt"] = rt
 
-    consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]))
+    consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]),
+                            wants=lambda event_type: event_type.startswith("workflow.case."))
     return create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
                               consumers=[consumer], on_setup=on_setup)
 

@@ -58,7 +58,8 @@ def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
 
     return create_service_app(
         settings, title="gxstat workflow 审核流程", routers=[router],
-        consumers=[ConsumerSpec("intake", topics=list(settings.source_topics), handler=handler)],
+        consumers=[ConsumerSpec("intake", topics=list(settings.source_topics), handler=handler,
+                                wants=lambda event_type: event_type.endswith(".submitted"))],
         on_setup=on_setup)
 
 
