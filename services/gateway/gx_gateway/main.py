@@ -1,6 +1,7 @@
 """The gateway: the only door for phones, browsers and outside systems (统一入口)."""
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI
 
 from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
@@ -27,6 +28,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         rt.state["limits"] = (
             RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
             RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst))
+        # Idempotency records commit without waiting for the disk: losing the last few on a
+        # crash only means the service's own key check (in its effects' transaction) answers.
+        rt.state["idempotency_pool"] = await asyncpg.create_pool(
+            settings.database_url, min_size=1, max_size=5,
+            server_settings={"synchronous_commit": "off"})
         rt.state["http"] = make_client(settings)
         rt.state["upstream"] = make_upstream(settings)
         rt.state["openapi"] = MergedOpenAPI(app, settings, lambda: rt.state["http"])
@@ -37,6 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def on_shutdown(rt: ServiceRuntime) -> None:
         await rt.state["http"].aclose()
         await rt.state["upstream"].close()
+        await rt.state["idempotency_pool"].close()
 
     app = create_service_app(
         settings, title="gxstat 网关",

@@ -49,7 +49,7 @@ async def proxy(service: str, rest: str, request: Request) -> Response:
                            f"幂等键（Idempotency-Key）过长（最多 {MAX_KEY_LEN} 个字符）",
                            field="Idempotency-Key")
         up, replayed = await run_idempotent(
-            rt.pool, s.schema, caller.claims.user_id, key, fingerprint(method, path_qs, body),
+            rt.state["idempotency_pool"], s.schema, caller.claims.user_id, key, fingerprint(method, path_qs, body),
             call, s.idempotency_wait_seconds, s.idempotency_stale_seconds)
     else:
         up = await call()
