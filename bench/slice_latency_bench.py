@@ -12,7 +12,6 @@ import asyncio
 import os
 import secrets
 import sys
-import threading
 import time
 import uuid
 
@@ -20,31 +19,15 @@ import aiohttp
 import asyncpg
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _infra import bench_infra, percentile  # noqa: E402
+from _infra import bench_infra, percentile, start_services  # noqa: E402
 
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
 from gx_devstack import run as devrun  # noqa: E402
-from gx_devstack.procs import free_port  # noqa: E402
 from gx_gateway.application.tokens import issue_access  # noqa: E402
 
 VALUES = {"crop_area": 1000, "grain_area": 600, "early_rice_area": 300,
           "early_rice_output": 117000}
-
-
-def start_services(infra, jwt_secret: str):
-    os.environ["GX_JWT_SECRET"] = jwt_secret
-    os.environ["GX_RATE_USER_BURST"] = "100000"
-    ports = {name: free_port() for name in devrun.SERVICES}
-    procs = {name: devrun.spawn(name, env)
-             for name, env in devrun.service_envs(infra, ports).items()}
-    for name, proc in procs.items():
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain, keep quiet
-    problem = devrun.wait_ready(procs, ports, threading.Event(), 120)
-    if problem:
-        devrun.stop_services(procs)
-        raise SystemExit(problem)
-    return procs, f"http://127.0.0.1:{ports['gateway']}"
 
 
 def village_tokens(n: int, secret: str) -> list[tuple[str, dict]]:
@@ -180,7 +163,8 @@ def main() -> None:
     args = parser.parse_args()
     secret = secrets.token_hex(32)
     with bench_infra() as infra:
-        procs, gateway = start_services(infra, secret)
+        procs, urls = start_services(infra, GX_JWT_SECRET=secret, GX_RATE_USER_BURST="100000")
+        gateway = urls["gateway"]
         try:
             asyncio.run(drive(gateway, infra.database_url, args.rate, args.seconds, secret))
         finally:
