@@ -49,3 +49,12 @@ def spans():
     """Spans finished during the test (the exporter is cleared first)."""
     SPANS.clear()
     return SPANS
+
+
+@pytest.fixture(scope="module")
+async def stack(infra):
+    """The whole system in-process (tests/e2e/stack.py), one per test module."""
+    from .e2e.stack import running_stack
+
+    async with running_stack(infra) as s:
+        yield s

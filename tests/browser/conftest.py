@@ -4,14 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ..e2e.stack import running_stack
 from .chromium import launch, missing_reason
-
-
-@pytest.fixture(scope="module")
-async def stack(infra):
-    async with running_stack(infra) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,6 @@ import yaml
 
 from gx_gateway.domain.openapi_merge import dangling_refs, merge, operations
 
-from ..e2e.stack import running_stack
-
-
-@pytest.fixture(scope="module")
-async def stack(infra):
-    async with running_stack(infra) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
