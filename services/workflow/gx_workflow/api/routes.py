@@ -30,7 +30,7 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 _NON_READERS = frozenset({Role.ops.value, Role.subscriber.value})
 
 
-def _reader(p: Who) -> Principal:
+async def _reader(p: Who) -> Principal:
     if p.role in _NON_READERS:
         raise Forbidden("您的角色无权查看审核案卷", code="role_forbidden")
     return p
