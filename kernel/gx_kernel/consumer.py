@@ -38,7 +38,7 @@ class IdempotentConsumer:
     def __init__(self, *, pool: asyncpg.Pool, schema: str, group_id: str, topics: list[str],
                  handler: Handler, bootstrap: str,
                  producer_factory: Callable[[], AIOKafkaProducer], max_attempts: int = 5,
-                 retry_backoff: float = 0.2, fetch_max_wait_ms: int = 30,
+                 retry_backoff: float = 0.2, fetch_max_wait_ms: int = 50,
                  wants: Wanted | None = None):
         self.pool, self.schema, self.group_id = pool, schema, group_id
         self.topics, self.handler, self.bootstrap = topics, handler, bootstrap

@@ -23,7 +23,7 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = Field("dev-internal-secret-change-me", alias="GX_INTERNAL_SECRET")
     topic_partitions: int = Field(3, alias="GX_TOPIC_PARTITIONS")
     consumer_max_attempts: int = Field(5, alias="GX_CONSUMER_MAX_ATTEMPTS")
-    consumer_fetch_wait_ms: int = Field(30, alias="GX_CONSUMER_FETCH_WAIT_MS")
+    consumer_fetch_wait_ms: int = Field(50, alias="GX_CONSUMER_FETCH_WAIT_MS")
     relay_enabled: bool = Field(True, alias="GX_RELAY_ENABLED")
     demo: bool = Field(False, alias="GX_DEMO")
     graceful_shutdown_seconds: int = Field(10, alias="GX_GRACEFUL_SHUTDOWN_SECONDS")
