@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
@@ -124,6 +125,12 @@ async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     return True
 
 
+# FastAPI >= 0.16x instruments itself once a tracer provider exists: a second server span per
+# request on top of ours, metrics, and exception logs that could carry request content.
+_NO_NATIVE_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+                        if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
+
+
 def create_service_app(settings: ServiceSettings, *, title: str,
                        routers: Sequence[APIRouter] = (),
                        consumers: Sequence[ConsumerSpec] = (),
@@ -147,7 +154,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                     await on_shutdown(app.state.runtime)
             await close_runtime(app.state.runtime)
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, **_NO_NATIVE_TELEMETRY)
     app.state.settings = settings
     http.install(app, settings.service_name)
     for router in routers:
