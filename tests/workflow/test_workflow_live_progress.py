@@ -119,6 +119,7 @@ async def test_burst_is_coalesced_and_other_divisions_are_quiet(live):
         with pytest.raises(asyncio.TimeoutError):
             await sse.until(_progress, timeout=0.8)
         pushes, cases, start = [], set(), len(sse.arrivals)
+        began = time.monotonic()
         for c in mine:  # ~60 ms apart: uncoalesced this would be five pushes
             await live.a.post(c["case_id"], "approve", "township", {"expected_version": 1})
             await asyncio.sleep(0.05)
@@ -133,7 +134,9 @@ async def test_burst_is_coalesced_and_other_divisions_are_quiet(live):
         arrivals = [t for t, e in sse.arrivals[start:] if e == "progress"]
     assert cases == {c["case_id"] for c in mine}
     assert pushes[-1][1]["total"]["at_level"]["county"] == 5
-    assert len(pushes) <= 3  # five approvals, coalesced
+    # Five approvals, coalesced: at most one push per 0.2 s window (≤ 3 when the approvals
+    # come quickly; a loaded machine spreads them out and earns more windows).
+    assert len(pushes) <= max(3, 1 + (pushes[-1][0] - began) / 0.2)
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert all(g >= 0.1 for g in gaps), gaps  # 0.2 s apart at the server; client jitter
 
