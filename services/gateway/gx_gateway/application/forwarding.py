@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import aiohttp
 import httpx
@@ -72,6 +73,20 @@ def timed_out(service: str) -> AppError:
                     f"{SERVICE_ZH.get(service, service)}响应超时，请稍后重试")
 
 
+@contextlib.contextmanager
+def _no_answer_is_503(service: str, span) -> Iterator[None]:
+    """Refused, a keep-alive connection the service closed, a broken answer: the service gave
+    no usable answer -> 503 (504 when it was too slow), never a 500."""
+    try:
+        yield
+    except asyncio.TimeoutError as exc:
+        telemetry.mark_error(span, exc)
+        raise timed_out(service) from None
+    except aiohttp.ClientError as exc:
+        telemetry.mark_error(span, exc)
+        raise unavailable(service) from None
+
+
 async def forward(session: aiohttp.ClientSession, settings: GatewaySettings, service: str,
                   method: str, path_qs: str, headers, body: bytes,
                   principal: Principal) -> Upstream:
@@ -82,30 +97,17 @@ async def forward(session: aiohttp.ClientSession, settings: GatewaySettings, ser
     with telemetry.span(f"forward {service}", kind=SpanKind.CLIENT,
                         **{"http.request.method": method, "server.address": service}) as span:
         telemetry.inject_headers(out)  # traceparent of this client span
-        try:
+        with _no_answer_is_503(service, span):
             resp = await session.request(method, url, headers=out, data=body or None,
                                          allow_redirects=False)
-        except asyncio.TimeoutError as exc:
-            telemetry.mark_error(span, exc)
-            raise timed_out(service) from None
-        except aiohttp.ClientError as exc:
-            # Refused, a keep-alive connection the service closed, a broken answer:
-            # the service gave no usable answer -> 503, never a 500.
-            telemetry.mark_error(span, exc)
-            raise unavailable(service) from None
         span.set_attribute("http.response.status_code", resp.status)
         ctype = resp.headers.get("content-type")
         kept = {k: resp.headers[k] for k in PASS_RESPONSE if k in resp.headers}
         if ctype and ctype.startswith("text/event-stream"):
             return Upstream(resp.status, b"", ctype, kept, stream=resp)
         try:
-            body_out = await resp.read()
-        except asyncio.TimeoutError as exc:
-            telemetry.mark_error(span, exc)
-            raise timed_out(service) from None
-        except aiohttp.ClientError as exc:
-            telemetry.mark_error(span, exc)
-            raise unavailable(service) from None
+            with _no_answer_is_503(service, span):
+                body_out = await resp.read()
         finally:
             resp.release()
         return Upstream(resp.status, body_out, ctype, kept)
