@@ -7,7 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from gx_contracts.commands import COMMANDS, Login, PublishTask, ReturnCase, SaveDraft
-from gx_contracts.envelope import KafkaEnvelope, ce_headers, topic_for
+from gx_contracts.envelope import HEADERS, KafkaEnvelope, source_for, topic_for
+from gx_kernel.eventstore import StoredEvent
+from gx_kernel.kafka import encode
 from gx_contracts.events import EVENT_TYPES, RETURN_REASONS, event_fields, payload_model, validate_payload
 from gx_contracts.events.agri import SUBJECT_KIND, ReportSubmitted
 from gx_contracts.events.workflow import CaseReturned
@@ -96,16 +98,20 @@ def test_login_keeps_password_verbatim():
     assert Login(username="qu_tongji", password=" Demo@2026 ").password == " Demo@2026 "
 
 
-def test_envelope_and_headers():
+def test_the_kernels_wire_format_is_the_documented_envelope():
+    """What actually goes on the topic (gx_kernel.kafka.encode) matches the contract."""
     data = _submitted()
-    env = KafkaEnvelope(id=uuid4(), type="agri.report.submitted", schema_version=1,
-                        stream_id=f"report-{data['report_id']}", version=2, data=data,
-                        metadata={"actor": "u1", "traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"},
-                        time=datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
-    headers = dict(ce_headers(env, "agri"))
+    stored = StoredEvent(uuid4(), f"report-{data['report_id']}", 2, 7, 1, "agri.report.submitted",
+                         1, data, {"actor": "u1"}, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    key, value, raw_headers = encode(stored, source_for("agri"))
+    env = KafkaEnvelope.model_validate_json(value)
+    assert env.id == stored.id and env.stream_id == stored.stream_id == key.decode()
+    assert env.version == 2 and env.data["report_id"] == data["report_id"]
+    headers = dict(raw_headers)
+    assert set(HEADERS) <= set(headers)
     assert headers["ce_source"] == b"/gxstat/agri" and headers["ce_specversion"] == b"1.0"
-    assert headers["ce_time"] == b"2026-03-01T08:00:00Z" and headers["ce_subject"] == env.stream_id.encode()
-    assert headers["traceparent"].startswith(b"00-") and headers["content-type"] == b"application/json"
+    assert headers["ce_id"] == str(stored.id).encode() and headers["ce_subject"] == key
+    assert datetime.fromisoformat(headers["ce_time"].decode()) == stored.recorded_at
     assert topic_for("workflow.case.returned") == "workflow.events"
 
 

@@ -14,7 +14,7 @@ from gx_kernel import telemetry
 from gx_kernel.errors import AppError
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal
 
-from gx_gateway.settings import SERVICES, GatewaySettings
+from gx_gateway.settings import GatewaySettings
 
 SERVICE_ZH = {"registry": "名录库服务", "agri": "农业统计服务", "population": "人口变动调查服务",
               "workflow": "审核流程服务"}
