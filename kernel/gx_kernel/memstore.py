@@ -20,10 +20,10 @@ from gx_kernel import telemetry
 from gx_kernel.eventstore import (Checkpoint, ConcurrencyError, EventStore, NewEvent,
                                   StoredEvent)
 
-try:  # the event size limit of the PostgreSQL store, when it has one
-    from gx_kernel.eventstore import check_event_size as _check_size  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older eventstore
-    _check_size = None
+try:  # the PostgreSQL store's event size limit (the Kafka record an event becomes)
+    from gx_kernel.kafka import DEFAULT_MAX_EVENT_BYTES, check_event_size
+except ImportError:  # pragma: no cover - a kernel without the limit
+    DEFAULT_MAX_EVENT_BYTES, check_event_size = 0, None  # type: ignore[assignment]
 
 
 def _json(value: Any) -> str:
@@ -56,7 +56,7 @@ class MemoryTransaction:
         self.closed = False
 
     async def append(self, stream_id: str, expected: int | None, events: Sequence[NewEvent],
-                     meta: dict[str, Any]) -> list[StoredEvent]:
+                     meta: dict[str, Any], datas: Sequence[str]) -> list[StoredEvent]:
         if self.closed:
             raise RuntimeError("transaction already ended")
         fresh_lock = stream_id not in self._locks
@@ -76,7 +76,7 @@ class MemoryTransaction:
         for i, e in enumerate(events, start=1):
             s = StoredEvent(e.id, stream_id, base + i, self.store._take_position(), self.tx_id,
                             e.type, e.schema_version, e.data, dict(meta), now)
-            self.rows.append(_Row(s, _json(e.data), meta_json))
+            self.rows.append(_Row(s, datas[i - 1], meta_json))
             stored.append(s)
         return stored
 
@@ -118,8 +118,8 @@ class MemoryTransaction:
 class InMemoryEventStore:
     """Same public API as `EventStore`; `conn` arguments take a `MemoryTransaction`."""
 
-    def __init__(self, schema: str = "memory"):
-        self.schema = schema
+    def __init__(self, schema: str = "memory", max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES):
+        self.schema, self.max_event_bytes = schema, max_event_bytes
         self._rows: list[_Row] = []  # committed, sorted by (tx_id, position)
         self._keys: list[tuple[int, int]] = []
         self._by_stream: dict[str, list[_Row]] = {}
@@ -172,14 +172,15 @@ class InMemoryEventStore:
                      conn: MemoryTransaction | None = None) -> list[StoredEvent]:
         if not events:
             return []
-        if _check_size is not None:
-            _check_size(events)
         meta = telemetry.enrich_metadata(dict(metadata or {}))
+        datas = [_json(e.data) for e in events]
+        if check_event_size is not None:
+            check_event_size(stream_id, events, meta, self.max_event_bytes, datas)
         if conn is not None:
-            return await conn.append(stream_id, expected_version, events, meta)
+            return await conn.append(stream_id, expected_version, events, meta, datas)
         tx = self.begin()
         try:
-            stored = await tx.append(stream_id, expected_version, events, meta)
+            stored = await tx.append(stream_id, expected_version, events, meta, datas)
         except BaseException:
             tx.rollback()
             raise
@@ -192,6 +193,14 @@ class InMemoryEventStore:
     wait_for_append = EventStore.wait_for_append
 
     # -- reading -------------------------------------------------------------------------
+    def committed(self) -> list[StoredEvent]:
+        """Every committed event in (tx_id, position) order (for test assertions)."""
+        return [r.read() for r in self._rows]
+
+    @property
+    def open_transactions(self) -> int:
+        return len(self._open)
+
     async def stream_version(self, stream_id: str, conn: MemoryTransaction | None = None) -> int:
         current = conn.version_of(stream_id) if conn else self._versions.get(stream_id)
         return current[0] if current else 0

@@ -1,0 +1,207 @@
+"""Projections: read-model updaters keyed by event type, and their rebuild from the store.
+
+A projector receives the connection (or in-memory transaction) and the events it registered
+for, in (tx_id, position) order, as a batch: the unit of work calls it with one commit's
+events, the rebuild with thousands at a time (so a projector can COPY or executemany).
+Projectors of one registry are independent read models: each sees its own events in order.
+
+    python -m gx_kernel.projections --database-url URL --schema S my_pkg.read_models:REGISTRY
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Sequence
+
+from gx_kernel.eventstore import EventStore, StoredEvent, _row
+
+Projector = Callable[[Any, Sequence[StoredEvent]], Awaitable[None]]
+EventProjector = Callable[[Any, StoredEvent], Awaitable[None]]
+Reset = Callable[[Any], Awaitable[None]]
+Progress = Callable[[int, int], None]  # (events replayed so far, events in all)
+
+
+class ProjectionRegistry:
+    """The projectors of a service, and how to empty its read models before a rebuild."""
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[Projector, frozenset[str]]] = []
+        self._resets: list[Reset] = []
+
+    def batch(self, *event_types: str) -> Callable[[Projector], Projector]:
+        """Register `fn(conn, events)` for these event types."""
+        def register(fn: Projector) -> Projector:
+            self._entries.append((fn, frozenset(event_types)))
+            return fn
+        return register
+
+    def on(self, *event_types: str) -> Callable[[EventProjector], EventProjector]:
+        """Register `fn(conn, event)`, called once per event."""
+        def register(fn: EventProjector) -> EventProjector:
+            async def each(conn: Any, events: Sequence[StoredEvent]) -> None:
+                for event in events:
+                    await fn(conn, event)
+            self._entries.append((each, frozenset(event_types)))
+            return fn
+        return register
+
+    def reset(self, fn: Reset) -> Reset:
+        """Register `fn(conn)` that empties read models (e.g. TRUNCATE) before a rebuild."""
+        self._resets.append(fn)
+        return fn
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset().union(*(types for _, types in self._entries))
+
+    async def apply(self, conn: Any, events: Iterable[StoredEvent]) -> None:
+        events = list(events)
+        for projector, types in self._entries:
+            mine = [e for e in events if e.type in types]
+            if mine:
+                await projector(conn, mine)
+
+    async def reset_all(self, conn: Any) -> None:
+        for fn in self._resets:
+            await fn(conn)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else float("inf")
+
+
+async def rebuild(store: Any, registry: ProjectionRegistry, *, batch_size: int = 5000,
+                  one_transaction: bool = True, progress: Progress | None = None,
+                  conn: Any = None) -> RebuildResult:
+    """Empty the read models and replay every event they project, in (tx_id, position) order.
+
+    PostgreSQL: `one_transaction` (default) truncates, replays and commits at once, so readers
+    see the old read models until the new ones are complete; projection writers of newer
+    commits wait on the emptied tables' locks and apply after it. Otherwise each batch
+    commits on its own (shorter locks; readers see the models fill up), read from one
+    snapshot: run it with the service's writers stopped (events committed between the reset
+    and that snapshot would be projected twice). Other stores (in memory) are paged through `read_all`, with `conn` passed on.
+    """
+    started = time.perf_counter()
+    if isinstance(store, EventStore):
+        n = await _rebuild_pg(store, registry, batch_size, one_transaction, progress)
+    else:
+        n = await _rebuild_paged(store, registry, batch_size, progress, conn)
+    return RebuildResult(n, time.perf_counter() - started)
+
+
+async def _rebuild_paged(store: Any, registry: ProjectionRegistry, batch_size: int,
+                         progress: Progress | None, conn: Any) -> int:
+    await registry.reset_all(conn)
+    n, after = 0, None
+    while True:
+        batch = await (store.read_all(after, batch_size) if after else
+                       store.read_all(limit=batch_size))
+        if not batch:
+            return n
+        after = batch[-1].checkpoint
+        await registry.apply(conn, [e for e in batch if e.type in registry.event_types])
+        n += len(batch)
+        if progress:
+            progress(n, n)
+
+
+def _select(schema: str) -> str:
+    return (f"SELECT id, stream_id, version, position, tx_id, type, schema_version, data, "
+            f"metadata, recorded_at FROM {schema}.events WHERE type = ANY($1::text[]) "
+            f"ORDER BY tx_id, position")
+
+
+async def _rebuild_pg(store: EventStore, registry: ProjectionRegistry, batch_size: int,
+                      one_transaction: bool, progress: Progress | None) -> int:
+    types = sorted(registry.event_types)
+    count = f"SELECT count(*) FROM {store.schema}.events WHERE type = ANY($1::text[])"
+    async with store.pool.acquire() as reader:
+        if one_transaction:
+            async with reader.transaction():
+                # Empty first: the replay's snapshot is taken once the tables are locked.
+                await registry.reset_all(reader)
+                total = await reader.fetchval(count, types)
+                return await _replay(reader, reader, store.schema, types, registry, batch_size,
+                                     total, progress, per_batch=False)
+        async with store.pool.acquire() as writer:
+            async with writer.transaction():
+                await registry.reset_all(writer)
+            async with reader.transaction(isolation="repeatable_read", readonly=True):
+                total = await reader.fetchval(count, types)  # same snapshot as the replay
+                return await _replay(reader, writer, store.schema, types, registry,
+                                     batch_size, total, progress, per_batch=True)
+
+
+async def _replay(reader: Any, writer: Any, schema: str, types: list[str],
+                  registry: ProjectionRegistry, batch_size: int, total: int,
+                  progress: Progress | None, per_batch: bool) -> int:
+    cursor = await reader.cursor(_select(schema), types)  # server-side: memory stays flat
+    n = 0
+    while True:
+        rows = await cursor.fetch(batch_size)
+        if not rows:
+            return n
+        events = [_row(r) for r in rows]
+        if per_batch:
+            async with writer.transaction():
+                await registry.apply(writer, events)
+        else:
+            await registry.apply(writer, events)
+        n += len(events)
+        if progress:
+            progress(n, total)
+
+
+def _load(spec: str) -> ProjectionRegistry:
+    module, _, attr = spec.partition(":")
+    registry = getattr(importlib.import_module(module), attr or "PROJECTIONS")
+    if not isinstance(registry, ProjectionRegistry):
+        raise SystemExit(f"{spec} is not a ProjectionRegistry")
+    return registry
+
+
+async def _main(args: argparse.Namespace) -> RebuildResult:
+    import asyncpg
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+
+    registry = _load(args.registry)
+    pool = await asyncpg.create_pool(args.database_url, min_size=1, max_size=2)
+    try:
+        with Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                 TimeRemainingColumn()) as bar:
+            task = bar.add_task(f"rebuild {args.schema}", total=None)
+            return await rebuild(EventStore(pool, args.schema), registry,
+                                 batch_size=args.batch_size,
+                                 one_transaction=not args.per_batch_transactions,
+                                 progress=lambda done, total: bar.update(task, completed=done,
+                                                                         total=total))
+    finally:
+        await pool.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gx_kernel.projections",
+                                     description="Rebuild read models from the event store.")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--schema", required=True)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--per-batch-transactions", action="store_true",
+                        help="commit each batch (default: one transaction for the whole rebuild)")
+    parser.add_argument("registry", help="module:attribute of a ProjectionRegistry")
+    result = asyncio.run(_main(parser.parse_args(argv)))
+    print(f"{result.events} events replayed in {result.seconds:.1f} s "
+          f"({result.per_second:,.0f} events/s)")
+
+
+if __name__ == "__main__":
+    main()
