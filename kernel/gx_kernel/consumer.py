@@ -2,9 +2,13 @@
 
 For each record, in one database transaction: skip if this consumer already tracked the event
 id; otherwise run the handler's effects and insert the tracking row. Offsets are committed to
-Kafka only after that transaction commits. A record whose handler keeps failing is retried
-with backoff, then published to `<topic>.dlq` with the error, tracked as dead-lettered, and
-passed: it never blocks the partition and is never skipped silently.
+Kafka only after that transaction commits. Failures are sorted by kind: a transient one (lost
+connection, serialization failure, deadlock, too many connections, broker error, optimistic
+concurrency, `TransientError`) is retried with jittered exponential backoff (tenacity); any
+other (domain or validation error, a malformed payload) could never succeed, so the record goes
+to `<topic>.dlq` at once. Either way a dead-lettered record carries the reason in its headers,
+is tracked as dead-lettered and passed: it never blocks the partition, is never skipped
+silently. Handlers using `UnitOfWork.for_connection` wake the relay after the commit.
 """
 from __future__ import annotations
 
@@ -15,15 +19,48 @@ from typing import Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import (CommitFailedError, IllegalStateError, KafkaConnectionError,
+                             KafkaError, KafkaTimeoutError)
 from opentelemetry.trace import SpanKind
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from gx_kernel import telemetry
+from gx_kernel.eventstore import ConcurrencyError
 from gx_kernel.kafka import InboundEvent, decode
+from gx_kernel.uow import AfterCommit
 
 log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, InboundEvent], Awaitable[None]]
 Wanted = Callable[[str], bool]  # by event type: does this consumer act on it at all?
+Classifier = Callable[[BaseException], bool]  # is this failure worth another try?
+
+# SQLSTATE classes and codes that a later try can get past: connection lost (08), transaction
+# rolled back by serialization failure or deadlock (40), too many connections / out of
+# resources (53), server shutting down or starting (57P0x), lock or statement timeout.
+_TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53"}
+_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "55P03", "57014"}
+
+
+class TransientError(Exception):
+    """Raise (or raise from) in a handler for a failure that a later try may get past."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures worth retrying; follows `raise ... from` causes."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, (TransientError, ConcurrencyError, OSError,
+                                KafkaConnectionError, KafkaTimeoutError)):
+            return True  # OSError: refused or reset connections, timeouts (TimeoutError)
+        if isinstance(current, KafkaError) and current.retriable:
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(current, asyncpg.PostgresError) and state and (
+                state[:2] in _TRANSIENT_SQLSTATE_CLASSES or state in _TRANSIENT_SQLSTATES):
+            return True
+        current, seen = current.__cause__, seen + 1
+    return False
 
 
 def _ddl(schema: str) -> str:
@@ -38,12 +75,13 @@ class IdempotentConsumer:
     def __init__(self, *, pool: asyncpg.Pool, schema: str, group_id: str, topics: list[str],
                  handler: Handler, bootstrap: str,
                  producer_factory: Callable[[], AIOKafkaProducer], max_attempts: int = 5,
-                 retry_backoff: float = 0.2, fetch_max_wait_ms: int = 50,
-                 wants: Wanted | None = None):
+                 retry_backoff: float = 0.2, max_backoff: float = 5.0,
+                 fetch_max_wait_ms: int = 50, wants: Wanted | None = None,
+                 transient: Classifier = is_transient):
         self.pool, self.schema, self.group_id = pool, schema, group_id
         self.topics, self.handler, self.bootstrap = topics, handler, bootstrap
         self._producer_factory, self.max_attempts = producer_factory, max_attempts
-        self.retry_backoff = retry_backoff
+        self.retry_backoff, self.max_backoff, self.transient = retry_backoff, max_backoff, transient
         # Tansu answers a fetch only when this wait runs out (Kafka answers as soon as data
         # arrives), so a short wait is what keeps end-to-end latency low on the dev broker.
         self.fetch_max_wait_ms = fetch_max_wait_ms
@@ -91,7 +129,7 @@ class IdempotentConsumer:
             log.info("consumer %s: commit skipped after rebalance: %r", self.group_id, exc)
 
     async def process(self, record) -> None:
-        """Handle one record with retries; dead-letter it when retries are exhausted."""
+        """Handle one record: transient failures retried, the rest (or the last) dead-lettered."""
         try:
             event = decode(record)
         except ValueError as exc:
@@ -105,27 +143,37 @@ class IdempotentConsumer:
                             **{"messaging.system": "kafka", "messaging.consumer.group.name":
                                self.group_id, "messaging.message.id": str(event.id),
                                "gx.event_type": event.type}) as span:
-            for attempt in range(1, self.max_attempts + 1):
-                try:
-                    await self._apply(event)
-                    return
-                except Exception as exc:  # noqa: BLE001 - any handler failure is retried
-                    log.warning("consumer %s: %s failed (attempt %d/%d): %r", self.group_id,
-                                event.type, attempt, self.max_attempts, exc)
-                    if attempt == self.max_attempts:
-                        telemetry.mark_error(span, exc)
-                        await self._dead_letter(record, event, exc, attempt)
-                        return
-                    await asyncio.sleep(self.retry_backoff * attempt)
+            attempts = 0
+            try:
+                async for attempt in self._retrying(self.max_attempts):
+                    with attempt:
+                        attempts += 1
+                        await self._apply(event)
+            except Exception as exc:  # noqa: BLE001 - permanent, or transient tries used up
+                telemetry.mark_error(span, exc)
+                await self._dead_letter(record, event, exc, attempts)
+
+    def _retrying(self, attempts: int) -> AsyncRetrying:
+        return AsyncRetrying(
+            stop=stop_after_attempt(attempts), reraise=True,
+            retry=retry_if_exception(self.transient),
+            wait=wait_random_exponential(multiplier=self.retry_backoff, max=self.max_backoff),
+            before_sleep=lambda state: log.warning(
+                "consumer %s: attempt %d/%d failed, retrying: %r", self.group_id,
+                state.attempt_number, attempts,
+                state.outcome.exception() if state.outcome else None))
 
     async def _apply(self, event: InboundEvent) -> None:
+        after_commit = AfterCommit()  # units of work in the handler wake the relay through it
         async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                if await self._seen(conn, event):
-                    return
-                with telemetry.span("db.transaction", **{"db.system": "postgresql"}):
-                    await self.handler(conn, event)
-                    await self._track(conn, event, "processed", None)
+            with after_commit.active():
+                async with conn.transaction():
+                    if await self._seen(conn, event):
+                        return
+                    with telemetry.span("db.transaction", **{"db.system": "postgresql"}):
+                        await self.handler(conn, event)
+                        await self._track(conn, event, "processed", None)
+        after_commit.run()
         self.processed += 1
 
     async def _seen(self, conn: asyncpg.Connection, event: InboundEvent) -> bool:
@@ -142,12 +190,28 @@ class IdempotentConsumer:
     async def _dead_letter(self, record, event: InboundEvent | None, exc: Exception,
                            attempts: int) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        kind = "transient" if self.transient(exc) else "permanent"
         headers = list(record.headers or ()) + [
             ("x-gx-error", error.encode()), ("x-gx-attempts", str(attempts).encode()),
+            ("x-gx-error-kind", kind.encode()),
+            ("x-gx-error-type", f"{type(exc).__module__}.{type(exc).__qualname__}".encode()),
             ("x-gx-consumer-group", self.group_id.encode()),
             ("x-gx-original-topic", record.topic.encode()),
             ("x-gx-original-partition", str(record.partition).encode()),
             ("x-gx-original-offset", str(record.offset).encode())]
+        async for attempt in self._retrying(self.max_attempts):  # the broker may blink too
+            with attempt:
+                await self._send_dead_letter(record, headers)
+        if event is not None:
+            async with self.pool.acquire() as conn:
+                if not await self._seen(conn, event):
+                    await self._track(conn, event, "dead_lettered", error)
+        self.dead_lettered += 1
+        log.error("consumer %s: record %s/%d@%d dead-lettered (%s, %d attempts): %s",
+                  self.group_id, record.topic, record.partition, record.offset, kind, attempts,
+                  error)
+
+    async def _send_dead_letter(self, record, headers: list[tuple[str, bytes]]) -> None:
         producer = self._producer_factory()
         await producer.start()
         try:
@@ -155,10 +219,3 @@ class IdempotentConsumer:
                                          key=record.key, headers=headers)
         finally:
             await producer.stop()
-        if event is not None:
-            async with self.pool.acquire() as conn:
-                if not await self._seen(conn, event):
-                    await self._track(conn, event, "dead_lettered", error)
-        self.dead_lettered += 1
-        log.error("consumer %s: record %s/%d@%d dead-lettered: %s", self.group_id, record.topic,
-                  record.partition, record.offset, error)
