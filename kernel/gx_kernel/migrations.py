@@ -1,0 +1,167 @@
+"""Versioned schema migrations: numbered SQL files, applied once, in order, before start.
+
+Each source is a folder of `NNNN_what.sql` files (the kernel's own in gx_kernel/migrations/,
+a service's in `<package>/migrations/`). `run_migrations` takes a PostgreSQL advisory lock
+per schema (replicas starting together wait for the first), records every applied file in
+`<schema>.schema_migrations` with its SHA-256, applies each pending file in its own
+transaction with `search_path` set to the schema (write unqualified names), and refuses to
+run at all if a file already applied has changed since.
+
+    python -m gx_kernel.migrations --database-url URL --schema agri services/agri/gx_agri/migrations
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+log = logging.getLogger(__name__)
+KERNEL_MIGRATIONS = Path(__file__).with_name("migrations")
+KERNEL_SOURCE = "gx_kernel"
+_FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class MigrationError(RuntimeError):
+    """The migrations cannot be applied as they are (nothing was changed by this run)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str  # whose migrations: the package name
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.version:04d}_{self.name}"
+
+
+def source_name(folder: Path) -> str:
+    """`gx_agri/migrations` belongs to gx_agri; any other folder is named by itself."""
+    folder = folder.resolve()
+    if folder == KERNEL_MIGRATIONS.resolve():
+        return KERNEL_SOURCE
+    return folder.parent.name if folder.name == "migrations" else folder.name
+
+
+def discover(folders: Sequence[Path | str]) -> list[Migration]:
+    """The migrations of these folders, each folder in version order, folders in turn."""
+    found: list[Migration] = []
+    sources: set[str] = set()
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise MigrationError(f"no migrations folder {folder}")
+        source = source_name(folder)
+        if source in sources:
+            raise MigrationError(f"two migration folders named {source!r}")
+        sources.add(source)
+        versions: dict[int, str] = {}
+        for path in sorted(folder.glob("*.sql")):
+            match = _FILE_RE.match(path.name)
+            if not match:
+                raise MigrationError(f"{path}: name must be NNNN_lowercase_words.sql")
+            version = int(match[1])
+            if version in versions:
+                raise MigrationError(f"{path}: version {version} also used by {versions[version]}")
+            versions[version] = path.name
+            found.append(Migration(source, version, match[2], path.read_text(encoding="utf-8")))
+    return found
+
+
+def _ddl(schema: str) -> str:
+    return (f"CREATE SCHEMA IF NOT EXISTS {schema}; "
+            f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+            f"source text NOT NULL, version integer NOT NULL, name text NOT NULL, "
+            f"checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), "
+            f"PRIMARY KEY (source, version))")
+
+
+async def run_migrations(pool: Any, schema: str, package_dirs: Sequence[Path | str] = (),
+                         *, kernel: bool = True) -> list[Migration]:
+    """Apply the pending migrations (the kernel's first); return those applied by this call."""
+    if not _SCHEMA_RE.match(schema):
+        raise ValueError(f"bad schema name {schema!r}")
+    migrations = discover(([KERNEL_MIGRATIONS] if kernel else []) + list(package_dirs))
+    async with pool.acquire() as conn:
+        lock = f"gx_migrations:{schema}"
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)  # replicas wait here
+        try:
+            await conn.execute(_ddl(schema))
+            return await _apply(conn, schema, migrations)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+
+
+async def _apply(conn: Any, schema: str, migrations: list[Migration]) -> list[Migration]:
+    rows = await conn.fetch(f"SELECT source, version, name, checksum "
+                            f"FROM {schema}.schema_migrations")
+    applied = {(r["source"], r["version"]): r for r in rows}
+    changed = [f"{m} (applied as {applied[m.source, m.version]['name']})" for m in migrations
+               if (m.source, m.version) in applied
+               and applied[m.source, m.version]["checksum"] != m.checksum]
+    if changed:
+        raise MigrationError("applied migrations were changed since (write a new migration "
+                             "instead): " + ", ".join(changed))
+    done = []
+    for m in migrations:
+        if (m.source, m.version) in applied:
+            continue
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL search_path TO {schema}")
+                await conn.execute(m.sql)
+                await conn.execute(
+                    f"INSERT INTO {schema}.schema_migrations (source, version, name, checksum) "
+                    f"VALUES ($1, $2, $3, $4)", m.source, m.version, m.name, m.checksum)
+        except Exception as exc:
+            raise MigrationError(f"{m} failed (rolled back; {len(done)} applied before it): "
+                                 f"{exc}") from exc
+        log.info("schema %s: applied migration %s", schema, m)
+        done.append(m)
+    return done
+
+
+async def _main(args: argparse.Namespace) -> list[Migration]:
+    import asyncpg
+
+    pool = await asyncpg.create_pool(args.database_url, min_size=1, max_size=1)
+    try:
+        return await run_migrations(pool, args.schema, args.dirs, kernel=not args.no_kernel)
+    finally:
+        await pool.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gx_kernel.migrations",
+                                     description="Apply pending schema migrations.")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--schema", required=True)
+    parser.add_argument("--no-kernel", action="store_true",
+                        help="only the given folders, not the kernel's own tables")
+    parser.add_argument("dirs", nargs="*", type=Path, help="migration folders, in order")
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("--database-url (or DATABASE_URL) is required")
+    try:
+        done = asyncio.run(_main(args))
+    except MigrationError as exc:
+        print(f"migrations refused: {exc}")
+        return 1
+    print(f"schema {args.schema}: {len(done)} migration(s) applied"
+          + "".join(f"\n  {m}" for m in done))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Migrations runner on the real database: fresh, re-run, racing replicas, changed files."""
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from gx_kernel.consumer import IdempotentConsumer
+from gx_kernel.eventstore import EventStore, NewEvent
+from gx_kernel.idempotency import ddl as idempotency_ddl
+from gx_kernel.migrations import MigrationError, discover, run_migrations
+
+INITIAL = """
+CREATE TABLE items (id integer PRIMARY KEY, label text NOT NULL);
+INSERT INTO items VALUES (1, '天堂村');
+"""
+SECOND = "CREATE INDEX items_label ON items (label); INSERT INTO items VALUES (2, 'b');"
+
+
+@pytest.fixture
+def service_dir(tmp_path):
+    folder = tmp_path / "gx_demo" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "0001_initial.sql").write_text(INITIAL, encoding="utf-8")
+    (folder / "0002_label_index.sql").write_text(SECOND, encoding="utf-8")
+    return folder
+
+
+async def fetch(pool, sql):
+    async with pool.acquire() as conn:
+        return [tuple(r) for r in await conn.fetch(sql)]
+
+
+async def test_fresh_apply_then_rerun_changes_nothing(pool, schema, service_dir):
+    done = await run_migrations(pool, schema, [service_dir])
+    assert [str(m) for m in done] == ["gx_kernel/0001_kernel_tables", "gx_demo/0001_initial",
+                                      "gx_demo/0002_label_index"]
+    assert await fetch(pool, f"SELECT id, label FROM {schema}.items ORDER BY id") == [
+        (1, "天堂村"), (2, "b")]
+    recorded = await fetch(pool, f"SELECT source, version, name, length(checksum) "
+                                 f"FROM {schema}.schema_migrations ORDER BY source, version")
+    assert recorded == [("gx_demo", 1, "initial", 64), ("gx_demo", 2, "label_index", 64),
+                        ("gx_kernel", 1, "kernel_tables", 64)]
+    assert await run_migrations(pool, schema, [service_dir]) == []
+    assert len(await fetch(pool, f"SELECT id FROM {schema}.items")) == 2
+    # The kernel's tables are usable as the event store's, without its setup().
+    store = EventStore(pool, schema)
+    await store.append("s-1", 0, [NewEvent("thing.happened", {"n": 1})])
+    assert len(await store.read_all()) == 1
+
+
+async def test_replicas_starting_together_apply_each_file_once(pool, schema, service_dir):
+    results = await asyncio.gather(*[run_migrations(pool, schema, [service_dir])
+                                     for _ in range(5)])
+    assert sorted(len(r) for r in results) == [0, 0, 0, 0, 3]
+    assert len(await fetch(pool, f"SELECT id FROM {schema}.items")) == 2
+
+
+async def test_a_changed_applied_file_is_refused_and_nothing_runs(pool, schema, service_dir):
+    await run_migrations(pool, schema, [service_dir])
+    (service_dir / "0001_initial.sql").write_text(INITIAL + "-- edited\n", encoding="utf-8")
+    (service_dir / "0003_more.sql").write_text("INSERT INTO items VALUES (3, 'c');")
+    with pytest.raises(MigrationError, match="0001_initial"):
+        await run_migrations(pool, schema, [service_dir])
+    assert len(await fetch(pool, f"SELECT id FROM {schema}.items")) == 2  # 0003 not applied
+
+
+async def test_a_failing_file_rolls_back_alone(pool, schema, service_dir):
+    (service_dir / "0003_broken.sql").write_text(
+        "INSERT INTO items VALUES (3, 'c'); SELECT no_such_column FROM items;")
+    with pytest.raises(MigrationError, match="0003_broken"):
+        await run_migrations(pool, schema, [service_dir])
+    assert len(await fetch(pool, f"SELECT id FROM {schema}.items")) == 2
+    versions = await fetch(pool, f"SELECT version FROM {schema}.schema_migrations "
+                                 f"WHERE source = 'gx_demo' ORDER BY version")
+    assert versions == [(1,), (2,)]
+    (service_dir / "0003_broken.sql").write_text("INSERT INTO items VALUES (3, 'c');")
+    assert [m.name for m in await run_migrations(pool, schema, [service_dir])] == ["broken"]
+
+
+async def columns(pool, schema):
+    return await fetch(pool, f"""
+        SELECT table_name, column_name, data_type, is_nullable,
+               regexp_replace(coalesce(column_default, ''), '{schema}\\.', '')
+        FROM information_schema.columns WHERE table_schema = '{schema}'
+        AND table_name <> 'schema_migrations' ORDER BY 1, 2""")
+
+
+async def indexes(pool, schema):
+    return await fetch(pool, f"""
+        SELECT tablename, replace(indexdef, '{schema}.', '') FROM pg_indexes
+        WHERE schemaname = '{schema}' AND tablename <> 'schema_migrations' ORDER BY 1, 2""")
+
+
+async def test_kernel_migrations_match_the_tables_made_at_start(pool, schema):
+    """A schema made by the components' own setup and one made by migrations are the same."""
+    await run_migrations(pool, schema)
+    other = f"{schema}_old"
+    try:
+        await EventStore(pool, other).setup()
+        async with pool.acquire() as conn:
+            await conn.execute(idempotency_ddl(other))
+            await conn.execute(f"CREATE TABLE {other}.relay_checkpoints (name text PRIMARY KEY,"
+                               f" tx_id bigint NOT NULL, position bigint NOT NULL, "
+                               f"updated_at timestamptz NOT NULL DEFAULT now())")
+        await IdempotentConsumer(pool=pool, schema=other, group_id="g", topics=[], handler=None,
+                                 bootstrap="", producer_factory=None).setup()
+        mine = {t for t, *_ in await columns(pool, schema)}
+        made = [c for c in await columns(pool, other) if c[0] in mine]
+        assert made == await columns(pool, schema)
+        assert [i for i in await indexes(pool, other) if i[0] in mine] == \
+            [(t, d.replace(schema, other)) for t, d in await indexes(pool, schema)]
+        assert [m.name for m in await run_migrations(pool, other)] == ["kernel_tables"]
+    finally:
+        async with pool.acquire() as conn:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")
+
+
+def test_cli_applies_and_reports(infra, schema, service_dir):
+    cmd = [sys.executable, "-m", "gx_kernel.migrations", "--database-url", infra.database_url,
+           "--schema", schema, str(service_dir)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "3 migration(s) applied" in first.stdout and "gx_demo/0002_label_index" in first.stdout
+    (service_dir / "0002_label_index.sql").write_text(SECOND + "\n-- edited")
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "0002_label_index" in refused.stdout
+
+
+def test_badly_named_or_duplicate_files_are_refused(tmp_path):
+    (tmp_path / "0001_a.sql").write_text("")
+    (tmp_path / "0001_b.sql").write_text("")
+    with pytest.raises(MigrationError, match="version 1"):
+        discover([tmp_path])
+    (tmp_path / "0001_b.sql").rename(tmp_path / "2-b.sql")
+    with pytest.raises(MigrationError, match="NNNN"):
+        discover([tmp_path])
