@@ -40,8 +40,20 @@ class Conflict(AppError):
         super().__init__(409, code, message, extra=extra)
 
 
+class EventTooLarge(AppError):
+    """An event bigger than the broker takes (GX_MAX_EVENT_BYTES): refused before it is stored."""
+
+    def __init__(self, size: int, limit: int, event_type: str):
+        super().__init__(413, "event_too_large",
+                         f"提交内容过大（{size} 字节，上限 {limit} 字节），请精简后重试",
+                         extra={"size_bytes": size, "limit_bytes": limit,
+                                "event_type": event_type})
+        self.size, self.limit = size, limit
+
+
 TITLES = {400: "请求有误", 401: "未认证", 403: "无权访问", 404: "不存在", 409: "冲突",
-          422: "输入有误", 429: "请求过于频繁", 500: "服务器内部错误", 503: "服务暂不可用"}
+          413: "请求内容过大", 422: "输入有误", 429: "请求过于频繁", 500: "服务器内部错误",
+          503: "服务暂不可用"}
 
 
 def problem(status: int, code: str, detail: str, errors: list[dict] | None = None,

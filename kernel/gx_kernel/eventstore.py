@@ -21,6 +21,7 @@ import asyncpg
 
 from gx_kernel import telemetry
 from gx_kernel.errors import Conflict
+from gx_kernel.kafka import DEFAULT_MAX_EVENT_BYTES, check_event_size
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -126,10 +127,12 @@ def _append_sql(s: str) -> dict[tuple[bool, bool], str]:
 class EventStore:
     """Event streams of one service, in that service's schema."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str):
+    def __init__(self, pool: asyncpg.Pool, schema: str,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES):
         if not _SCHEMA_RE.match(schema):
             raise ValueError(f"bad schema name {schema!r}")
         self.pool, self.schema = pool, schema
+        self.max_event_bytes = max_event_bytes  # an event the relay could not publish: refused
         self._appended = asyncio.Event()
         self._sql = _append_sql(schema)
         self._cols = ("id, stream_id, version, position, tx_id, type, schema_version, data, "
@@ -146,22 +149,29 @@ class EventStore:
     async def append(self, stream_id: str, expected_version: int | None,
                      events: Sequence[NewEvent], metadata: Mapping[str, Any] | None = None,
                      conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
-        """Append events; `expected_version` 0 = new stream, None = no check."""
+        """Append events; `expected_version` 0 = new stream, None = no check.
+
+        Raises EventTooLarge (413) before anything is written if an event's Kafka record
+        would exceed `max_event_bytes`."""
         if not events:
             return []
         meta = telemetry.enrich_metadata(dict(metadata or {}))
+        datas = [json.dumps(e.data, ensure_ascii=False, default=str) for e in events]
+        check_event_size(stream_id, events, meta, self.max_event_bytes, datas)
         with telemetry.span("eventstore.append", **{"db.system": "postgresql",
                                                     "gx.stream_id": stream_id,
                                                     "gx.event_count": len(events)}):
             if conn is not None:
-                return await self._append(conn, stream_id, expected_version, events, meta)
+                return await self._append(conn, stream_id, expected_version, events, meta,
+                                          datas)
             async with self.pool.acquire() as own:  # one statement: atomic on its own
-                stored = await self._append(own, stream_id, expected_version, events, meta)
+                stored = await self._append(own, stream_id, expected_version, events, meta,
+                                            datas)
             self.notify_committed()
             return stored
 
-    async def _append(self, conn, stream_id, expected, events, meta) -> list[StoredEvent]:
-        datas = [json.dumps(e.data, ensure_ascii=False, default=str) for e in events]
+    async def _append(self, conn, stream_id, expected, events, meta,
+                      datas) -> list[StoredEvent]:
         args = [stream_id, len(events), [e.id for e in events], [e.type for e in events],
                 [e.schema_version for e in events], datas,
                 json.dumps(meta, ensure_ascii=False, default=str)]

@@ -1,28 +1,37 @@
 """Kafka plumbing: producer settings, topic creation, the CloudEvents binary-mode wire format."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from gx_kernel.eventstore import StoredEvent
+from gx_kernel.errors import EventTooLarge
+
+if TYPE_CHECKING:  # the event store imports this module (size check): no import cycle
+    from gx_kernel.eventstore import NewEvent, StoredEvent
 
 log = logging.getLogger(__name__)
 CE_SPECVERSION = "1.0"
+DEFAULT_MAX_EVENT_BYTES = 256 * 1024  # well under Kafka's default max.message.bytes (1 MiB)
 
 
-def make_producer(bootstrap: str, idempotent: bool) -> AIOKafkaProducer:
+def make_producer(bootstrap: str, idempotent: bool,
+                  max_request_size: int = 1048576) -> AIOKafkaProducer:
     # acks=all always; idempotence is a setting because the dev broker (Tansu) lacks it.
     return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                             enable_idempotence=idempotent, linger_ms=2,
-                            request_timeout_ms=10000, retry_backoff_ms=200)
+                            request_timeout_ms=10000, retry_backoff_ms=200,
+                            max_request_size=max_request_size)
 
 
 async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
@@ -40,8 +49,69 @@ async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -
         await admin.close()
 
 
-def encode(event: StoredEvent, source: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """Key, value and CloudEvents 1.0 binary-mode headers for one stored event."""
+@dataclass(frozen=True)
+class TopicView:
+    """What the broker holds of one topic. End offsets are only good for 'empty or not':
+    Tansu reports the last batch's base offset + 1 as the end, below the real end."""
+
+    cluster_id: str | None
+    exists: bool
+    end_offsets: dict[int, int]
+
+    @property
+    def empty(self) -> bool:
+        return not self.exists or not any(self.end_offsets.values())
+
+
+async def topic_view(bootstrap: str, topic: str) -> TopicView:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        cluster_id = (await admin.describe_cluster()).get("cluster_id")
+        if topic not in await admin.list_topics():  # asking for it by name may create it
+            return TopicView(cluster_id, False, {})
+        [meta] = await admin.describe_topics([topic])
+        partitions = [p["partition"] for p in meta["partitions"]]
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    finally:
+        await consumer.stop()
+    return TopicView(cluster_id, True, {tp.partition: end for tp, end in ends.items()})
+
+
+async def recreate_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Delete the topic (if there) and create it empty: a broker that lost its data must not
+    keep the few records written to it since, ahead of the full re-publication."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if topic in await admin.list_topics():
+            await admin.delete_topics([topic])
+        for _ in range(50):
+            try:
+                await admin.create_topics([NewTopic(topic, partitions, 1)])
+                return
+            except TopicAlreadyExistsError:
+                await asyncio.sleep(0.1)  # deletion still under way
+        raise RuntimeError(f"topic {topic} could not be recreated")
+    finally:
+        await admin.close()
+
+
+def encode(event: StoredEvent, source: str,
+           withheld: str | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and CloudEvents 1.0 binary-mode headers for one stored event.
+
+    `withheld` (a reason): a stub in the event's place (same id, type, stream, version; data
+    omitted; metadata.withheld) for an event an operator parked, so versions stay gapless."""
+    if withheld is not None:
+        event = dataclasses.replace(event, data={}, metadata={
+            **event.metadata, "withheld": True, "withheld_reason": withheld})
     value = {"id": str(event.id), "type": event.type, "schema_version": event.schema_version,
              "stream_id": event.stream_id, "version": event.version, "data": event.data,
              "metadata": event.metadata, "time": event.recorded_at.isoformat()}
@@ -51,6 +121,63 @@ def encode(event: StoredEvent, source: str) -> tuple[bytes, bytes, list[tuple[st
                "content-type": "application/json"}
     return (event.stream_id.encode(), json.dumps(value, ensure_ascii=False).encode(),
             [(k, v.encode()) for k, v in headers.items()])
+
+
+# -- the size of a record, known before the event is stored ---------------------------------
+# What the relay adds that the store does not know: its `ce_source` and `traceparent` headers.
+RELAY_HEADER_RESERVE = 256
+# Record batch header (61) + worst-case record framing (21) + a varint per field, as aiokafka's
+# DefaultRecordBatchBuilder.estimate_size_in_bytes counts them (an upper bound).
+_RECORD_OVERHEAD = 61 + 21 + 5 * 4
+# A JSON number in exponent form (json.dumps writes 1e+30, 1.5e-07), not part of a word
+_EXPONENT = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?[eE][+-]?(\d+)(?![\w.\-])")
+_SIZING_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)  # longest form
+_SIZING_VERSION = 2**31 - 1  # the widest version the events table can hold
+
+
+def record_size(stream_id: str, event: NewEvent, metadata: Mapping[str, Any],
+                data_json: str | None = None) -> int:
+    """Upper bound of the bytes the relay will send for this event (value + key + headers).
+
+    `data_json`: the event's data as the store serialised it (saves serialising it twice).
+    PostgreSQL writes numbers without exponents (1e+30 comes back as 31 digits), so each
+    exponent is counted at its expanded width."""
+    if data_json is None:
+        data_json = json.dumps(event.data, ensure_ascii=False, default=str)
+    shell = _Sizing(event.id, stream_id, _SIZING_VERSION, event.type, event.schema_version,
+                    {}, dict(metadata), _SIZING_TIME)
+    key, value, headers = encode(shell, "")  # type: ignore[arg-type]
+    size = (_RECORD_OVERHEAD + RELAY_HEADER_RESERVE + len(key) + len(value) - 2
+            + len(data_json.encode()) + sum(len(k) + len(v) + 10 for k, v in headers))
+    for text in (data_json, value.decode()):
+        if "e+" in text or "e-" in text:  # how json.dumps writes every exponent
+            size += sum(int(m.group(1)) + 2 for m in _EXPONENT.finditer(text))
+    return size
+
+
+def check_event_size(stream_id: str, events: Sequence[NewEvent], metadata: Mapping[str, Any],
+                     limit: int, data_json: Sequence[str] | None = None) -> None:
+    """Refuse (EventTooLarge, 413) an append with any event whose record would exceed `limit`.
+
+    Every event store calls this before writing anything; `metadata` is what will be stored."""
+    for i, event in enumerate(events):
+        size = record_size(stream_id, event, metadata, data_json[i] if data_json else None)
+        if size > limit:
+            raise EventTooLarge(size, limit, event.type)
+
+
+@dataclass(frozen=True)
+class _Sizing:
+    """The fields `encode` reads, for an event not stored yet."""
+
+    id: uuid.UUID
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,13 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, alias="GX_CONSUMER_MAX_ATTEMPTS")
     consumer_fetch_wait_ms: int = Field(50, alias="GX_CONSUMER_FETCH_WAIT_MS")
     relay_enabled: bool = Field(True, alias="GX_RELAY_ENABLED")
+    # Largest Kafka record an event may become; a bigger one is refused at append (413).
+    # Keep it at or below the topics' max.message.bytes and the producer's max_request_size.
+    max_event_bytes: int = Field(256 * 1024, alias="GX_MAX_EVENT_BYTES", gt=1024)
+    # Failed tries of one event before the relay raises its alarm (/ready, log, metric).
+    relay_max_attempts: int = Field(5, alias="GX_RELAY_MAX_ATTEMPTS", ge=1)
+    # How often (s) the relay asks the broker whether it still holds what was published.
+    relay_broker_check_seconds: float = Field(5.0, alias="GX_RELAY_BROKER_CHECK_SECONDS", gt=0)
     demo: bool = Field(False, alias="GX_DEMO")
     graceful_shutdown_seconds: int = Field(10, alias="GX_GRACEFUL_SHUTDOWN_SECONDS")
 

@@ -11,9 +11,14 @@ from datetime import date
 
 import pytest
 
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+
+from gx_kernel.errors import EventTooLarge
 from gx_kernel.eventstore import Checkpoint, ConcurrencyError, EventStore, NewEvent
+from gx_kernel.kafka import encode, record_size
 from gx_kernel.memstore import InMemoryEventStore
 from gx_kernel.ports import EventStorePort
+from gx_kernel.telemetry import span
 
 
 def ev(n: int = 0, kind: str = "thing.happened") -> NewEvent:
@@ -171,6 +176,55 @@ class EventStoreContract:
         assert all(v == sorted(v) for v in by_stream.values())
 
 
+    # -- the size limit (issue 8): an event the broker would refuse is never stored ----------
+    async def test_an_event_too_large_for_the_broker_is_refused_and_nothing_written(self, store):
+        big = NewEvent("thing.happened", {"notes": "很长的说明" * 20_000})  # ~300 KB of UTF-8
+        await store.append("s-1", 0, [ev(1)])
+        with pytest.raises(EventTooLarge) as info:
+            await store.append("s-1", 1, [ev(2), big])  # the small one goes neither
+        assert info.value.status == 413 and info.value.code == "event_too_large"
+        assert info.value.size > info.value.limit == store.max_event_bytes
+        assert f"上限 {store.max_event_bytes} 字节" in info.value.message
+        with pytest.raises(EventTooLarge):
+            await store.append("s-2", 0, [big])
+        assert [e.version for e in await store.read_stream("s-1")] == [1]
+        assert await store.stream_version("s-2") == 0
+        assert [(e.stream_id, e.version) for e in await store.read_all()] == [("s-1", 1)]
+        assert (await store.append("s-1", 1, [ev(3)]))[0].version == 2  # positions intact
+
+    async def test_a_refused_event_leaves_the_callers_transaction_usable(self, store, tx):
+        big = NewEvent("thing.happened", {"notes": "x" * (store.max_event_bytes + 1)})
+        async with tx() as conn:
+            await store.append("s-1", 0, [ev(1)], conn=conn)
+            with pytest.raises(EventTooLarge):
+                await store.append("s-2", 0, [big], conn=conn)
+            await store.append("s-3", 0, [ev(3)], conn=conn)  # refused before any statement
+        assert [e.stream_id for e in await store.read_all()] == ["s-1", "s-3"]
+
+    async def test_the_limit_is_the_record_size_exactly(self, store):
+        event = NewEvent("thing.happened", {"notes": "天堂村" * 500})
+        meta = {"correlation_id": "c-1", "actor": "u1"}
+        store.max_event_bytes = record_size("s-1", event, meta)
+        await store.append("s-1", 0, [event], metadata=meta)  # at the limit: accepted
+        store.max_event_bytes -= 1
+        again = NewEvent("thing.happened", event.data, id=uuid.uuid4())
+        with pytest.raises(EventTooLarge):
+            await store.append("s-1", 1, [again], metadata=meta)
+
+    async def test_the_size_counted_is_never_below_the_record_the_relay_sends(self, store):
+        """Exponent numbers come back from jsonb written out in full (1e+300: 301 digits)."""
+        events = [NewEvent("agri.report.submitted", {"v": 1e300, "w": -2.5e-07, "t": "天" * 99,
+                                                     "n": [1.5e16, 3, None, True]}),
+                  NewEvent("agri.report.submitted", {"id": str(uuid.uuid4()), "x": {"y": []}})]
+        with span("request"):  # a traceparent in metadata, and one the relay adds
+            stored = await store.append("report-1", 0, events, metadata={"actor": "u1"})
+        for new, written in zip(events, await store.read_all()):
+            key, value, headers = encode(written, "/gxstat/a-rather-long-service-name")
+            headers.append(("traceparent", b"00-" + b"0" * 32 + b"-" + b"0" * 16 + b"-01"))
+            sent = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+            assert record_size("report-1", new, stored[0].metadata) >= sent
+
+
 class TestPostgresEventStore(EventStoreContract):
     @pytest.fixture
     async def store(self, pool, schema):
@@ -210,3 +264,28 @@ class TestInMemoryEventStore(EventStoreContract):
         with pytest.raises(ConcurrencyError):
             await second
         assert [e.data["n"] for e in await store.read_stream("s")] == [1]
+
+
+async def test_event_too_large_answers_413_problem_in_chinese():
+    """The HTTP edge maps the store's refusal to RFC 9457 problem JSON."""
+    import httpx
+    from fastapi import FastAPI
+
+    from gx_kernel import http
+
+    app = FastAPI()
+    http.install(app, "test")
+
+    @app.post("/things")
+    async def things():
+        raise EventTooLarge(300_000, 262_144, "thing.happened")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as client:
+        r = await client.post("/things")
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["code"] == "event_too_large" and body["status"] == 413
+    assert body["detail"] == "提交内容过大（300000 字节，上限 262144 字节），请精简后重试"
+    assert body["limit_bytes"] == 262_144
