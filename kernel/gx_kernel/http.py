@@ -1,4 +1,5 @@
-"""HTTP edge of a service: problem-details errors in Chinese, server spans, identity."""
+"""HTTP edge of a service: input guard, problem-details errors in Chinese, server spans,
+identity."""
 from __future__ import annotations
 
 import logging
@@ -13,9 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gx_kernel import telemetry
 from gx_kernel.errors import TITLES, AppError, problem
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, verify_principal
+from gx_kernel.input_guard import PROBLEM_JSON, InputGuardMiddleware, Limits
 
 log = logging.getLogger(__name__)
-PROBLEM_JSON = "application/problem+json"
+__all__ = ["PROBLEM_JSON", "chinese_message", "field_path", "install", "principal", "runtime",
+           "validation_problem", "ServerSpanMiddleware"]
+_HTTP_DETAILS = {400: "请求有误（请求体无法解析）", 404: "请求的资源不存在", 405: "不支持该请求方法",
+                 413: "请求体过大"}
 
 _MESSAGES = {
     "missing": "缺少必填字段", "extra_forbidden": "不允许的字段", "json_invalid": "请求体不是有效的 JSON",
@@ -58,7 +63,9 @@ def validation_problem(errors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def install(app: FastAPI, service_name: str) -> None:
-    """Error handlers and a server span per request (context from `traceparent`)."""
+    """Input guard, error handlers and a server span per request (context from `traceparent`).
+
+    Limits come from `app.state.settings` when it has them (else GX_MAX_BODY_BYTES, ...)."""
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError):
@@ -72,7 +79,8 @@ def install(app: FastAPI, service_name: str) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        detail = {404: "请求的资源不存在", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        detail = _HTTP_DETAILS.get(exc.status_code) or (
+            TITLES.get(exc.status_code, "请求有误") if str(exc.detail).isascii() else str(exc.detail))
         return JSONResponse(problem(exc.status_code, code, detail), status_code=exc.status_code,
                             media_type=PROBLEM_JSON)
 
@@ -82,6 +90,9 @@ def install(app: FastAPI, service_name: str) -> None:
         return JSONResponse(problem(500, "internal_error", TITLES[500]), status_code=500,
                             media_type=PROBLEM_JSON)
 
+    # Added first, so it runs inside the span (its refusals are traced too).
+    app.add_middleware(InputGuardMiddleware,
+                       limits=Limits.from_settings(getattr(app.state, "settings", None)))
     app.add_middleware(ServerSpanMiddleware, service_name=service_name)
 
 

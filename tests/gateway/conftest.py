@@ -94,6 +94,21 @@ def client(gateway) -> httpx.AsyncClient:
 
 
 @pytest.fixture
+async def client_at(gateway):
+    """A client calling from a given address (the throttle counts per client address)."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make(address: str) -> httpx.AsyncClient:
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway[0], client=(address, 40000)),
+                              base_url="http://gw")
+        opened.append(c)
+        return c
+    yield make
+    for c in opened:
+        await c.aclose()
+
+
+@pytest.fixture
 def seen(gateway) -> list[dict[str, Any]]:
     return gateway[2]
 

@@ -1,4 +1,5 @@
-"""Login, lock-out, token expiry and forgery, refresh rotation."""
+"""Login, token expiry and forgery, refresh rotation, revoked sessions (throttling of wrong
+passwords: test_login_throttle.py)."""
 from __future__ import annotations
 
 import time
@@ -41,26 +42,8 @@ async def test_login_body_errors_name_the_field(client):
     assert {"password", "extra"} <= fields
 
 
-async def test_lockout_after_five_failures_even_with_right_password(client, runtime, settings):
-    name = f"lock_{uuid.uuid4().hex[:6]}"
-    await seed_users(runtime.pool, settings.schema, [
-        {"username": name, "name_zh": "锁定测试", "role": "village_coordinator",
-         "division": "450103103202"}], "Right#pass1", 1024)
-    for i in range(4):
-        r = await client.post("/api/v1/auth/login", json={"username": name, "password": "bad"})
-        assert r.status_code == 401, (i, r.text)
-    r = await client.post("/api/v1/auth/login", json={"username": name, "password": "bad"})
-    assert r.status_code == 403 and r.json()["code"] == "account_locked"
-    assert "锁定" in r.json()["detail"]
-    r = await client.post("/api/v1/auth/login", json={"username": name, "password": "Right#pass1"})
-    assert r.status_code == 403 and r.json()["code"] == "account_locked"
-    # The lock ends by itself: move it into the past.
-    await runtime.pool.execute(f"UPDATE {settings.schema}.users SET locked_until = now() - "
-                               f"interval '1 second' WHERE username = $1", name)
-    assert (await login(client, name, "Right#pass1"))["user"]["username"] == name
-
-
 async def test_success_resets_failure_count(client, runtime, settings):
+    """Below the free failures nothing is held back, and a success starts the count again."""
     name = f"reset_{uuid.uuid4().hex[:6]}"
     await seed_users(runtime.pool, settings.schema, [
         {"username": name, "name_zh": "计数测试", "role": "grid_worker",
@@ -118,6 +101,45 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     assert r.status_code == 401 and r.json()["code"] == "refresh_invalid"
     r = await client.post("/api/v1/auth/refresh", json={"refresh_token": "made-up"})
     assert r.status_code == 401
+    # The family's access tokens stop at once too, on the gateway's routes and proxied ones.
+    for token in (first["access_token"], second["access_token"]):
+        for url in ("/api/v1/me", "/api/v1/agri/tasks"):
+            r = await client.get(url, headers=auth(token))
+            assert r.status_code == 401 and r.json()["code"] == "session_revoked", (url, r.text)
+            assert "重新登录" in r.json()["detail"]
+    # Another login session of the same user is untouched.
+    other = await login(client, "changtang_zhen")
+    assert (await client.get("/api/v1/me", headers=auth(other["access_token"]))).status_code == 200
+
+
+async def test_revocation_by_another_gateway_instance_applies_after_reload(client, runtime,
+                                                                           settings, seen):
+    """Another instance revoked the family (only the database knows): refused once the
+    briefly cached list is reloaded, here forced by a zero cache period."""
+    tokens = await login(client, "liuxu_zhen")
+    h = auth(tokens["access_token"])
+    assert (await client.get("/api/v1/me", headers=h)).status_code == 200
+    family = jwt.decode(tokens["access_token"], options={"verify_signature": False})["fam"]
+    await runtime.pool.execute(f"UPDATE {settings.schema}.refresh_tokens SET revoked_at = now() "
+                               f"WHERE family_id = $1", uuid.UUID(family))
+    revoked = runtime.state["revoked"]
+    saved, revoked.cache_seconds = revoked.cache_seconds, 0.0
+    try:
+        calls = len(seen)
+        r = await client.post("/api/v1/agri/reports/r1/submit", json={}, headers=h)
+    finally:
+        revoked.cache_seconds = saved
+    assert r.status_code == 401 and r.json()["code"] == "session_revoked"
+    assert len(seen) == calls  # not forwarded
+
+
+async def test_access_token_without_family_is_refused(client):
+    user = {"user_id": str(uuid.uuid4()), "username": "x", "role": "region_statistician",
+            "division": "450000000000"}
+    claims = jwt.decode(issue_access(user, JWT_SECRET, 900), options={"verify_signature": False})
+    del claims["fam"]
+    r = await client.get("/api/v1/me", headers=auth(jwt.encode(claims, JWT_SECRET)))
+    assert r.status_code == 401 and r.json()["code"] == "token_invalid"
 
 
 async def test_expired_refresh_token_is_refused(client, runtime, settings):

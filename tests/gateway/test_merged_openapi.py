@@ -100,11 +100,15 @@ async def test_asyncapi_and_json_schemas_are_served_read_only(gw):
     r = await gw.get("/api/v1/schemas/events/agri.report.submitted.v1.json")
     assert r.status_code == 200 and r.json()["properties"]["submission"]
     assert (await gw.get("/api/v1/schemas/envelope.json")).status_code == 200
-    # %2F reaches the route undecoded by the client: the guard itself must refuse these
+    # %2F reaches the gateway undecoded by the client: the kernel's input guard refuses
+    # encoded slashes (400); the route itself refuses what is not a schema file (404)
     # (chains.json is a real JSON file outside contracts/schemas).
     for bad in ("..%2F..%2Fservices%2Fworkflow%2Fgx_workflow%2Fchains.json",
-                "..%2F..%2Fpyproject.toml", "events/nope.json", "%2Fetc%2Fpasswd",
+                "..%2F..%2Fpyproject.toml", "%2Fetc%2Fpasswd",
                 "events%2F..%2F..%2Fgx_contracts%2Froles.py", "..%2Fasyncapi.yaml"):
+        r = await gw.get(f"/api/v1/schemas/{bad}")
+        assert r.status_code == 400 and r.json()["code"] == "path_invalid", (bad, r.text)
+    for bad in ("events/nope.json", "events/..yaml", "..json"):
         r = await gw.get(f"/api/v1/schemas/{bad}")
         assert r.status_code == 404, (bad, r.status_code)
     # read-only: a write falls through to the proxy, which wants a token (then 404: no such service)

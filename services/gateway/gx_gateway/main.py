@@ -14,6 +14,7 @@ from gx_gateway.application.accounts import seed_users
 from gx_gateway.application.api_docs import MergedOpenAPI
 from gx_gateway.application.forwarding import (make_client, make_upstream,
                                                service_ready_check)
+from gx_gateway.application.revocations import RevokedFamilies
 from gx_gateway.console import router as console_router
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.settings import SERVICES, GatewaySettings
@@ -33,6 +34,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         rt.state["idempotency_pool"] = await asyncpg.create_pool(
             settings.database_url, min_size=1, max_size=5,
             server_settings={"synchronous_commit": "off"})
+        rt.state["revoked"] = RevokedFamilies(rt.pool, settings.schema, settings.access_ttl,
+                                              settings.revocation_cache_seconds)
         rt.state["http"] = make_client(settings)
         rt.state["upstream"] = make_upstream(settings)
         rt.state["openapi"] = MergedOpenAPI(app, settings, lambda: rt.state["http"])

@@ -18,9 +18,15 @@ class GatewaySettings(ServiceSettings):
     agri_url: str = Field("http://127.0.0.1:8002", alias="GX_AGRI_URL")
     population_url: str = Field("http://127.0.0.1:8003", alias="GX_POPULATION_URL")
     workflow_url: str = Field("http://127.0.0.1:8004", alias="GX_WORKFLOW_URL")
-    # Lock-out (锁定): after this many wrong passwords in a row, for this many seconds.
-    max_failed_logins: int = Field(5, alias="GX_MAX_FAILED_LOGINS")
-    lockout_seconds: int = Field(15 * 60, alias="GX_LOCKOUT_SECONDS")
+    # Login throttling (登录限速), per username and per client address: after this many wrong
+    # passwords within the window, each further one doubles a delay (from 1 s up to the cap).
+    # No hard lock anyone could trigger; an enrolled phone of the user is not slowed.
+    login_free_failures_user: int = Field(5, alias="GX_LOGIN_FREE_FAILURES_USER")
+    login_free_failures_address: int = Field(100, alias="GX_LOGIN_FREE_FAILURES_ADDRESS")
+    login_max_delay_seconds: int = Field(15 * 60, alias="GX_LOGIN_MAX_DELAY")
+    login_window_seconds: int = Field(15 * 60, alias="GX_LOGIN_WINDOW")
+    # Revoked login sessions (token families): how long the gateway trusts its cached list.
+    revocation_cache_seconds: float = Field(2.0, alias="GX_REVOCATION_CACHE_SECONDS")
     # Token buckets (per user and per device): sustained rate per second and burst size.
     rate_user_per_sec: float = Field(20.0, alias="GX_RATE_USER_PER_SEC")
     rate_user_burst: int = Field(60, alias="GX_RATE_USER_BURST")
@@ -34,7 +40,10 @@ class GatewaySettings(ServiceSettings):
     device_required: bool = Field(False, alias="GX_DEVICE_REQUIRED")
     device_clock_skew: int = Field(300, alias="GX_DEVICE_CLOCK_SKEW")
     upstream_timeout: float = Field(30.0, alias="GX_UPSTREAM_TIMEOUT")
-    max_body_bytes: int = Field(50 * 1024 * 1024, alias="GX_MAX_BODY_BYTES")
+    # Input bounds, checked before any parsing (gx_kernel.input_guard), here and in services.
+    max_body_bytes: int = Field(1024 * 1024, alias="GX_MAX_BODY_BYTES")
+    max_json_depth: int = Field(32, alias="GX_MAX_JSON_DEPTH")
+    max_json_items: int = Field(10_000, alias="GX_MAX_JSON_ITEMS")
     # argon2 cost; tests may lower memory to stay fast (production keeps the library default).
     argon2_memory_kib: int = Field(65536, alias="GX_ARGON2_MEMORY_KIB")
     # Merged OpenAPI document: cache lifetime and per-service fetch timeout (seconds).

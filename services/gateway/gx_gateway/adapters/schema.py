@@ -13,8 +13,8 @@ CREATE TABLE IF NOT EXISTS {s}.users (
     role text NOT NULL,
     division text NOT NULL,
     password_hash text NOT NULL,
-    failed_attempts integer NOT NULL DEFAULT 0,
-    locked_until timestamptz,
+    failed_attempts integer NOT NULL DEFAULT 0,  -- unused since login throttling (kept)
+    locked_until timestamptz,                    -- unused since login throttling (kept)
     active boolean NOT NULL DEFAULT true,
     created_by uuid,
     created_at timestamptz NOT NULL DEFAULT now()
@@ -29,6 +29,16 @@ CREATE TABLE IF NOT EXISTS {s}.refresh_tokens (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON {s}.refresh_tokens (family_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_revoked ON {s}.refresh_tokens (revoked_at)
+    WHERE revoked_at IS NOT NULL;
+-- Login throttling (登录限速): wrong passwords per username, per client address, per device.
+-- Keys need not name an existing account, so throttling says nothing about who exists.
+CREATE TABLE IF NOT EXISTS {s}.login_throttle (
+    key text PRIMARY KEY,
+    failures integer NOT NULL,
+    last_failure timestamptz NOT NULL,
+    blocked_until timestamptz
+);
 CREATE TABLE IF NOT EXISTS {s}.devices (
     device_id uuid PRIMARY KEY,
     user_id uuid NOT NULL REFERENCES {s}.users(user_id),

@@ -42,18 +42,6 @@ async def insert_user(conn: asyncpg.Connection, schema: str, user_id: uuid.UUID,
         created_by)
 
 
-async def record_failure(conn: asyncpg.Connection, schema: str, user_id: uuid.UUID,
-                         attempts: int, locked_until: datetime | None) -> None:
-    await conn.execute(f"UPDATE {schema}.users SET failed_attempts = $2, locked_until = $3 "
-                       f"WHERE user_id = $1", user_id, attempts, locked_until)
-
-
-async def record_success(conn: asyncpg.Connection, schema: str, user_id: uuid.UUID) -> None:
-    await conn.execute(f"UPDATE {schema}.users SET failed_attempts = 0, locked_until = NULL "
-                       f"WHERE user_id = $1 AND (failed_attempts <> 0 OR locked_until IS NOT NULL)",
-                       user_id)
-
-
 async def list_users(conn: asyncpg.Connection, schema: str, prefix: str, limit: int = 500
                      ) -> list[asyncpg.Record]:
     return await conn.fetch(
@@ -84,3 +72,12 @@ async def mark_used(conn: asyncpg.Connection, schema: str, token_hash: str) -> N
 async def revoke_family(conn: asyncpg.Connection, schema: str, family_id: uuid.UUID) -> None:
     await conn.execute(f"UPDATE {schema}.refresh_tokens SET revoked_at = now() "
                        f"WHERE family_id = $1 AND revoked_at IS NULL", family_id)
+
+
+async def revoked_families(conn: asyncpg.Connection | asyncpg.Pool, schema: str,
+                           within_seconds: int) -> list[str]:
+    """Families revoked within the last `within_seconds` (older: no live access token)."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT family_id FROM {schema}.refresh_tokens WHERE revoked_at IS NOT NULL "
+        f"AND revoked_at > now() - make_interval(secs => $1)", float(within_seconds))
+    return [str(r["family_id"]) for r in rows]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gx_contracts.commands import CreateUser, EnrolDevice, GrantTopics, RevokeDevice
 
 from gx_gateway.api.caller import Caller, authenticate
-from gx_gateway.application import accounts, device_requests, devices, subscriptions
+from gx_gateway.application import accounts, auth, device_requests, devices, subscriptions
 
 admin = APIRouter(prefix="/api/v1/admin", tags=["管理"])
 own_devices = APIRouter(prefix="/api/v1/devices", tags=["手机安全证书"])
@@ -53,6 +53,12 @@ async def create_user(body: CreateUser, request: Request,
 @admin.get("/users", summary="本级管辖范围内的账号")
 async def list_users(request: Request, caller: Caller = Depends(authenticate)) -> dict:
     return {"items": await accounts.list_users(request.app.state.runtime, caller.principal)}
+
+
+@admin.post("/users/{username}/unlock", summary="解除账号的登录限制（密码多次输错后的延迟）")
+async def unlock_user(username: str, request: Request,
+                      caller: Caller = Depends(authenticate)) -> dict:
+    return await auth.unlock(request.app.state.runtime, caller.principal, username)
 
 
 @admin.post("/devices", status_code=201, summary="登记采集手机")

@@ -6,20 +6,18 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from gx_kernel.errors import AppError
+from gx_kernel.errors import Unauthorized
 from gx_kernel.http import PROBLEM_JSON
 from gx_kernel.identity import Principal
+from gx_kernel.input_guard import body_too_large
 
 from gx_gateway.application import devices, tokens
 from gx_gateway.domain.capabilities import is_data_collection
 from gx_gateway.domain.device_proof import DEVICE_ID_HEADER
+from gx_gateway.domain.ratelimit import RateLimited
 
-
-class RateLimited(AppError):
-    def __init__(self, retry_after: int, what: str):
-        super().__init__(429, "rate_limited", f"{what}请求过于频繁，请 {retry_after} 秒后重试",
-                         extra={"retry_after": retry_after})
-        self.retry_after = retry_after
+__all__ = ["Caller", "RateLimited", "authenticate", "client_address", "path_and_query",
+           "rate_limited_handler", "read_body"]
 
 
 async def rate_limited_handler(_: Request, exc: RateLimited) -> JSONResponse:
@@ -52,6 +50,9 @@ async def authenticate(request: Request) -> Caller:
     s = rt.settings
     claims = tokens.verify_access(tokens.bearer(request.headers.get("authorization")),
                                   s.jwt_secret)
+    if await rt.state["revoked"].is_revoked(claims.family_id):
+        raise Unauthorized("登录会话已被撤销（刷新令牌被重复使用），请重新登录",
+                           code="session_revoked")
     user_limiter, device_limiter = rt.state["limits"]
     wait = user_limiter.take(claims.user_id)
     if wait:
@@ -73,13 +74,16 @@ async def authenticate(request: Request) -> Caller:
     return caller
 
 
+def client_address(request: Request) -> str:
+    """The peer address (uvicorn's --proxy-headers sets it from a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise AppError(413, "body_too_large", f"请求体过大（上限 {limit // (1024 * 1024)} MB）")
+    """The body (the kernel's input guard has bounded it already; checked again here)."""
     body = await request.body()
     if len(body) > limit:
-        raise AppError(413, "body_too_large", f"请求体过大（上限 {limit // (1024 * 1024)} MB）")
+        raise body_too_large(limit)
     return body
 
 

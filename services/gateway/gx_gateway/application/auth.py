@@ -1,57 +1,90 @@
-"""Login (登录) with lock-out, and refresh-token rotation."""
+"""Login (登录) with throttling, refresh-token rotation, administrators' unlock."""
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Awaitable, Callable
 
-from gx_kernel.errors import AppError, Unauthorized
+from gx_contracts.divisions import contains
+
+from gx_kernel.errors import Forbidden, NotFound, Unauthorized
+from gx_kernel.eventstore import NewEvent
+from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
+from gx_gateway.adapters import throttle_repo as throttle
 from gx_gateway.adapters import users_repo as users
 from gx_gateway.application import passwords, tokens
+from gx_gateway.application.accounts import audit_metadata
+from gx_gateway.domain import login_throttle as rules
+from gx_gateway.domain.ratelimit import RateLimited
 from gx_gateway.settings import GatewaySettings
 
 BAD_CREDENTIALS = ("用户名或密码（password）错误", "invalid_credentials")
+UNLOCK_ROLES = ("region_statistician", "city_statistician", "county_statistician")
+DeviceProof = Callable[[str], Awaitable[str | None]]
+"""Given the named user's id: the id of that user's enrolled phone that signed this request."""
 
 
-def _locked(until: datetime) -> AppError:
-    local = until.astimezone(timezone(timedelta(hours=8))).strftime("%H:%M")
-    return AppError(403, "account_locked",
-                    f"密码连续输错次数过多，账户已锁定，请于 {local}（北京时间）后再试",
-                    field="username", extra={"locked_until": until.isoformat()})
+def policy(s: GatewaySettings) -> rules.Policy:
+    return rules.Policy(s.login_free_failures_user, s.login_free_failures_address,
+                        s.login_max_delay_seconds, s.login_window_seconds)
 
 
-async def login(rt: ServiceRuntime, username: str, password: str) -> dict[str, Any]:
+async def login(rt: ServiceRuntime, username: str, password: str, address: str,
+                device_proof: DeviceProof | None = None) -> dict[str, Any]:
+    """Unknown, inactive and wrong-password names get the same answer after the same work;
+    a held-back name or address gets 429 whether or not the name exists."""
     s: GatewaySettings = rt.settings  # type: ignore[assignment]
-    async with rt.pool.acquire() as conn:
-        row = await users.by_username(conn, s.schema, username)
-    if row is None or not row["active"]:
-        # Same work and answer as a wrong password: existence is not revealed.
-        await passwords.verify_password(passwords.dummy_hash(s.argon2_memory_kib), password,
-                                        s.argon2_memory_kib)
-        raise Unauthorized(*BAD_CREDENTIALS)
-    now = datetime.now(timezone.utc)
-    if row["locked_until"] and row["locked_until"] > now:
-        raise _locked(row["locked_until"])
-    ok = await passwords.verify_password(row["password_hash"], password, s.argon2_memory_kib)
+    row = await users.by_username(rt.pool, s.schema, username)
+    live = row is not None and row["active"]
+    device = await device_proof(str(row["user_id"]) if live else "") if device_proof else None
+    keys = rules.keys_for(username, address, device)
+    wait = await throttle.wait_seconds(rt.pool, s.schema, [k for k, _ in keys])
+    if wait:
+        raise RateLimited(wait, "登录", code="login_throttled")
+    digest = row["password_hash"] if live else passwords.dummy_hash(s.argon2_memory_kib)
+    ok = await passwords.verify_password(digest, password, s.argon2_memory_kib) and live
     async with rt.pool.acquire() as conn, conn.transaction():
-        # Re-read under lock: concurrent wrong guesses must all count.
-        row = await users.by_username(conn, s.schema, username, for_update=True)
-        if row["locked_until"] and row["locked_until"] > now:
-            raise _locked(row["locked_until"])
         if not ok:
-            attempts = row["failed_attempts"] + 1
-            until = now + timedelta(seconds=s.lockout_seconds) \
-                if attempts >= s.max_failed_logins else None
-            await users.record_failure(conn, s.schema, row["user_id"],
-                                       0 if until else attempts, until)
+            await _count_failure(conn, s, keys)
         else:
-            await users.record_success(conn, s.schema, row["user_id"])
+            await throttle.clear(conn, s.schema, [k for k, kind in keys if kind != rules.ADDRESS]
+                                 + [rules.user_key(username)])
             return await _issue(conn, s, dict(row), uuid.uuid4())
-    if until:
-        raise _locked(until)
     raise Unauthorized(*BAD_CREDENTIALS)
+
+
+async def _count_failure(conn, s: GatewaySettings, keys: list[tuple[str, str]]) -> None:
+    p = policy(s)
+    for key, kind in keys:
+        failures = await throttle.count_failure(conn, s.schema, key, p.window_seconds)
+        delay = p.delay_after(kind, failures)
+        if delay:
+            await throttle.hold_back(conn, s.schema, key, delay)
+    if random.random() < 0.02:  # now and then, so the table stays small
+        await throttle.forget_quiet(conn, s.schema, p.window_seconds)
+
+
+async def unlock(rt: ServiceRuntime, admin: Principal, username: str) -> dict[str, Any]:
+    """An administrator over the user's division lifts the throttle on that name (audited)."""
+    if admin.role not in UNLOCK_ROLES:
+        raise Forbidden("只有县级及以上统计局可以解除账号的登录限制", code="unlock_forbidden")
+    s: GatewaySettings = rt.settings  # type: ignore[assignment]
+    async with rt.pool.acquire() as conn, conn.transaction():
+        row = await users.by_username(conn, s.schema, username)
+        if row is None:
+            raise NotFound("用户（username）", username)
+        if not contains(admin.scope, row["division"]):
+            raise Forbidden("该用户不在本级管辖范围内", code="outside_jurisdiction")
+        held = await throttle.clear(conn, s.schema, [rules.user_key(username)])
+        await rt.store.append(f"user-{row['user_id']}", None, [NewEvent(
+            "gateway.user.unlocked", {"user_id": str(row["user_id"]),
+                                      "username": row["username"], "was_held": held > 0})],
+            metadata=audit_metadata(admin), conn=conn)
+    rt.store.notify_committed()
+    return {"username": row["username"], "was_held": held > 0}
 
 
 async def refresh(rt: ServiceRuntime, refresh_token: str) -> dict[str, Any]:
@@ -77,6 +110,7 @@ async def refresh(rt: ServiceRuntime, refresh_token: str) -> dict[str, Any]:
                 await users.mark_used(conn, s.schema, row["token_hash"])
                 return await _issue(conn, s, dict(user), row["family_id"])
         if reused:  # raised after commit so the revocation sticks
+            rt.state["revoked"].add(str(row["family_id"]))
             raise Unauthorized("刷新令牌（refresh_token）已被使用，为安全起见请重新登录",
                                code="refresh_reused")
     raise invalid
@@ -86,6 +120,7 @@ async def _issue(conn, s: GatewaySettings, user: dict, family_id: uuid.UUID) -> 
     token, digest = tokens.new_refresh_token()
     expires = datetime.now(timezone.utc) + timedelta(seconds=s.refresh_ttl)
     await users.insert_refresh(conn, s.schema, digest, user["user_id"], family_id, expires)
-    return {"access_token": tokens.issue_access(user, s.jwt_secret, s.access_ttl),
+    return {"access_token": tokens.issue_access(user, s.jwt_secret, s.access_ttl,
+                                                family_id=family_id),
             "refresh_token": token, "token_type": "bearer", "expires_in": s.access_ttl,
             "refresh_expires_in": s.refresh_ttl, "user": users.public_user(user)}

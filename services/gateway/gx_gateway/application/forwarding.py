@@ -9,6 +9,7 @@ from typing import AsyncIterator, Iterator
 import aiohttp
 import httpx
 from opentelemetry.trace import SpanKind
+from yarl import URL
 
 from gx_kernel import telemetry
 from gx_kernel.errors import AppError
@@ -93,7 +94,8 @@ async def forward(session: aiohttp.ClientSession, settings: GatewaySettings, ser
     """Send the request to `service` as `principal`; the service's answer, or 503/504."""
     out = {k: v for k, v in headers.items() if k.lower() in PASS_REQUEST}
     out[PRINCIPAL_HEADER] = sign_principal(principal, settings.internal_secret)
-    url = settings.service_url(service) + path_qs
+    # encoded=True: sent exactly as checked (yarl would otherwise re-normalise the path).
+    url = URL(settings.service_url(service) + path_qs, encoded=True)
     with telemetry.span(f"forward {service}", kind=SpanKind.CLIENT,
                         **{"http.request.method": method, "server.address": service}) as span:
         telemetry.inject_headers(out)  # traceparent of this client span

@@ -21,13 +21,16 @@ class AccessClaims:
     username: str
     role: str
     division: str
+    family_id: str  # the login session (refresh-token family) this token belongs to
 
 
-def issue_access(user: dict, secret: str, ttl: int, now: float | None = None) -> str:
+def issue_access(user: dict, secret: str, ttl: int, now: float | None = None,
+                 family_id: uuid.UUID | str | None = None) -> str:
     now = int(now if now is not None else time.time())
     claims = {"sub": str(user["user_id"]), "usr": user["username"], "role": user["role"],
               "div": user["division"], "typ": "access", "iss": ISSUER, "iat": now,
-              "exp": now + ttl, "jti": uuid.uuid4().hex}
+              "exp": now + ttl, "jti": uuid.uuid4().hex,
+              "fam": str(family_id or uuid.uuid4())}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -59,9 +62,10 @@ def _verify(token: str | None, secret: str) -> tuple[AccessClaims, float]:
     except jwt.PyJWTError:
         raise Unauthorized("访问令牌无效", code="token_invalid") from None
     if data.get("typ") != "access" or not all(isinstance(data.get(k), str)
-                                               for k in ("usr", "role", "div")):
+                                               for k in ("usr", "role", "div", "fam")):
         raise Unauthorized("访问令牌无效", code="token_invalid")
-    return AccessClaims(data["sub"], data["usr"], data["role"], data["div"]), float(data["exp"])
+    return (AccessClaims(data["sub"], data["usr"], data["role"], data["div"], data["fam"]),
+            float(data["exp"]))
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -2,7 +2,6 @@
 lie inside the caller's jurisdiction. Services check again against the records themselves."""
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Mapping
 
 from gx_contracts.divisions import contains, is_valid_code
@@ -11,27 +10,25 @@ DIVISION_FIELDS = frozenset({"division", "division_code", "scope_division", "vil
                              "township_code", "county_code", "city_code"})
 
 
-def named_divisions(query: Mapping[str, str], body: bytes, content_type: str | None
-                    ) -> Iterable[tuple[str, str]]:
-    """(field, code) for every well-formed division code in the query or top-level JSON body."""
+def is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().endswith("json")
+
+
+def named_divisions(query: Mapping[str, str], data: Any) -> Iterable[tuple[str, str]]:
+    """(field, code) for every well-formed division code in the query or at the top level of
+    the (already parsed, bounded) JSON body. No recursion: the body's depth does not matter."""
     for key in DIVISION_FIELDS & set(query):
         if is_valid_code(query[key]):
             yield key, query[key]
-    if body and (content_type or "").split(";")[0].strip().endswith("json"):
-        try:
-            data: Any = json.loads(body)
-        except ValueError:
-            return  # the service answers 422 for malformed JSON
-        if isinstance(data, dict):
-            for key in DIVISION_FIELDS & set(data):
-                if is_valid_code(data[key]):
-                    yield key, data[key]
+    if isinstance(data, dict):
+        for key in DIVISION_FIELDS & set(data):
+            if isinstance(data[key], str) and is_valid_code(data[key]):
+                yield key, data[key]
 
 
-def first_outside(scope: str, query: Mapping[str, str], body: bytes,
-                  content_type: str | None) -> str | None:
+def first_outside(scope: str, query: Mapping[str, str], data: Any) -> str | None:
     """The first field whose division code lies outside `scope`, or None."""
-    for key, code in named_divisions(query, body, content_type):
+    for key, code in named_divisions(query, data):
         if not contains(scope, code):
             return key
     return None

@@ -6,6 +6,17 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from gx_kernel.errors import AppError
+
+
+class RateLimited(AppError):
+    """429 with the seconds to wait (sent as Retry-After)."""
+
+    def __init__(self, retry_after: int, what: str, code: str = "rate_limited"):
+        super().__init__(429, code, f"{what}请求过于频繁，请 {retry_after} 秒后重试",
+                         extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
 
 @dataclass
 class _Bucket:
