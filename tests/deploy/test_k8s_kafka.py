@@ -1,0 +1,173 @@
+"""deploy/k8s: Kafka topics and ACLs against the services' code; PostgreSQL, the collector,
+and the migrate init container run for real against the test infrastructure."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import asyncpg
+import pytest
+import yaml
+
+from gx_kernel.settings import ServiceSettings
+
+from .k8s_facts import (PENDING_SETTINGS, ROOT, SERVICES, container_env, of_kind,
+                        service_container, wiring)
+from .k8s_render import pod_spec
+
+
+# ---- Kafka: topics and ACLs from the services' code ---------------------------------------
+
+def expected_acls(settings, consumers) -> dict[tuple, set[str]]:
+    """What a service's code touches: its relay writes its topic; each consumer reads its
+    topics with its group (named as gx_kernel.service names it) and writes their .dlq."""
+    acls = {("topic", settings.events_topic, "literal"): {"Write", "Describe"}}
+    for spec in consumers:
+        acls[("group", f"{settings.topic_prefix}{settings.service_name}.{spec.name}",
+              "literal")] = {"Read"}
+        for t in spec.topics:
+            acls[("topic", settings.topic(t), "literal")] = {"Read", "Describe"}
+            acls[("topic", settings.topic(f"{t}.dlq"), "literal")] = {"Write", "Describe"}
+    return acls
+
+
+def granted(user: dict) -> dict[tuple, set[str]]:
+    out: dict[tuple, set[str]] = {}
+    for acl in user["spec"]["authorization"]["acls"]:
+        assert acl.get("type", "allow") == "allow"
+        r = acl["resource"]
+        out.setdefault((r["type"], r["name"], r.get("patternType", "literal")), set()).update(
+            acl["operations"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def used_topics(prod):
+    with pytest.MonkeyPatch.context() as mp:
+        out = {}
+        for service in SERVICES:
+            env = container_env(prod, service_container(prod, service))
+            out[service] = wiring(service, env, mp)
+        return out
+
+
+def test_every_topic_a_service_uses_has_its_kafka_topic(prod, used_topics):
+    topics = of_kind(prod, "KafkaTopic")
+    needed = {t for settings, consumers in used_topics.values()
+              for (kind, t, _) in expected_acls(settings, consumers) if kind == "topic"}
+    assert needed == set(topics), f"missing {needed - set(topics)}, unused {set(topics) - needed}"
+    fields = ServiceSettings.model_fields
+    max_event = next((f.default for f in fields.values() if f.alias == "GX_MAX_EVENT_BYTES"),
+                     256 * 1024)
+    assert int(prod[("ConfigMap", "gxstat-config")]["data"]["GX_MAX_EVENT_BYTES"]) == max_event
+    broker_max = of_kind(prod, "Kafka")["gxstat-kafka"]["spec"]["kafka"]["config"][
+        "message.max.bytes"]
+    for name, topic in topics.items():
+        spec = topic["spec"]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "gxstat-kafka"
+        assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2
+        assert spec["partitions"] >= 3
+        assert "retention.ms" in spec["config"]
+        # Room for the envelope and headers around the largest event, and no more than a
+        # broker or an aiokafka producer (max_request_size 1 MiB) accepts.
+        assert max_event + 64 * 1024 <= spec["config"]["max.message.bytes"] <= min(
+            broker_max, 1024 * 1024), name
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_user_is_granted_exactly_what_its_code_uses(prod, used_topics, service):
+    user = of_kind(prod, "KafkaUser")[service]
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert granted(user) == expected_acls(*used_topics[service])
+    env = container_env(prod, service_container(prod, service))
+    assert env["KAFKA_SASL_USERNAME"] == service
+    password = next(v for v in service_container(prod, service)["env"]
+                    if v["name"] == "KAFKA_SASL_PASSWORD")
+    assert password["valueFrom"]["secretKeyRef"] == {"name": service, "key": "password"}
+
+
+def test_subscribers_only_read_public_topics_and_their_own_groups(prod):
+    from gx_gateway.domain.topics import PUBLIC_TOPICS
+
+    subscribers = {n: u for n, u in of_kind(prod, "KafkaUser").items() if n not in SERVICES}
+    assert subscribers, "the overlay names its subscribers"
+    for name, user in subscribers.items():
+        account = user["metadata"]["annotations"]["gxstat/subscriber-account"]
+        assert name == account.replace("_", "-")
+        acls = granted(user)
+        assert acls.pop(("group", f"{account}.", "prefix")) == {"Read", "Describe"}
+        assert acls and all(kind == "topic" and t in PUBLIC_TOPICS and pattern == "literal"
+                            and ops == {"Read", "Describe"}
+                            for (kind, t, pattern), ops in acls.items()), acls
+
+
+def test_kafka_is_kraft_with_three_controllers_three_brokers_and_authorization(prod):
+    pools = of_kind(prod, "KafkaNodePool")
+    roles = {tuple(p["spec"]["roles"]): p["spec"]["replicas"] for p in pools.values()}
+    assert roles == {("controller",): 3, ("broker",): 3}
+    assert all(p["metadata"]["labels"]["strimzi.io/cluster"] == "gxstat-kafka"
+               for p in pools.values())
+    kafka = of_kind(prod, "Kafka")["gxstat-kafka"]["spec"]["kafka"]
+    assert kafka["authorization"]["type"] == "simple"
+    assert kafka["config"]["auto.create.topics.enable"] is False
+    port = int(prod[("ConfigMap", "gxstat-config")]["data"]["KAFKA_BOOTSTRAP_SERVERS"]
+               .rsplit(":", 1)[1])
+    for listener in kafka["listeners"]:
+        assert listener["tls"] and listener["authentication"]["type"] == "scram-sha-512"
+    assert port in {listener["port"] for listener in kafka["listeners"]
+                    if listener["type"] == "internal"}
+
+
+# ---- PostgreSQL and the collector ---------------------------------------------------------
+
+def test_postgres_is_replicated_synchronously_and_backed_up(prod):
+    cluster = of_kind(prod, "Cluster")["gxstat-pg"]["spec"]
+    assert cluster["instances"] == 3
+    assert cluster["postgresql"]["synchronous"]["number"] >= 1
+    assert cluster["backup"]["barmanObjectStore"]["destinationPath"].startswith("s3://")
+    backups = of_kind(prod, "ScheduledBackup").values()
+    assert [b["spec"]["cluster"]["name"] for b in backups] == ["gxstat-pg"]
+    assert all(b["spec"]["method"] == "barmanObjectStore" for b in backups)
+    assert cluster["bootstrap"]["initdb"]["database"] == "gxstat"  # as in docker-compose.yml
+
+
+def test_collector_runs_the_compose_configuration(prod):
+    compose_config = yaml.safe_load((ROOT / "deploy" / "otel-collector.yaml").read_text())
+    k8s_config = yaml.safe_load(prod[("ConfigMap", "otel-collector")]["data"]["config.yaml"])
+    for section in ("receivers", "processors", "extensions", "service"):
+        assert k8s_config[section] == compose_config[section], section
+    assert set(k8s_config["exporters"]) == set(compose_config["exporters"])
+    collector = pod_spec(prod[("Deployment", "otel-collector")])["containers"][0]
+    assert {"name": "TRACES_OTLP_ENDPOINT", "value": "jaeger-collector.observability:4317"} \
+        in collector["env"]
+    endpoint = container_env(prod, service_container(prod, "agri"))["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint == "http://otel-collector:4318"
+    assert ("Service", "otel-collector") in prod
+
+
+# ---- the init container really sets a service up ------------------------------------------
+
+async def test_migrate_init_container_sets_up_the_schema_and_exits(prod, infra):
+    deployment = prod[("Deployment", "agri")]
+    migrate = pod_spec(deployment)["initContainers"][0]
+    env = container_env(prod, migrate)
+    schema = f"k8s_agri_{uuid.uuid4().hex[:8]}"
+    run_env = {**os.environ, **{k: v for k, v in env.items()
+                                if k.startswith("GX_") and k not in PENDING_SETTINGS},
+               "DATABASE_URL": infra.database_url, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+               "KAFKA_ENABLE_IDEMPOTENCE": "false", "OTEL_TRACES_EXPORTER": "none",
+               "GX_DB_SCHEMA": schema, "GX_TOPIC_PREFIX": f"{schema}."}
+    assert env["GX_RELAY_ENABLED"] == "false"  # it must not publish while it sets up
+    assert migrate["command"][:2] == ["python", "-c"]
+    done = subprocess.run([sys.executable, "-c", migrate["command"][2]], env=run_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        tables = {r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)}
+    finally:
+        await conn.close()
+    assert {"events", "streams", "idempotency_keys", "tasks", "reports"} <= tables
