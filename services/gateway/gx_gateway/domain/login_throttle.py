@@ -15,7 +15,7 @@ USER, ADDRESS, DEVICE = "user", "addr", "device"
 @dataclass(frozen=True)
 class Policy:
     free_failures_user: int = 5
-    free_failures_address: int = 30
+    free_failures_address: int = 100
     max_delay_seconds: int = 15 * 60
     window_seconds: int = 15 * 60
 
