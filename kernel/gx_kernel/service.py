@@ -13,7 +13,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from gx_kernel import http, telemetry
+from gx_kernel import http, metrics, telemetry
 from gx_kernel.consumer import Handler, IdempotentConsumer
 from gx_kernel.eventstore import EventStore
 from gx_kernel.idempotency import ddl as idempotency_ddl
@@ -46,7 +46,9 @@ class ServiceRuntime:
 
     def producer(self):
         return make_producer(self.settings.kafka_bootstrap_servers,
-                             self.settings.kafka_enable_idempotence)
+                             self.settings.kafka_enable_idempotence,
+                             max_request_size=self.settings.kafka_max_request_bytes
+                             or max(1048576, 2 * self.settings.max_event_bytes))
 
 
 SetupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -57,7 +59,7 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
                        on_setup: SetupHook | None = None) -> ServiceRuntime:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1,
                                      max_size=settings.db_pool_max)
-    store = EventStore(pool, settings.schema)
+    store = EventStore(pool, settings.schema, max_event_bytes=settings.max_event_bytes)
     await store.setup()
     async with pool.acquire() as conn:
         await conn.execute(idempotency_ddl(settings.schema))
@@ -72,7 +74,12 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
                         settings.topic_partitions)
     if settings.relay_enabled:
         rt.relay = OutboxRelay(store, rt.producer, settings.events_topic,
-                               source=f"/gxstat/{settings.service_name}")
+                               source=f"/gxstat/{settings.service_name}",
+                               max_attempts=settings.relay_max_attempts,
+                               bootstrap=settings.kafka_bootstrap_servers,
+                               partitions=settings.topic_partitions,
+                               broker_check_interval=settings.relay_broker_check_seconds)
+        await rt.relay.setup()  # /ready reads its tables from the first request on
         rt.tasks.append(supervise("relay", rt.relay.run))
     for spec in consumers:
         consumer = IdempotentConsumer(
@@ -125,6 +132,19 @@ async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     return True
 
 
+async def relay_detail(relay: OutboxRelay) -> dict[str, Any]:
+    """The relay's state for /ready: what it has published, its lag, and its alarm if any
+    (position, event id, stream, version, error), as every replica sees it in the database."""
+    try:
+        async with asyncio.timeout(1):
+            pos = await relay.tables.load()
+            return {"stuck": await relay.tables.stuck(), "lag": await relay.tables.lag(
+                pos.checkpoint), "checkpoint": {"tx_id": pos.checkpoint.tx_id,
+                                                "position": pos.checkpoint.position}}
+    except Exception:  # noqa: BLE001 - the database check already reports an outage
+        return {"stuck": None, "error": "relay state unavailable"}
+
+
 # FastAPI >= 0.16x instruments itself once a tracer provider exists: a second server span per
 # request on top of ours, metrics, and exception logs that could carry request content.
 _NO_NATIVE_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
@@ -142,6 +162,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
     `on_shutdown` runs before the background tasks stop and the pool closes;
     `ready_checks` adds named checks to /ready (e.g. the gateway's downstream services)."""
     telemetry.setup_telemetry(settings.service_name)
+    metrics.setup_metrics(settings.service_name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -166,8 +187,11 @@ def create_service_app(settings: ServiceSettings, *, title: str,
 
     @app.get("/ready", tags=["ops"])
     async def ready(request: Request):
+        """200 ready; 200 degraded while the relay is stuck (commands are still stored
+        safely; the operator resolves it with gx_kernel.relay_admin); 503 not ready."""
         rt: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
         checks = {"database": False, "broker": False}
+        details: dict[str, Any] = {}
         if rt is not None:
             with contextlib.suppress(Exception):
                 async with rt.pool.acquire(timeout=1) as conn:
@@ -178,9 +202,17 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                     checks[name] = bool(await check(rt))
                 except Exception:  # noqa: BLE001 - a failing check means "not ready"
                     checks[name] = False
+            if rt.relay is not None and checks["database"]:
+                details["relay"] = await relay_detail(rt.relay)
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
-                            status_code=200 if ok else 503)
+        stuck = bool(details.get("relay", {}).get("stuck"))
+        if stuck:
+            checks["relay"] = False  # present only while stuck: the service still serves
+        status = "not_ready" if not ok else "degraded" if stuck else "ready"
+        body: dict[str, Any] = {"status": status, "checks": checks}
+        if details:
+            body["details"] = details
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return app
 

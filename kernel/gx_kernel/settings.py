@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     # Largest Kafka record an event may become; a bigger one is refused at append (413).
     # Keep it at or below the topics' max.message.bytes and the producer's max_request_size.
     max_event_bytes: int = Field(256 * 1024, alias="GX_MAX_EVENT_BYTES", gt=1024)
+    # The producer's own request limit (None: 1 MiB, or twice the event limit if larger).
+    kafka_max_request_bytes: int | None = Field(None, alias="GX_KAFKA_MAX_REQUEST_BYTES")
     # Failed tries of one event before the relay raises its alarm (/ready, log, metric).
     relay_max_attempts: int = Field(5, alias="GX_RELAY_MAX_ATTEMPTS", ge=1)
     # How often (s) the relay asks the broker whether it still holds what was published.
