@@ -1,4 +1,5 @@
-"""Serves the console: `/` (the single page), `/console/<file>`, and two small JSON documents.
+"""Serves the console: `/` (the single page), `/console/<file>`, two small JSON documents, and
+`/sw.js` (the offline service worker, at the root so its scope covers `/`).
 
 No build step: the browser loads plain ES modules. Catalogues the console needs and no service
 serves (the return-reason codes) come from gx_contracts, so there is one source of truth.
@@ -6,6 +7,7 @@ serves (the return-reason codes) come from gx_contracts, so there is one source 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -33,6 +35,23 @@ EXPORT_WORDS = ("export", "csv", "xlsx", "pdf", "print")
 @router.get("/")
 async def index(request: Request) -> Response:
     return _serve(STATIC / "index.html", request)
+
+
+@router.get("/sw.js")
+async def service_worker() -> Response:
+    """The worker with its shell list and a version digest of the static files filled in: a
+    deploy that changes any file changes this script, so browsers install the new one."""
+    files = sorted(f for f in STATIC.iterdir()
+                   if f.suffix in (".js", ".css") and f.name != "sw.js")
+    digest = hashlib.sha256()
+    for f in files + [STATIC / "index.html", STATIC / "sw.js"]:
+        digest.update(f.name.encode() + b"\0" + _read(f)[1])
+    shell = ["/", "/console/meta.json"] + [f"/console/{f.name}" for f in files]
+    body = (_read(STATIC / "sw.js")[1].decode()
+            .replace("__VERSION__", digest.hexdigest()[:16])
+            .replace("__SHELL__", json.dumps(shell)))
+    return Response(body, media_type=_TYPES[".js"],
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
 
 
 @router.get("/console/meta.json")
@@ -120,7 +139,7 @@ async def asset(path: str, request: Request) -> Response:
 _CACHE: dict[Path, tuple[float, bytes, str]] = {}
 
 
-def _serve(file: Path, request: Request) -> Response:
+def _read(file: Path) -> tuple[float, bytes, str]:
     """From memory (re-read when the file changes): the console's first load is many small
     files, and a thread-pool file read per request costs more than the file itself."""
     mtime = file.stat().st_mtime
@@ -129,7 +148,11 @@ def _serve(file: Path, request: Request) -> Response:
         body = file.read_bytes()
         hit = (mtime, body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
         _CACHE[file] = hit
-    _, body, etag = hit
+    return hit
+
+
+def _serve(file: Path, request: Request) -> Response:
+    _, body, etag = _read(file)
     headers = {"ETag": etag,
                "Cache-Control": _VENDOR_CACHE if file.parent.name == "vendor" else _APP_CACHE}
     if request.headers.get("if-none-match") == etag:

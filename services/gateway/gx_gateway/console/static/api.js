@@ -190,6 +190,9 @@ export async function api(path, { method = "GET", body, idempotencyKey, signal }
   });
   const data = await readBody(r);
   if (!r.ok) throw new ApiError(r.status, data);
+  // 离线时由 service worker 从本机缓存回答（sw.js 的 X-Gx-Cache 头：缓存取得的时间）
+  const cached = r.headers.get("X-Gx-Cache");
+  if (cached && data && typeof data === "object") Object.defineProperty(data, "_cachedAt", { value: cached });
   return data;
 }
 

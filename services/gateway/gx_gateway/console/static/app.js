@@ -2,6 +2,7 @@
 // 可返回一个清理函数（离开页面时停止轮询或推送连接）。
 import { clearSession, session } from "./api.js";
 import { h, ROLE } from "./ui.js";
+import { COLLECTORS } from "./devicekey.js";
 
 const REVIEWERS = ["township_statistician", "county_statistician", "city_statistician", "region_statistician"];
 const PAGES = {
@@ -83,5 +84,23 @@ document.getElementById("logout").addEventListener("click", () => {
   go("#/login");
 });
 window.addEventListener("gx:logged-out", () => go("#/login"));
+
+// 离线：提示条随网络状态显示；采集角色的发件箱在登录后、联网时自动发送
+function showNetwork() { document.getElementById("net").hidden = navigator.onLine; }
+window.addEventListener("online", showNetwork);
+window.addEventListener("offline", showNetwork);
+showNetwork();
+let outboxUser = null;
+function startOutboxFor(s) {
+  if (!s || !COLLECTORS.includes(s.user.role) || outboxUser === s.user.username) return;
+  outboxUser = s.user.username;
+  import("./outbox.js").then((m) => m.startOutbox());
+}
+window.addEventListener("hashchange", () => startOutboxFor(session()));
+startOutboxFor(session());
+// 应用外壳、任务与表式的离线缓存（sw.js 由网关在根路径提供，作用域覆盖整个控制台）
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => { /* 不支持时照常在线使用 */ });
+}
 window.addEventListener("hashchange", route);
 route();

@@ -45,14 +45,15 @@ export function deviceNotice(user, { full = false } = {}) {
     clearTimeout(timer);
     const rec = known || await resolveDevice(user);
     // 网关未要求证书时（GX_DEVICE_REQUIRED 关闭），未登记不打扰；证书页仍可申请
-    const quiet = !full && !rec && !(await getMeta()).device_required;
+    const required = Boolean((await getMeta()).device_required);
+    const quiet = !full && !rec && !required;
     box.dataset.drawn = "1";
     box.dataset.state = supported() ? (rec ? rec.status : "none") : "unsupported";
-    box.replaceChildren(quiet ? "" : view(rec));
+    box.replaceChildren(quiet ? "" : view(rec, required));
     if (rec && rec.status === "pending") timer = setTimeout(() => draw(null), POLL_MS);
   }
 
-  function view(rec) {
+  function view(rec, required) {
     if (!supported()) {
       return h("div", { class: "alert error", role: "alert" },
         "此浏览器无法使用手机安全证书（需要通过 HTTPS 访问，并使用新版浏览器）。");
@@ -89,7 +90,9 @@ export function deviceNotice(user, { full = false } = {}) {
     }[state] || "本机尚未登记安全证书";
     return h("div", { class: state === "none" || state === "invalid" ? "alert warn" : "alert error", role: "alert" },
       h("strong", {}, head),
-      h("p", {}, "保存和提交报表须使用已登记的安全证书。申请后由县统计局批准；私钥只保存在本浏览器中。"),
+      h("p", {}, required
+        ? "保存和提交报表须使用已登记的安全证书。申请后由县统计局批准；私钥只保存在本浏览器中。"
+        : "本平台目前不要求安全证书，不登记也能保存和提交；登记后每次提交都带本机签名。申请后由县统计局批准；私钥只保存在本浏览器中。"),
       h("label", { for: "device-label" }, "设备名称"), label,
       h("div", { class: "actions" }, button), err);
   }

@@ -94,10 +94,10 @@ export async function render(ctx) {
     const drillable = len < 9; // 乡镇的下级是村，村没有下级
     tbody.replaceChildren(...p.children.map((c) => h("tr", { dataset: { code: c.code } },
       h("td", {}, drillable ? h("button", { type: "button", class: "link", onclick: () => setHash(c.code) }, c.name) : c.name),
-      COLUMNS.map(([k]) => h("td", { class: k === "late" && cell(c, k) > 0 ? "late" : "", dataset: { col: k } },
+      COLUMNS.map(([k, label]) => h("td", { class: k === "late" && cell(c, k) > 0 ? "late" : "", dataset: { col: k, label } },
         fmtNum(cell(c, k)))))),
     h("tr", { class: "total", dataset: { code: "total" } }, h("td", {}, "合计"),
-      COLUMNS.map(([k]) => h("td", { dataset: { col: k } }, fmtNum(cell(t, k))))));
+      COLUMNS.map(([k, label]) => h("td", { dataset: { col: k, label } }, fmtNum(cell(t, k))))));
     updated.textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN")}`;
     // 供基准测试：树首次渲染完成的时刻（毫秒，自导航开始）
     document.body.dataset.progressReady ||= String(Math.round(performance.now()));

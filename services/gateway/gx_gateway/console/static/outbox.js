@@ -1,0 +1,123 @@
+// 发件箱：提交先存入本机（IndexedDB），再由页面发送；离线或服务暂不可用时按退避间隔自动重发，
+// 联网（online 事件）时立刻重发。每项带自己的幂等键（保存草稿一个、提交一个），重发多少次、页面中途
+// 被关掉多少次，网关与业务服务都只执行一次。签名在发送时由 api.js 现签（证书签名的时间戳须新鲜），
+// 所以由页面而不是 service worker 发送（私钥只给页面用）。
+// 状态：queued 待发送 / sending 发送中 / done 已提交 / failed 失败（原因）。
+import { api, newKey, session } from "./api.js";
+import { deleteItem, dropDraft, getItem, itemsOf, putItem } from "./store.js";
+
+export const STATE_ZH = { queued: "待发送", sending: "发送中", done: "已提交", failed: "失败" };
+const BACKOFF_S = [3, 10, 30, 60, 120, 300];
+const KEEP_DONE_MS = 7 * 24 * 3600 * 1000;
+const LOCK = "gx-outbox";
+
+// 网络不通、服务 5xx、限流、同一幂等键的请求仍在处理：稍后重发。其余 4xx 是最终结果（显示原因）。
+export function retryable(err) {
+  if (!err || err.status === undefined) return false;
+  if (err.status === 0 || err.status >= 500 || err.status === 408 || err.status === 429) return true;
+  if (err.status === 409 && err.code === "idempotency_in_progress") return true;
+  return err.status === 401 && !String(err.code || "").startsWith("device_"); // 登录过期：重新登录后再发
+}
+
+function changed(item) {
+  window.dispatchEvent(new CustomEvent("gx:outbox", { detail: item }));
+}
+
+// 把一次提交放进发件箱。body = {values, explanations}，基于读到的报表版本 version。
+export async function enqueue(user, report, body, title) {
+  for (const old of await itemsOf(user.username)) { // 同一报表未发出的旧提交由这次取代
+    if (old.reportId === report.report_id && (old.state === "queued" || old.state === "failed")) await deleteItem(old.id);
+  }
+  const item = { id: newKey(), username: user.username, reportId: report.report_id, title,
+    draftBody: { values: body.values, explanations: body.explanations, expected_version: report.version },
+    draftKey: newKey(), submitKey: newKey(), draftVersion: null, state: "queued", attempts: 0, nextAt: 0,
+    reason: "", createdAt: new Date().toISOString() };
+  await putItem(item);
+  changed(item);
+  return item;
+}
+
+async function send(item) {
+  Object.assign(item, { state: "sending", attempts: item.attempts + 1 });
+  await putItem(item);
+  changed(item);
+  const base = `/api/v1/agri/reports/${encodeURIComponent(item.reportId)}`;
+  try {
+    if (item.draftVersion === null) {
+      const saved = await api(`${base}/draft`, { method: "PUT", body: item.draftBody, idempotencyKey: item.draftKey });
+      item.draftVersion = saved.version;
+      await putItem(item);
+    }
+    const res = await api(`${base}/submit`, { method: "POST", body: { expected_version: item.draftVersion },
+      idempotencyKey: item.submitKey });
+    Object.assign(item, { state: "done", revision: res.revision, doneAt: new Date().toISOString(), reason: "" });
+    await putItem(item);
+    await dropDraft(item.username, item.reportId);
+    changed(item);
+    return res;
+  } catch (err) {
+    const again = retryable(err);
+    const wait = BACKOFF_S[Math.min(item.attempts - 1, BACKOFF_S.length - 1)] * (0.8 + Math.random() * 0.4);
+    Object.assign(item, { state: again ? "queued" : "failed", reason: err.message || String(err),
+      nextAt: again ? Date.now() + wait * 1000 : 0,
+      problem: again ? null : { status: err.status, code: err.code, errors: err.errors } });
+    await putItem(item);
+    changed(item);
+    throw err;
+  }
+}
+
+// 同一时刻只有一个页面（标签页）在发：Web Locks；页面被关掉时锁自动释放。
+function locked(work, { ifAvailable = false } = {}) {
+  if (!navigator.locks) return work(true);
+  return navigator.locks.request(LOCK, { ifAvailable }, (lock) => work(Boolean(lock)));
+}
+
+// 页面上点“提交”（在线时）：立刻发送这一项，结果或错误交给调用方。
+export function sendNow(id) {
+  return locked(async () => {
+    const item = await getItem(id);
+    if (!item) throw new Error("发件箱中没有这一项");
+    if (item.state === "done") return { revision: item.revision, replayed: true };
+    return send(item);
+  });
+}
+
+let timer = null;
+// 把到期的待发送项（以及上次被关掉的页面留下的“发送中”项）依次发出；网络不通时停下，等下次。
+export function drain({ now = false } = {}) {
+  return locked(async (got) => {
+    if (!got) return;
+    const s = session();
+    if (!s || !s.user) return;
+    for (const item of await itemsOf(s.user.username)) {
+      if (item.state === "done" && Date.now() - Date.parse(item.doneAt) > KEEP_DONE_MS) await deleteItem(item.id);
+      if (item.state !== "queued" && item.state !== "sending") continue;
+      if (!navigator.onLine) break;
+      if (item.state === "queued" && item.nextAt > Date.now() && !now) continue;
+      try { await send(item); } catch (err) { if (retryable(err)) break; }
+    }
+  }, { ifAvailable: true }).finally(schedule);
+}
+
+async function schedule() {
+  clearTimeout(timer);
+  const s = session();
+  if (!s || !s.user) return;
+  const due = (await itemsOf(s.user.username)).filter((x) => x.state === "queued").map((x) => x.nextAt);
+  if (!due.length) return;
+  timer = setTimeout(() => drain(), Math.max(500, Math.min(...due) - Date.now()));
+}
+
+let started = false;
+// 采集角色登录后启动（app.js）：页面打开时、联网时、到期时发送。
+export function startOutbox() {
+  if (!started) {
+    started = true;
+    window.addEventListener("online", () => drain({ now: true }));
+  }
+  drain();
+}
+
+export const outboxItems = () => { const s = session(); return s && s.user ? itemsOf(s.user.username) : Promise.resolve([]); };
+export { deleteItem as removeItem };
