@@ -1,0 +1,45 @@
+"""Projection registry and rebuild on the in-memory store (no database)."""
+from gx_kernel.eventstore import NewEvent
+from gx_kernel.memstore import InMemoryEventStore
+from gx_kernel.projections import ProjectionRegistry, rebuild
+
+
+def registry_with(log: list):
+    registry = ProjectionRegistry()
+
+    @registry.reset
+    async def reset(conn):
+        log.clear()
+
+    @registry.on("a.happened")
+    async def each_a(conn, event):
+        log.append(("each", event.data["n"]))
+
+    @registry.batch("a.happened", "b.happened")
+    async def batch(conn, events):
+        log.append(("batch", [e.data["n"] for e in events]))
+
+    return registry
+
+
+async def test_each_projector_gets_its_types_in_order():
+    log: list = []
+    registry = registry_with(log)
+    store = InMemoryEventStore()
+    for n, kind in enumerate(["a.happened", "c.ignored", "b.happened", "a.happened"]):
+        await store.append(f"s-{n % 2}", None, [NewEvent(kind, {"n": n})])
+    assert registry.event_types == {"a.happened", "b.happened"}
+    await registry.apply(None, await store.read_all())
+    assert log == [("each", 0), ("each", 3), ("batch", [0, 2, 3])]
+
+
+async def test_rebuild_resets_then_replays_in_batches():
+    log: list = [("stale", 0)]
+    store = InMemoryEventStore()
+    for n in range(5):
+        await store.append("s", None, [NewEvent("b.happened", {"n": n})])
+    seen = []
+    result = await rebuild(store, registry_with(log), batch_size=2,
+                           progress=lambda done, total: seen.append(done))
+    assert log == [("batch", [0, 1]), ("batch", [2, 3]), ("batch", [4])]
+    assert result.events == 5 and seen == [2, 4, 5]
