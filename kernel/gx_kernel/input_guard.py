@@ -155,22 +155,23 @@ def check_json_shape(body: bytes, limits: Limits) -> None:
 
 
 def bad_text(data: Any) -> Iterator[dict[str, str]]:
-    """{field, message} for every key or string PostgreSQL could not store (iterative)."""
+    """{field, message} for every key or string PostgreSQL could not store, in document
+    order (iterative: an explicit stack, never recursion)."""
     stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
     while stack:
         path, value = stack.pop()
+        if path and isinstance(path[-1], str):
+            why = text_problem(path[-1])  # the key itself
+            if why:
+                yield {"field": ".".join(_shown(p) for p in path), "message": why}
         if isinstance(value, str):
             why = text_problem(value)
             if why:
                 yield {"field": ".".join(_shown(p) for p in path) or "body", "message": why}
         elif isinstance(value, dict):
-            for key, item in reversed(list(value.items())):
-                why = text_problem(key)
-                if why:
-                    yield {"field": ".".join(_shown(p) for p in path + (key,)), "message": why}
-                stack.append((path + (key,), item))
+            stack.extend((path + (k,), v) for k, v in reversed(list(value.items())))
         elif isinstance(value, list):
-            stack.extend((path + (i,), item) for i, item in reversed(list(enumerate(value))))
+            stack.extend((path + (i,), v) for i, v in reversed(list(enumerate(value))))
 
 
 def load_json(body: bytes, limits: Limits | None = None) -> Any:

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from gx_kernel import http
+from gx_kernel.errors import AppError
+from gx_kernel.input_guard import Limits, bad_text, check_json_shape
 
 from .conftest import auth, login
 from .test_devices import Phone
@@ -223,3 +225,19 @@ async def test_every_service_gets_the_same_guard_through_http_install():
         assert written == []
         r = await c.post("/api/v1/svc/items/1", json={"text": "好"})
         assert r.status_code == 200 and written == ["好"]
+
+
+# ---- the guard's own reading of JSON (pure) --------------------------------------------------
+
+def test_shape_check_reads_strings_as_text_and_counts_every_level():
+    limits = Limits(max_body_bytes=1 << 20, max_json_depth=3, max_json_items=10)
+    check_json_shape(b'{"a": "[[[[\\"[[[[", "b": [[1]]}', limits)  # brackets inside text
+    with pytest.raises(AppError) as deep:
+        check_json_shape(b'{"a": [[["\\\\"]]]}', limits)  # an escaped backslash ends no string
+    assert deep.value.code == "json_too_deep" and deep.value.status == 422
+    with pytest.raises(AppError) as many:
+        check_json_shape(b"[" + b"0," * 10 + b"0]", limits)
+    assert many.value.code == "json_too_many_items" and many.value.status == 413
+    assert list(bad_text({"a": [{"b": "x\x00"}], "c\x00": 1, "d": "\ud800"})) == [
+        {"field": "a.0.b", "message": NUL}, {"field": "c\\u0000", "message": NUL},
+        {"field": "d", "message": "包含无效的 Unicode 字符（不成对的代理项）"}]

@@ -10,7 +10,9 @@ import uuid
 import pytest
 from gx_contracts.roles import DEMO_PASSWORD
 
+from gx_gateway.adapters import throttle_repo as throttle
 from gx_gateway.application.accounts import seed_users
+from gx_gateway.domain.login_throttle import Policy, keys_for
 
 from .conftest import auth, login
 from .test_devices import Phone, enrol
@@ -148,3 +150,27 @@ async def test_admin_of_another_county_cannot_unlock(client, user, runtime, sett
     token = (await login(client, name, RIGHT))["access_token"]
     r = await client.post(f"/api/v1/admin/users/{user}/unlock", headers=auth(token))
     assert r.status_code == 403 and r.json()["code"] == "outside_jurisdiction"
+
+
+def test_policy_delays_double_from_the_free_failures_and_are_capped():
+    p = Policy(free_failures_user=3, free_failures_address=10, max_delay_seconds=60)
+    assert [p.delay_after("user", n) for n in range(1, 11)] == [0, 0, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert p.delay_after("addr", 9) == 0 and p.delay_after("addr", 10) == 1
+    assert p.delay_after("user", 10_000) == 60
+    assert keys_for("Tiantang_Cun ", "1.2.3.4", None) == [("user:tiantang_cun", "user"),
+                                                          ("addr:1.2.3.4", "addr")]
+    assert keys_for("x", "1.2.3.4", "d1") == [("device:d1", "device")]
+
+
+async def test_quiet_keys_are_forgotten_running_delays_kept(runtime, settings):
+    s = settings.schema
+    await runtime.pool.execute(
+        f"INSERT INTO {s}.login_throttle (key, failures, last_failure, blocked_until) VALUES "
+        f"('user:old_quiet', 9, now() - interval '2 hours', NULL), "
+        f"('user:old_held', 30, now() - interval '2 hours', now() + interval '1 minute'), "
+        f"('user:recent', 2, now(), NULL)")
+    await throttle.forget_quiet(runtime.pool, s, settings.login_window_seconds)
+    left = {r["key"] for r in await runtime.pool.fetch(
+        f"SELECT key FROM {s}.login_throttle WHERE key = ANY($1::text[])",
+        ["user:old_quiet", "user:old_held", "user:recent"])}
+    assert left == {"user:old_held", "user:recent"}
