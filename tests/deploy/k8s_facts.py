@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATIONS = [K8S / "base", K8S / "overlays" / "guangxi-prod"]
 SERVICES = ["registry", "agri", "population", "workflow", "gateway"]
-# Settings the manifests already pass and the kernel does not read yet (SASL/TLS to Kafka,
-# the event size limit): see deploy/k8s/README.md, "Waiting on the kernel".
+# Settings the manifests already pass and the kernel does not read yet (SASL/TLS to Kafka):
+# see deploy/k8s/README.md, "Waiting on the kernel".
 PENDING_SETTINGS = {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
-                    "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE", "GX_MAX_EVENT_BYTES"}
+                    "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE"}
 
 
 def of_kind(docs, kind: str) -> dict[str, dict]:

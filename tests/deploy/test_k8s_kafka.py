@@ -58,9 +58,7 @@ def test_every_topic_a_service_uses_has_its_kafka_topic(prod, used_topics):
     needed = {t for settings, consumers in used_topics.values()
               for (kind, t, _) in expected_acls(settings, consumers) if kind == "topic"}
     assert needed == set(topics), f"missing {needed - set(topics)}, unused {set(topics) - needed}"
-    fields = ServiceSettings.model_fields
-    max_event = next((f.default for f in fields.values() if f.alias == "GX_MAX_EVENT_BYTES"),
-                     256 * 1024)
+    max_event = ServiceSettings.model_fields["max_event_bytes"].default
     assert int(prod[("ConfigMap", "gxstat-config")]["data"]["GX_MAX_EVENT_BYTES"]) == max_event
     broker_max = of_kind(prod, "Kafka")["gxstat-kafka"]["spec"]["kafka"]["config"][
         "message.max.bytes"]
@@ -70,10 +68,9 @@ def test_every_topic_a_service_uses_has_its_kafka_topic(prod, used_topics):
         assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2
         assert spec["partitions"] >= 3
         assert "retention.ms" in spec["config"]
-        # Room for the envelope and headers around the largest event, and no more than a
-        # broker or an aiokafka producer (max_request_size 1 MiB) accepts.
-        assert max_event + 64 * 1024 <= spec["config"]["max.message.bytes"] <= min(
-            broker_max, 1024 * 1024), name
+        # The largest event's record plus a dead letter's error headers, and no more than a
+        # broker accepts.
+        assert max_event + 16 * 1024 <= spec["config"]["max.message.bytes"] <= broker_max, name
 
 
 @pytest.mark.parametrize("service", SERVICES)
