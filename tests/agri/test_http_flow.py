@@ -128,7 +128,7 @@ async def test_bad_input_names_the_field(agri):
     assert r.status_code == 422 and "values.pigs_closing" in r.json()["errors"][0]["field"]
     r = await put({"pigs_closing": -5})
     assert r.status_code == 422 and "values.pigs_closing" in r.json()["errors"][0]["field"]
-    assert r.json()["errors"][0]["message"] == "指标值不能为负数"
+    assert r.json()["errors"][0]["message"] == "生猪期末存栏（头）：指标值不能为负数"
     r = await put({"pigs_closing": 10.5})
     assert r.status_code == 422 and "整数" in r.json()["errors"][0]["message"]
     r = await put({"pigs_closing": 10}, explanations={"bogus": "x"})
@@ -186,8 +186,8 @@ async def test_return_and_accept_from_workflow(agri):
     rep2 = (await agri.client.get(url, headers=agri.h("township"))).json()
     await agri.workflow_event("workflow.case.accepted", case_data(rep2, level="region"),
                               actor="u-region", role="region_statistician")
-    done = await agri.wait_report(rid, lambda b: b["status"] == "accepted", who="tiantang")
-    assert done["read_only"] and done["revision"] == 2
+    done = await agri.wait_report(rid, lambda b: b["status"] == "confirmed", who="tiantang")
+    assert done["read_only"] and done["revision"] == 2 and done["confirmed_level"] == "region"
     r = await agri.client.put(f"{url}/draft", headers=agri.h("tiantang"), json={
         "values": GOOD, "expected_version": done["version"]})
     assert r.status_code == 409 and r.json()["code"] == "report_read_only"

@@ -7,14 +7,19 @@ A301 = CAT.get("A301", 1)
 A302 = CAT.get("A302", 1)
 
 
+def _ind(code, name, unit, kind, decimals, hi):
+    return {"code": code, "name": name, "unit": unit, "type": kind, "decimals": decimals,
+            "min": 0, "max": hi}
+
+
 def _form(rules, indicators=None):
     indicators = indicators or [
-        {"code": "area", "name": "早稻播种面积", "unit": "亩", "type": "decimal", "decimals": 1},
-        {"code": "output", "name": "早稻产量", "unit": "公斤", "type": "decimal", "decimals": 0},
-        {"code": "cane", "name": "甘蔗产量", "unit": "吨", "type": "decimal", "decimals": 2},
-        {"code": "total", "name": "粮食作物播种面积", "unit": "亩", "type": "decimal", "decimals": 1},
-        {"code": "opening", "name": "生猪期初存栏", "unit": "头", "type": "integer", "decimals": 0},
-        {"code": "slaughter", "name": "生猪出栏", "unit": "头", "type": "integer", "decimals": 0}]
+        _ind("area", "早稻播种面积", "亩", "decimal", 1, 10_000_000),
+        _ind("output", "早稻产量", "公斤", "decimal", 0, 20_000_000_000),
+        _ind("cane", "甘蔗产量", "吨", "decimal", 2, 500_000_000),
+        _ind("total", "粮食作物播种面积", "亩", "decimal", 1, 10_000_000),
+        _ind("opening", "生猪期初存栏", "头", "integer", 0, 10_000_000),
+        _ind("slaughter", "生猪出栏", "头", "integer", 0, 10_000_000)]
     return parse_form({"code": "T1", "name": "测试表", "version": 1, "period_type": "annual",
                        "periods": [{"suffix": "", "name": "年报"}], "indicators": indicators,
                        "rules": rules})

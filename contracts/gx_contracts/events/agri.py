@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -17,13 +18,18 @@ __all__ = [
     "ReportSubmitted",
     "ReportReturned",
     "ReportAccepted",
+    "MAX_INDICATORS",
 ]
 
 SUBJECT_KIND = "agri.report"
 """``Submission.subject_kind`` of an agricultural report."""
 
-Values = dict[IndicatorCode, IndicatorValue]
-Explanations = dict[IndicatorCode, str]
+MAX_INDICATORS = 200
+"""At most this many indicator keys in any values/explanations map (a form has a few dozen)."""
+
+Values = Annotated[dict[IndicatorCode, IndicatorValue], Field(max_length=MAX_INDICATORS)]
+Explanations = Annotated[dict[IndicatorCode, Annotated[str, Field(max_length=500)]],
+                         Field(max_length=MAX_INDICATORS)]
 
 
 @event("agri.task.published", 1)
@@ -66,6 +72,12 @@ class ReportSubmitted(EventPayload):
     explanations: Explanations = Field(default_factory=dict)
     revision: Revision
     submission: Submission
+    note_answers: Explanations = Field(
+        default_factory=dict,
+        description="对上次退回批注的答复（核实无误的说明）：指标代码 -> 说明，仅含未修改数值的批注指标")
+    changed: list[IndicatorCode] = Field(
+        default_factory=list, max_length=MAX_INDICATORS,
+        description="与上次提交相比数值有变化的指标代码（重新报送时）")
 
 
 @event("agri.report.returned", 1)
@@ -83,9 +95,16 @@ class ReportReturned(EventPayload):
 
 @event("agri.report.accepted", 1)
 class ReportAccepted(EventPayload):
-    """报表已验收（final acceptance of the review case）."""
+    """报表已验收 (reaction to ``workflow.case.accepted``).
+
+    ``final=false``: 数据验收 at a lower level (e.g. the township); the report is read-only and
+    ``next_level`` still confirms it, and a return meanwhile reopens it.
+    ``final=true``: 最终确认 (e.g. 自治区统计局审核确认); events before the field were all final."""
 
     report_id: UUID
     case_id: UUID
     revision: Revision
-    level: Level = Field(description="验收层级")
+    level: Level = Field(description="验收（或确认）层级")
+    final: bool = Field(True, description="true = 最终确认（已确认）；false = 数据验收（已验收，待上级确认）")
+    next_level: Level | None = Field(None, description="数据验收后报送确认的层级（如自治区）")
+    accepted_level: Level | None = Field(None, description="最终确认时：此前数据验收的层级（如有）")

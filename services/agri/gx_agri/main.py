@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve
 
 from gx_agri.adapters import schema
+from gx_agri.api import errors
 from gx_agri.api.routes import router
 from gx_agri.application.consumer import make_handler
 from gx_agri.settings import AgriSettings
@@ -22,8 +23,10 @@ def create_app(settings: AgriSettings | None = None) -> FastAPI:
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]),
                             wants=lambda event_type: event_type.startswith("workflow.case."))
-    return create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
-                              consumers=[consumer], on_setup=on_setup)
+    app = create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
+                             consumers=[consumer], on_setup=on_setup)
+    errors.install(app)
+    return app
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from gx_contracts.divisions import Level
 
-STATES = ("not_started", "draft", "submitted", "returned", "accepted")
+STATES = ("not_started", "draft", "submitted", "returned", "accepted", "confirmed")
 REVIEW_LEVELS = (Level.township, Level.county, Level.city, Level.region)
-_IN = "status IN ('submitted', 'accepted')"
+_IN = "status IN ('submitted', 'accepted', 'confirmed')"
 
 
 def _count_cols() -> str:
@@ -20,9 +20,14 @@ def _count_cols() -> str:
     # approved at or above a level: still in the totals and that level (or a higher one) passed it
     cols += [f"count(*) FILTER (WHERE {_IN} AND approved_rank >= {lv.rank}) AS approved_{lv.value}"
              for lv in REVIEW_LEVELS]
-    # where the submitted ones wait now
-    cols += [f"count(*) FILTER (WHERE status = 'submitted' AND review_level = '{lv.value}')"
-             f" AS waiting_{lv.value}" for lv in REVIEW_LEVELS]
+    # where the ones under review wait now (an accepted one waits for the confirmation above)
+    cols += [f"count(*) FILTER (WHERE status IN ('submitted', 'accepted')"
+             f" AND review_level = '{lv.value}') AS waiting_{lv.value}" for lv in REVIEW_LEVELS]
+    # who accepted (数据验收) the accepted or confirmed ones, and who confirmed them
+    cols += [f"count(*) FILTER (WHERE status IN ('accepted', 'confirmed')"
+             f" AND accepted_level = '{lv.value}') AS accepted_by_{lv.value}" for lv in REVIEW_LEVELS]
+    cols += [f"count(*) FILTER (WHERE status = 'confirmed' AND confirmed_level = '{lv.value}')"
+             f" AS confirmed_by_{lv.value}" for lv in REVIEW_LEVELS]
     return ", ".join(cols)
 
 
@@ -42,9 +47,9 @@ async def sums(conn, s: str, task_id: uuid.UUID, prefix: str, child_len: int,
         f"SELECT substr(r.village_code, 1, {int(child_len)}) AS child, kv.key,"
         f" sum(kv.value::numeric) AS submitted,"
         f" sum(kv.value::numeric) FILTER (WHERE r.approved_rank >= $3) AS approved"
-        f" FROM {s}.reports r CROSS JOIN LATERAL jsonb_each_text(r.vals) kv"
+        f" FROM {s}.reports r CROSS JOIN LATERAL jsonb_each(r.vals) kv"
         f" WHERE r.task_id = $1 AND r.village_code LIKE $2 AND r.{_IN}"
-        f" AND kv.value IS NOT NULL GROUP BY 1, 2", task_id, prefix + "%", rank)
+        f" AND jsonb_typeof(kv.value) = 'number' GROUP BY 1, 2", task_id, prefix + "%", rank)
     out: dict[str, dict[str, tuple[Decimal, Decimal | None]]] = {}
     for r in rows:
         out.setdefault(r["child"], {})[r["key"]] = (r["submitted"], r["approved"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 
@@ -10,14 +11,30 @@ import asyncpg
 _REPORT_COLS = ("r.report_id, r.task_id, r.village_code, r.form_code, r.form_version, r.period, "
                 "r.status, r.version, r.revision, r.vals, r.explanations, r.case_id, "
                 "r.approved_rank, r.review_level, r.return_reason_code, r.return_reason, "
-                "r.return_from_level, r.field_notes, r.submitted_at, r.updated_at")
+                "r.return_from_level, r.field_notes, r.submitted_at, r.updated_at, r.accepted_level, "
+                "r.confirmed_level")
+
+
+def _number(text: str) -> float | None:
+    f = float(text)
+    return f if math.isfinite(f) else None
+
+
+def _int(text: str) -> int | float | None:
+    return int(text) if len(text) <= 30 else _number(text)
+
+
+def load_json(v: Any) -> Any:
+    """jsonb as Python; a stored number beyond float or int limits reads as None, never an error."""
+    if not isinstance(v, str):
+        return v
+    return json.loads(v, parse_float=_number, parse_int=_int)
 
 
 def report_dict(row: asyncpg.Record) -> dict[str, Any]:
     d = dict(row)
     for k in ("vals", "explanations", "field_notes"):
-        if isinstance(d.get(k), str):
-            d[k] = json.loads(d[k])
+        d[k] = load_json(d.get(k))
     return d
 
 
@@ -93,12 +110,13 @@ async def update_report(conn, s: str, report_id: uuid.UUID, **cols: Any) -> None
 
 async def last_accepted(conn, s: str, village: str, form_code: str,
                         before_period: str) -> asyncpg.Record | None:
-    """The village's last accepted report of this form, preferring the same period a year back."""
+    """The village's last accepted (or confirmed) report of this form, preferring the same period
+    a year back."""
     year, _, suffix = before_period.partition("-")
     same = f"{int(year) - 1}{'-' + suffix if suffix else ''}"
     return await conn.fetchrow(
         f"SELECT period, vals FROM {s}.reports WHERE village_code = $1 AND form_code = $2"
-        f" AND status = 'accepted' AND period < $3"
+        f" AND status IN ('accepted', 'confirmed') AND period < $3"
         f" ORDER BY (period = $4) DESC, period DESC LIMIT 1", village, form_code, before_period, same)
 
 

@@ -28,6 +28,9 @@ def ddl(s: str) -> str:
         return_reason_code text, return_reason text, return_from_level text,
         field_notes jsonb NOT NULL DEFAULT '{{}}', submitted_at timestamptz,
         updated_at timestamptz NOT NULL DEFAULT now());
+    -- who accepted (数据验收) and who confirmed (最终确认) the current revision
+    ALTER TABLE {s}.reports ADD COLUMN IF NOT EXISTS accepted_level text;
+    ALTER TABLE {s}.reports ADD COLUMN IF NOT EXISTS confirmed_level text;
     CREATE UNIQUE INDEX IF NOT EXISTS reports_task_village
         ON {s}.reports (task_id, village_code text_pattern_ops);
     CREATE INDEX IF NOT EXISTS reports_village ON {s}.reports (village_code, form_code, status);

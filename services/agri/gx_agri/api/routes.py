@@ -11,6 +11,7 @@ from gx_contracts.commands.agri import PublishTask, SaveDraft, SubmitReport
 from gx_kernel.http import principal, runtime
 from gx_kernel.identity import Principal
 
+from gx_agri.api.errors import MAX_LIMIT, MAX_OFFSET
 from gx_agri.application import aggregation, archive, commands, monitor, queries
 from gx_agri.application import export as export_
 from gx_agri.domain.catalogue import default_catalogue
@@ -58,9 +59,13 @@ async def totals(task_id: uuid.UUID, division: str | None = Query(None, max_leng
 @router.get("/tasks/{task_id}/drilldown")
 async def drilldown(task_id: uuid.UUID, division: str | None = Query(None, max_length=12),
                     basis: Basis = "submitted", indicator: str | None = Query(None, max_length=64),
-                    limit: int = Query(1000, ge=1, le=20000), offset: int = Query(0, ge=0),
+                    limit: int = Query(1000, ge=1, le=MAX_LIMIT),
+                    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                    after: str | None = Query(None, pattern=r"^[0-9]{12}$"),
                     p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
-    return await aggregation.drilldown(rt, p, task_id, division, basis, indicator, limit, offset)
+    """溯源：the villages behind a total, by village code; page with `after` (keyset) or offset."""
+    return await aggregation.drilldown(rt, p, task_id, division, basis, indicator, limit, offset,
+                                       after)
 
 
 @router.get("/reports/{report_id}")

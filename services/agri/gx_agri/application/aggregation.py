@@ -12,6 +12,7 @@ from gx_kernel.service import ServiceRuntime
 
 from gx_agri.adapters import repo, totals_sql
 from gx_agri.application.access import jurisdiction, require_reviewer_over
+from gx_agri.domain import numbers
 from gx_agri.domain.catalogue import Form, default_catalogue
 from gx_agri.domain.report import required_rank
 
@@ -35,12 +36,13 @@ async def resolve_scope(conn, s, p: Principal, task_id: uuid.UUID, division: str
     return t, division, level_of(division), form
 
 
-def _rounded(form: Form, sums: dict[str, Decimal]) -> dict[str, float]:
-    out = {}
+def rounded_totals(form: Form, sums: dict[str, Decimal | None]) -> dict[str, int | float]:
+    """Each indicator's sum rounded once to its decimals (bounded: never fails on a stored value)."""
+    out: dict[str, int | float] = {}
     for ind in form.indicators:
-        if ind.code in sums:
-            v = sums[ind.code].quantize(Decimal(1).scaleb(-ind.decimals))
-            out[ind.code] = int(v) if ind.decimals == 0 else float(v)
+        v = numbers.rounded(sums.get(ind.code), ind.decimals)
+        if v is not None:
+            out[ind.code] = v
     return out
 
 
@@ -62,17 +64,18 @@ async def totals(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, division:
             grand[code] = grand.get(code, Decimal(0)) + v
     children = [{"division": c.ljust(12, "0"), "name": names.get(c.ljust(12, "0")),
                  "level": child.value, "report_count": counts[c],
-                 "totals": _rounded(form, by_child.get(c, {}))} for c in sorted(counts)]
+                 "totals": rounded_totals(form, by_child.get(c, {}))} for c in sorted(counts)]
     return {"task_id": str(task_id), "form_code": form.code, "form_version": form.version,
             "period": t["period"], "division": division, "level": level.value, "basis": basis,
             "min_approved_level": list(Level)[rank].value if basis == "approved" else None,
-            "report_count": sum(counts.values()), "totals": _rounded(form, grand),
+            "report_count": sum(counts.values()), "totals": rounded_totals(form, grand),
             "indicators": [i.as_dict() for i in form.indicators],
             "children": children if level != Level.village else []}
 
 
 async def drilldown(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, division: str | None,
-                    basis: str, indicator: str | None, limit: int, offset: int) -> dict[str, Any]:
+                    basis: str, indicator: str | None, limit: int, offset: int,
+                    after: str | None = None) -> dict[str, Any]:
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
         t, division, level, form = await resolve_scope(conn, s, p, task_id, division)
@@ -81,13 +84,14 @@ async def drilldown(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, divisi
                            f"报表 {form.code} 没有指标代码“{indicator}”", field="indicator")
         rank = required_rank(level)
         rows = await totals_sql.drilldown(conn, s, task_id, prefix_of(division), basis, rank,
-                                          limit, offset)
+                                          limit, offset, after)
     items = []
     for r in rows:
         item = {"village_code": r["village_code"], "village_name": r["village_name"],
                 "report_id": str(r["report_id"]), "revision": r["revision"],
                 "version": r["version"], "status": r["status"],
                 "approved_level": list(Level)[r["approved_rank"]].value if r["approved_rank"] else None,
+                "accepted_level": r["accepted_level"], "confirmed_level": r["confirmed_level"],
                 "submitted_at": r["submitted_at"].isoformat() if r["submitted_at"] else None}
         if indicator:
             item["value"] = r["vals"].get(indicator)
@@ -95,4 +99,5 @@ async def drilldown(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, divisi
             item["values"] = r["vals"]
         items.append(item)
     return {"task_id": str(task_id), "division": division, "level": level.value, "basis": basis,
-            "indicator": indicator, "items": items, "limit": limit, "offset": offset}
+            "indicator": indicator, "items": items, "limit": limit, "offset": offset,
+            "next_after": items[-1]["village_code"] if len(items) == limit else None}

@@ -23,6 +23,7 @@ from gx_agri.adapters import repo
 from gx_agri.application.access import jurisdiction, metadata, require_owner, require_role
 from gx_agri.application.validation import check_input, findings_for
 from gx_agri.domain import report as rep
+from gx_agri.domain import resubmit
 from gx_agri.domain.catalogue import Form, default_catalogue
 from gx_agri.domain.rules import blocking
 
@@ -88,8 +89,8 @@ async def _load_for_edit(conn, s: str, p: Principal, report_id: uuid.UUID,
     if row is None:
         raise NotFound("报表", str(report_id))
     require_owner(p, row["village_code"], str(report_id))
-    if row["status"] == rep.ACCEPTED:
-        raise Conflict("报表已验收，只读，不能修改", code="report_read_only")
+    if row["status"] in rep.READ_ONLY:
+        raise Conflict(f"报表{rep.STATUS_ZH[row['status']]}，只读，不能修改", code="report_read_only")
     if row["status"] == rep.SUBMITTED:
         raise Conflict("报表已提交，正在审核中，不能修改；如需修改请联系审核人员退回",
                        code="report_under_review")
@@ -150,16 +151,19 @@ async def _submit(conn, s, rt, p, report_id, cmd: SubmitReport, key) -> tuple[in
         raise AppError(422, "validation_blocked", _blocked_message(stop), errors=[
             {"field": f"values.{f.indicator}", "message": f.message, "severity": f.severity,
              "rule_id": f.rule_id} for f in stop])
-    task = await repo.task(conn, s, row["task_id"])
+    answers = await _answers(conn, rt, row, report_id)
+    if answers.unanswered:
+        raise _unanswered(form, row, answers.unanswered)
     revision = row["revision"] + 1
     title = f"{form.period_name(row['period'])}{form.name} - {row['village_name'] or row['village_code']}"
     event = ReportSubmitted(
         report_id=report_id, task_id=row["task_id"], form_code=form.code,
         form_version=form.version, period=row["period"], village_code=row["village_code"],
         values=row["vals"], explanations=row["explanations"], revision=revision,
+        note_answers=answers.answered, changed=answers.changed,
         submission=Submission(subject_kind=SUBJECT_KIND, subject_id=str(report_id),
-                              division_code=row["village_code"], task_id=task["task_id"],
-                              revision=revision, title=title[:200]))
+                              division_code=row["village_code"], task_id=row["task_id"],
+                              revision=revision, title=title[:200], field_labels=form.labels()))
     stored = await rt.store.append(f"report-{report_id}", cmd.expected_version,
                                    [NewEvent(**event_fields(event))], metadata(p, key), conn=conn)
     await repo.update_report(conn, s, report_id, status=rep.SUBMITTED, revision=revision,
@@ -168,6 +172,31 @@ async def _submit(conn, s, rt, p, report_id, cmd: SubmitReport, key) -> tuple[in
     return 200, {"report_id": str(report_id), "status": rep.SUBMITTED, "revision": revision,
                  "version": stored[-1].version,
                  "warnings": [f.as_dict() for f in findings if f.severity == "warning"]}
+
+
+async def _answers(conn, rt, row, report_id) -> resubmit.Answers:
+    """What changed since the returned submission, and how each of its field notes is answered."""
+    if row["revision"] == 0:
+        return resubmit.Answers([], {}, [])
+    events = await rt.store.read_stream(f"report-{report_id}", conn=conn)
+    last = next((e.data for e in reversed(events) if e.type == ReportSubmitted.EVENT_TYPE), None)
+    if last is None:
+        return resubmit.Answers([], {}, [])
+    notes = row["field_notes"] if row["status"] == rep.RETURNED else {}
+    return resubmit.answer_notes(notes, last.get("values") or {}, last.get("explanations") or {},
+                                 row["vals"], row["explanations"])
+
+
+def _unanswered(form: Form, row, codes: list[str]) -> AppError:
+    names = "、".join(form.indicator(c).name if form.indicator(c) else c for c in codes)
+    return AppError(
+        422, "return_notes_unanswered",
+        f"退回批注的指标既未修改也未说明，不能重新报送：{names}。请修改数值，"
+        f"或在说明（explanations）中填写核实无误的说明", errors=[
+            {"field": f"explanations.{c}",
+             "message": f"{form.indicator(c).label if form.indicator(c) else c}：审核批注"
+                        f"“{str(row['field_notes'].get(c, ''))[:200]}”尚未答复，请修改数值或说明核实情况"}
+            for c in codes])
 
 
 def _blocked_message(stop) -> str:

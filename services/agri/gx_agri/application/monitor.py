@@ -16,7 +16,7 @@ from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
 from gx_agri.adapters import monitor_sql, totals_sql
-from gx_agri.application.aggregation import CHILD, resolve_scope
+from gx_agri.application.aggregation import CHILD, resolve_scope, rounded_totals
 from gx_agri.domain.catalogue import Form
 from gx_agri.domain.report import required_rank
 
@@ -25,21 +25,11 @@ _COUNT_KEYS = ("expected",) + monitor_sql.STATES
 
 def _progress(rows: list[dict]) -> dict[str, Any]:
     out: dict[str, Any] = {k: sum(r[k] for r in rows) for k in _COUNT_KEYS}
-    out["approved"] = {lv.value: sum(r[f"approved_{lv.value}"] for r in rows)
-                       for lv in monitor_sql.REVIEW_LEVELS}
-    out["waiting"] = {lv.value: sum(r[f"waiting_{lv.value}"] for r in rows)
-                      for lv in monitor_sql.REVIEW_LEVELS}
-    out["submitted_rate"] = round((out["submitted"] + out["accepted"]) / out["expected"], 4) \
-        if out["expected"] else 0.0
-    return out
-
-
-def _round(form: Form, sums: dict[str, Decimal]) -> dict[str, float | int]:
-    out: dict[str, float | int] = {}
-    for ind in form.indicators:
-        if sums.get(ind.code) is not None:
-            v = sums[ind.code].quantize(Decimal(1).scaleb(-ind.decimals))
-            out[ind.code] = int(v) if ind.decimals == 0 else float(v)
+    for key in ("approved", "waiting", "accepted_by", "confirmed_by"):
+        out[key] = {lv.value: sum(r[f"{key}_{lv.value}"] for r in rows)
+                    for lv in monitor_sql.REVIEW_LEVELS}
+    reported = out["submitted"] + out["accepted"] + out["confirmed"]
+    out["submitted_rate"] = round(reported / out["expected"], 4) if out["expected"] else 0.0
     return out
 
 
@@ -52,7 +42,7 @@ def _totals(form: Form, per_child: list[dict[str, tuple]]) -> dict[str, dict]:
             sub[code] = sub.get(code, Decimal(0)) + s
             if a is not None:
                 app[code] = app.get(code, Decimal(0)) + a
-    return {"submitted": _round(form, sub), "approved": _round(form, app)}
+    return {"submitted": rounded_totals(form, sub), "approved": rounded_totals(form, app)}
 
 
 async def stamp(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID,

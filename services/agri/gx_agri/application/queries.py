@@ -78,10 +78,12 @@ async def get_report(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> 
         "village_code": row["village_code"], "village_name": row["village_name"],
         "form_code": row["form_code"], "form_version": row["form_version"],
         "period": row["period"], "period_name": form.period_name(row["period"]),
-        "status": row["status"], "version": row["version"], "revision": row["revision"],
+        "status": row["status"], "status_zh": rep.status_zh(row),
+        "version": row["version"], "revision": row["revision"],
         "values": row["vals"], "explanations": row["explanations"],
         "read_only": not (owner and row["status"] in rep.EDITABLE),
         "approved_level": list(Level)[rank].value if rank > 0 else None,
+        "accepted_level": row["accepted_level"], "confirmed_level": row["confirmed_level"],
         "review_level": row["review_level"], "case_id": str(row["case_id"]) if row["case_id"] else None,
         "last_return": None if not row["return_reason"] else {
             "reason_code": row["return_reason_code"], "reason": row["return_reason"],
@@ -115,19 +117,28 @@ _WHAT = {"agri.report.draft_saved": "保存草稿", "agri.report.submitted": "�
          "agri.report.returned": "退回修改", "agri.report.accepted": "验收",
          "workflow.case.opened": "进入审核", "workflow.case.approved": "审核通过",
          "workflow.case.returned": "审核退回", "workflow.case.resubmitted": "重新报送",
-         "workflow.case.accepted": "最终验收", "workflow.case.reopened": "重新打开",
+         "workflow.case.accepted": "验收", "workflow.case.reopened": "重新打开",
          "workflow.case.overdue": "审核超期"}
 
 
+def _what_zh(type_: str, data: dict) -> str:
+    if type_.endswith(".accepted"):  # early acceptance (数据验收) or the final confirmation
+        return "最终确认" if data.get("final", True) else "数据验收"
+    return _WHAT.get(type_, type_)
+
+
 def _step(type_, data, meta, at, source) -> dict[str, Any]:
-    return {"what": type_, "what_zh": _WHAT.get(type_, type_), "source": source,
+    return {"what": type_, "what_zh": _what_zh(type_, data), "source": source,
             "who": meta.get("actor"), "who_name": meta.get("actor_name") or meta.get("actor"),
             "role": meta.get("role"), "division": meta.get("division"),
             "device": meta.get("device"), "when": at.isoformat(),
             "reason": data.get("reason") or data.get("comment") or None,
             "reason_code": data.get("reason_code"), "field_notes": data.get("field_notes") or None,
             "revision": data.get("revision"),
-            "level": data.get("level") or data.get("from_level")}
+            "level": data.get("level") or data.get("from_level"),
+            "final": data.get("final", True) if type_.endswith(".accepted") else None,
+            "note_answers": data.get("note_answers") or None,
+            "changed": data.get("changed") or None}
 
 
 async def history(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> dict[str, Any]:

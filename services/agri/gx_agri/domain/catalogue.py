@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -25,10 +26,23 @@ class Indicator:
     unit: str
     type: str  # "decimal" | "integer"
     decimals: int
+    min: Decimal  # physical range of one reporting unit's value: beyond it is an input error
+    max: Decimal
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}（{self.unit}）"
+
+    def in_range(self, value: Decimal) -> bool:
+        return self.min <= value <= self.max
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "unit": self.unit, "type": self.type,
-                "decimals": self.decimals}
+                "decimals": self.decimals, "min": _num(self.min), "max": _num(self.max)}
+
+
+def _num(d: Decimal) -> int | float:
+    return int(d) if d == d.to_integral_value() else float(d)
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,10 @@ class Form:
 
     def indicator(self, code: str) -> Indicator | None:
         return self._by_code().get(code)
+
+    def labels(self) -> dict[str, str]:
+        """指标代码 -> 指标名称 (what a reviewer's field note is attached to)."""
+        return {i.code: i.name for i in self.indicators}
 
     def _by_code(self) -> dict[str, Indicator]:
         return {i.code: i for i in self.indicators}
@@ -66,7 +84,8 @@ class Form:
 
 
 def parse_form(raw: dict[str, Any]) -> Form:
-    indicators = tuple(Indicator(i["code"], i["name"], i["unit"], i["type"], int(i["decimals"]))
+    indicators = tuple(Indicator(i["code"], i["name"], i["unit"], i["type"], int(i["decimals"]),
+                                 _bound(raw, i, "min"), _bound(raw, i, "max"))
                        for i in raw["indicators"])
     form = Form(raw["code"], raw["name"], int(raw["version"]), raw["period_type"],
                 tuple(raw["periods"]), raw.get("reporting_unit", ""), indicators,
@@ -75,11 +94,20 @@ def parse_form(raw: dict[str, Any]) -> Form:
     return form
 
 
+def _bound(raw: dict[str, Any], ind: dict[str, Any], key: str) -> Decimal:
+    if not isinstance(ind.get(key), (int, float)) or isinstance(ind.get(key), bool):
+        raise ValueError(f"{raw['code']} v{raw['version']}: indicator {ind['code']} has no {key}")
+    return Decimal(str(ind[key]))
+
+
 def _check(form: Form) -> None:
     """Catch catalogue mistakes at load time, not when a village submits."""
     codes = {i.code for i in form.indicators}
     if len(codes) != len(form.indicators):
         raise ValueError(f"{form.code} v{form.version}: duplicate indicator codes")
+    for ind in form.indicators:
+        if not (ind.min <= ind.max and ind.max.adjusted() < 15 and 0 <= ind.decimals <= 6):
+            raise ValueError(f"{form.code} v{form.version}: bad range of {ind.code}")
     for rule in form.rules:
         if rule["kind"] not in _KINDS or rule["severity"] not in ("error", "warning"):
             raise ValueError(f"{form.code}: bad rule {rule.get('id')}")
@@ -109,6 +137,14 @@ class Catalogue:
 
     def all(self) -> list[Form]:
         return [self._forms[k] for k in sorted(self._forms)]
+
+    def label(self, code: str) -> str | None:
+        """An indicator's Chinese label in any form (the latest version that has it)."""
+        for form in reversed(self.all()):
+            ind = form.indicator(code)
+            if ind is not None:
+                return ind.label
+        return None
 
 
 @lru_cache(maxsize=1)

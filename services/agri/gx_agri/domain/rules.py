@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
-from gx_agri.domain.catalogue import Form
+from gx_agri.domain.catalogue import Form, Indicator
+from gx_agri.domain.numbers import as_decimal
 
 Values = Mapping[str, float | int | None]
 
@@ -33,24 +34,42 @@ def fmt(v: float | int | Decimal | None) -> str:
     """A number as people write it: no trailing zeros, no exponent."""
     if v is None:
         return "空"
-    d = Decimal(str(v)).normalize()
-    return format(d, "f")
+    d = Decimal(str(v))
+    if d.is_finite() and d.adjusted() >= 20:
+        return f"{d:.6E}"
+    return format(d.normalize(), "f")
 
 
 def _label(form: Form, code: str) -> str:
     ind = form.indicator(code)
-    return f"{ind.name}（{ind.unit}）" if ind else code
+    return ind.label if ind else code
+
+
+def range_message(ind: Indicator, value: Decimal) -> str:
+    return (f"{ind.label}超出取值范围 {fmt(ind.min)}～{fmt(ind.max)}，填报值为 {fmt(value)}")
+
+
+def out_of_range(form: Form, values: Values) -> dict[str, str]:
+    """指标代码 -> message, for stored values outside the indicator's physical range."""
+    out = {}
+    for ind in form.indicators:
+        v = as_decimal(values.get(ind.code))
+        if v is not None and not ind.in_range(v):
+            out[ind.code] = range_message(ind, v)
+    return out
 
 
 def input_problems(form: Form, values: Values, explanations: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(field, Chinese message) for values the form cannot hold: unknown codes, types, decimals."""
+    """(field, Chinese message) for values the form cannot hold: unknown codes, types, range, decimals."""
     problems: list[tuple[str, str]] = []
     for code, value in values.items():
         ind = form.indicator(code)
         if ind is None:
             problems.append((f"values.{code}", f"报表 {form.code} 没有指标代码“{code}”"))
-        elif value is not None and isinstance(value, bool):
+        elif value is not None and (isinstance(value, bool) or as_decimal(value) is None):
             problems.append((f"values.{code}", f"{_label(form, code)}应为数字"))
+        elif value is not None and not ind.in_range(as_decimal(value)):
+            problems.append((f"values.{code}", range_message(ind, as_decimal(value))))
         elif value is not None and ind.type == "integer" and float(value) != int(value):
             problems.append((f"values.{code}", f"{_label(form, code)}应为整数，填报值为 {fmt(value)}"))
         elif value is not None and -Decimal(str(value)).as_tuple().exponent > max(ind.decimals, 0):
@@ -66,10 +85,19 @@ def validate(form: Form, values: Values, explanations: Mapping[str, str] | None 
              previous: Values | None = None, previous_period: str | None = None) -> list[Finding]:
     """Apply every rule of the form; `previous` = the village's last accepted values (if any)."""
     explanations = explanations or {}
-    findings: list[Finding] = []
+    # out-of-range values (stored before ranges existed) are errors of their own, and the
+    # other rules see them as absent: their arithmetic never meets an absurd number
+    bad = out_of_range(form, values)
+    findings = [Finding(f"{form.code}-RANGE", "physical_range", "error", code, message)
+                for code, message in bad.items()]
+    values = {k: v for k, v in values.items() if k not in bad}
+    if previous:
+        previous = {k: v for k, v in previous.items() if k not in out_of_range(form, previous)}
     for rule in form.rules:
         check = _CHECKS[rule["kind"]]
         for indicator, message in check(form, rule, values, previous, previous_period):
+            if indicator in bad:
+                continue
             explained = rule["severity"] == "warning" and bool(explanations.get(indicator, "").strip())
             findings.append(Finding(rule.get("id", ""), rule["kind"], rule["severity"], indicator,
                                     message, explained))
@@ -82,8 +110,7 @@ def blocking(findings: list[Finding]) -> list[Finding]:
 
 
 def _num(values: Values, code: str) -> Decimal | None:
-    v = values.get(code)
-    return None if v is None else Decimal(str(v))
+    return as_decimal(values.get(code))
 
 
 def _required(form, rule, values, previous, period):
