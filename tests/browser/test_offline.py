@@ -184,3 +184,36 @@ async def test_page_closed_mid_send_sends_once_when_reopened(stack, api, browser
         assert not page.errors, page.errors
     finally:
         await ctx.close()
+
+
+async def test_refused_submit_is_a_final_failure_with_its_reason(stack, api, browser):
+    """Queued offline with an unexplained warning: once online the service refuses it (4xx) —
+    shown as 失败（reason）, not retried, nothing submitted; the entry is kept for correcting."""
+    task_id = await publish(api, stack, "450103000000", "离线测试：被拒绝")
+    rid = str(report_id_for(task_id, TIANTANG))
+    ctx, page = await open_as(browser, stack.gateway_url, "tiantang_cun", viewport=PHONE,
+                              path=f"/#/report/{rid}")
+    try:
+        await _controlled(page)
+        await expect(page.locator("#report-form")).to_be_visible()
+        await ctx.set_offline(True)
+        for code, value in {**VALUES, "early_rice_output": 900000}.items():  # 750 kg/亩 warns
+            await page.fill(f"#v-{code}", str(value))
+        await page.click("#btn-submit")
+        await expect(page.locator("#queued-note")).to_contain_text("待发送")
+        await page.goto("/#/tasks")
+        item = page.locator(f'#outbox-list li[data-report="{rid}"]')
+        await ctx.set_offline(False)
+        await expect(item).to_have_attribute("data-state", "failed", timeout=20000)
+        await expect(item).to_contain_text("失败（")
+        await expect(item).to_contain_text("不能提交")
+        await shot(page, "offline-07-refused-360.png")
+        assert await _submitted_events(stack, rid) == 0
+        # the report opens editable with the values kept and the reason on top
+        await item.locator("a", has_text="打开修改").click()
+        await expect(page.locator("#outbox-state")).to_contain_text("失败")
+        assert await page.input_value("#v-early_rice_output") == "900000"
+        await expect(page.locator("#btn-submit")).to_be_enabled()
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()

@@ -19,6 +19,14 @@ export function retryable(err) {
   return err.status === 401 && !String(err.code || "").startsWith("device_"); // 登录过期：重新登录后再发
 }
 
+// 失败原因（中文）；机内审核不通过时说清是错误还是未说明的警告，细节在报表页各指标旁
+function reasonOf(err) {
+  if (err.code !== "validation_blocked") return err.message || String(err);
+  const errors = (err.errors || []).filter((e) => e.severity !== "warning").length;
+  return errors ? `审核未通过，不能提交：有 ${errors} 项错误，请打开报表修改`
+    : `有 ${(err.errors || []).length} 条审核警告未说明，不能提交：请打开报表修改数值或填写说明`;
+}
+
 function changed(item) {
   window.dispatchEvent(new CustomEvent("gx:outbox", { detail: item }));
 }
@@ -45,7 +53,7 @@ async function send(item) {
   try {
     if (item.draftVersion === null) {
       const saved = await api(`${base}/draft`, { method: "PUT", body: item.draftBody, idempotencyKey: item.draftKey });
-      item.draftVersion = saved.version;
+      Object.assign(item, { draftVersion: saved.version, draftStatus: saved.status });
       await putItem(item);
     }
     const res = await api(`${base}/submit`, { method: "POST", body: { expected_version: item.draftVersion },
@@ -58,7 +66,7 @@ async function send(item) {
   } catch (err) {
     const again = retryable(err);
     const wait = BACKOFF_S[Math.min(item.attempts - 1, BACKOFF_S.length - 1)] * (0.8 + Math.random() * 0.4);
-    Object.assign(item, { state: again ? "queued" : "failed", reason: err.message || String(err),
+    Object.assign(item, { state: again ? "queued" : "failed", reason: reasonOf(err),
       nextAt: again ? Date.now() + wait * 1000 : 0,
       problem: again ? null : { status: err.status, code: err.code, errors: err.errors } });
     await putItem(item);

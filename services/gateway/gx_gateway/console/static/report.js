@@ -352,14 +352,19 @@ class ReportPage {
     this.savedEdits = edits;
     await this.autosave.flush();
     if (!navigator.onLine) { await this.reload(null); return; }
+    this.outboxState.replaceChildren(h("div", { class: "alert warn", id: "queued-note" },
+      h("strong", {}, "提交发送中…"), h("div", {}, "已存入本机发件箱：即使现在断网或关闭页面，之后也会自动发送，不会重复提交。")));
     let res;
     try {
       res = await sendNow(item.id);
     } catch (err) {
+      this.outboxState.replaceChildren();
       if (retryable(err)) { toast("网络不稳定，提交已存入发件箱，将自动重发"); await this.reload(null); return; }
       const left = await removeItemFor(item.id);
       if (left && left.draftVersion !== null) { // 草稿已存到服务器，只是没有通过提交
-        Object.assign(this.r, { version: left.draftVersion, values: body.values, explanations: body.explanations });
+        Object.assign(this.r, { version: left.draftVersion, values: body.values, explanations: body.explanations,
+          status: left.draftStatus || this.r.status });
+        document.getElementById("report-status").textContent = REPORT_STATUS[this.r.status] || this.r.status;
       } else this.savedEdits = -1; // 什么都没存到服务器：仍算未保存
       throw err;
     }

@@ -3,8 +3,8 @@
 import { api } from "./api.js";
 import { errorBox, fmtTime, h, mount, REPORT_STATUS } from "./ui.js";
 import { deviceNotice } from "./device.js";
-import { outboxItems } from "./outbox.js";
-import { outboxPanel, stateText } from "./outbox_view.js";
+import { outboxItems, STATE_ZH } from "./outbox.js";
+import { outboxPanel } from "./outbox_view.js";
 
 const PREFETCH = 30;
 
@@ -32,7 +32,7 @@ export async function render({ user }) {
       return h("li", { dataset: { report: t.report_id || "" } },
         h("span", { class: "title" }, t.title),
         h("span", { class: "tag " + (t.status || "") }, t.status_zh || REPORT_STATUS[t.status] || t.status || "—"),
-        queued ? h("span", { class: "tag outbox-" + queued.state }, "发件箱：" + stateText(queued)) : null,
+        queued ? h("span", { class: "tag outbox-" + queued.state }, "发件箱：" + STATE_ZH[queued.state]) : null,
         late ? h("span", { class: "tag late" }, "已逾期") : null,
         h("span", { class: "muted" }, `截止 ${fmtTime(t.deadline)}`),
         t.report_id ? h("a", { class: "btn", href: `#/report/${t.report_id}` },
@@ -47,7 +47,7 @@ export async function render({ user }) {
       window.removeEventListener("gx:outbox", refresh);
       return;
     }
-    if (e.type === "online" || (e.detail && e.detail.state === "done")) load(false);
+    if (e.type === "online" || (e.detail && ["done", "failed"].includes(e.detail.state))) load(false);
     else draw();
   };
   window.addEventListener("gx:outbox", refresh);
