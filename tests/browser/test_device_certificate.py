@@ -4,6 +4,9 @@ county approves it on its 设备登记 page → saves and submits (every mutatio
 revokes → the next save is refused with the Chinese message."""
 from __future__ import annotations
 
+import asyncio
+import time
+
 import asyncpg
 import pytest
 
@@ -19,6 +22,7 @@ VALUES = {"crop_area": 4000, "grain_area": 2600, "early_rice_area": 1200,
           "early_rice_output": 900000, "late_rice_area": 1100, "maize_area": 300,
           "maize_output": 90000}
 REVOKED = "本机安全证书已被吊销，请联系县统计局重新登记"
+PLAUSIBLE = {**VALUES, "early_rice_output": 500000}  # no warning: the queued submit goes through
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +35,12 @@ async def stack(infra):
 async def test_enrol_sign_and_revoke_in_the_browser(stack, api, browser):
     first = await publish(api, stack, "450103000000", "证书测试：早稻")
     second = await publish(api, stack, "450103000000", "证书测试：晚稻")
-    rid, rid2 = (str(report_id_for(t, TIANTANG)) for t in (first, second))
+    third = await publish(api, stack, "450103000000", "证书测试：离线提交")
+    rid, rid2, rid3 = (str(report_id_for(t, TIANTANG)) for t in (first, second, third))
     contexts = []
     try:
-        ctx, phone = await open_as(browser, stack.gateway_url, "tiantang_cun", viewport=PHONE)
-        contexts.append(ctx)
+        ctx_phone, phone = await open_as(browser, stack.gateway_url, "tiantang_cun", viewport=PHONE)
+        contexts.append(ctx_phone)
         notice = phone.locator("#device-notice")
         await expect(notice).to_contain_text("本机尚未登记安全证书")
         # Without a certificate the save is refused — and the coordinator stays logged in.
@@ -86,6 +91,26 @@ async def test_enrol_sign_and_revoke_in_the_browser(stack, api, browser):
         await expect(phone.locator("#submit-result")).to_contain_text("已提交")
         await shot(phone, "device-03-signed-submit.png")
 
+        # Offline: a submit waits in the outbox; it is signed when it is sent, not when queued,
+        # so the gateway's timestamp bound (GX_DEVICE_CLOCK_SKEW) holds however long it waited.
+        await phone.goto(f"/#/report/{rid3}")
+        await expect(phone.locator("#report-form")).to_be_visible()
+        await phone.wait_for_function("navigator.serviceWorker.controller !== null")
+        await ctx_phone.set_offline(True)
+        for code, value in PLAUSIBLE.items():
+            await phone.fill(f"#v-{code}", str(value))
+        await phone.click("#btn-submit")
+        await expect(phone.locator("#queued-note")).to_contain_text("待发送")
+        queued_at = time.time()
+        stamps: list[str] = []
+        phone.on("request", lambda r: stamps.append(r.headers.get("x-gx-timestamp", ""))
+                 if r.url.endswith(f"/reports/{rid3}/submit") else None)
+        await asyncio.sleep(2.2)
+        await ctx_phone.set_offline(False)
+        await expect(phone.locator("#submit-result")).to_contain_text("已提交", timeout=20000)
+        assert stamps and all(s and int(s) >= int(queued_at) + 2 for s in stamps), (queued_at, stamps)
+        await shot(phone, "device-03b-offline-submit-signed-at-send.png")
+
         # The county revokes the phone; the coordinator's very next save is refused.
         await device_row.locator(".btn-revoke").click()
         await county.locator("dialog[open] button[type=submit]").click()
@@ -109,10 +134,14 @@ async def test_enrol_sign_and_revoke_in_the_browser(stack, api, browser):
             rows = await conn.fetch(
                 f"SELECT type, metadata->>'device' AS device FROM {stack.schema('agri')}.events "
                 f"WHERE data->>'report_id' = $1 AND type LIKE 'agri.report.%'", rid)
+            late = await conn.fetch(
+                f"SELECT metadata->>'device' AS device FROM {stack.schema('agri')}.events "
+                f"WHERE data->>'report_id' = $1 AND type = 'agri.report.submitted'", rid3)
         finally:
             await conn.close()
         submitted = [r["device"] for r in rows if r["type"] == "agri.report.submitted"]
         assert submitted == [mine[0]["device_id"]], rows
+        assert [r["device"] for r in late] == [mine[0]["device_id"]], late
         for page in (phone, county):
             assert not page.errors, page.errors
     finally:

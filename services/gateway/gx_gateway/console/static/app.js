@@ -81,9 +81,10 @@ async function route() {
 
 document.getElementById("logout").addEventListener("click", () => {
   clearSession();
+  outboxUser = null;
   go("#/login");
 });
-window.addEventListener("gx:logged-out", () => go("#/login"));
+window.addEventListener("gx:logged-out", () => { outboxUser = null; go("#/login"); });
 
 // 离线：提示条随网络状态显示；采集角色的发件箱在登录后、联网时自动发送
 function showNetwork() { document.getElementById("net").hidden = navigator.onLine; }

@@ -10,6 +10,7 @@ export const STATE_ZH = { queued: "待发送", sending: "发送中", done: "已�
 const BACKOFF_S = [3, 10, 30, 60, 120, 300];
 const KEEP_DONE_MS = 7 * 24 * 3600 * 1000;
 const LOCK = "gx-outbox";
+const REQUEST_TIMEOUT_MS = 30000;
 
 // 网络不通、服务 5xx、限流、同一幂等键的请求仍在处理：稍后重发。其余 4xx 是最终结果（显示原因）。
 export function retryable(err) {
@@ -50,20 +51,26 @@ async function send(item) {
   await putItem(item);
   changed(item);
   const base = `/api/v1/agri/reports/${encodeURIComponent(item.reportId)}`;
+  // 弱网下请求可能一直挂着：超时就当网络失败（稍后用同一幂等键重发）
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+  const signal = abort.signal;
   try {
     if (item.draftVersion === null) {
-      const saved = await api(`${base}/draft`, { method: "PUT", body: item.draftBody, idempotencyKey: item.draftKey });
+      const saved = await api(`${base}/draft`, { method: "PUT", body: item.draftBody, idempotencyKey: item.draftKey, signal });
       Object.assign(item, { draftVersion: saved.version, draftStatus: saved.status });
       await putItem(item);
     }
     const res = await api(`${base}/submit`, { method: "POST", body: { expected_version: item.draftVersion },
-      idempotencyKey: item.submitKey });
+      idempotencyKey: item.submitKey, signal });
     Object.assign(item, { state: "done", revision: res.revision, doneAt: new Date().toISOString(), reason: "" });
     await putItem(item);
     await dropDraft(item.username, item.reportId);
     changed(item);
     return res;
-  } catch (err) {
+  } catch (caught) {
+    const err = caught && caught.name === "AbortError"
+      ? Object.assign(new Error("网络太慢，请求超时"), { status: 0, code: "timeout" }) : caught;
     const again = retryable(err);
     const wait = BACKOFF_S[Math.min(item.attempts - 1, BACKOFF_S.length - 1)] * (0.8 + Math.random() * 0.4);
     Object.assign(item, { state: again ? "queued" : "failed", reason: reasonOf(err),
@@ -72,6 +79,8 @@ async function send(item) {
     await putItem(item);
     changed(item);
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -124,7 +133,7 @@ export function startOutbox() {
     started = true;
     window.addEventListener("online", () => drain({ now: true }));
   }
-  drain();
+  drain({ now: true }); // 刚登录（或重新登录）：不等退避，马上发
 }
 
 export const outboxItems = () => { const s = session(); return s && s.user ? itemsOf(s.user.username) : Promise.resolve([]); };
