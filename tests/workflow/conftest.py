@@ -17,3 +17,15 @@ async def wf(infra):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://workflow") as client:
             yield Workflow(settings, client, app.state.runtime)
+
+
+@pytest.fixture(scope="module")
+async def wf_strict(infra):
+    """The same service with GX_WORKFLOW_CHAIN_PROFILE=strict (agri: township → county → region)."""
+    settings = make_settings(infra, GX_WORKFLOW_OVERDUE_INTERVAL=0.2,
+                             GX_WORKFLOW_CHAIN_PROFILE="strict")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://workflow") as client:
+            yield Workflow(settings, client, app.state.runtime)

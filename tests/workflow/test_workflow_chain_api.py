@@ -70,7 +70,8 @@ async def test_full_chain_with_city_and_return_to_a_lower_level(wf):
 
 
 async def test_guards_invalid_transition_and_wrong_level(wf):
-    cid = (await wf.submit())["case_id"]
+    # population: acceptance only at the region (agri's township may accept early, 附件3)
+    cid = (await wf.submit(kind="population.household"))["case_id"]
     r = await wf.post(cid, "accept", "township", {"expected_version": 1})
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
     r = await wf.post(cid, "approve", "county", {"expected_version": 1})

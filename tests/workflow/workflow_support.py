@@ -46,16 +46,18 @@ class Workflow:
 
     async def submit(self, kind: str = "agri.report", division: str = VILLAGE,
                      subject_id: str | None = None, revision: int = 1,
-                     task_id: uuid.UUID | None = None) -> dict[str, Any]:
+                     task_id: uuid.UUID | None = None,
+                     field_labels: dict[str, str] | None = None) -> dict[str, Any]:
         """Open (or resubmit) a case the way the intake consumer does, without the broker."""
         sub = Submission(subject_kind=kind, subject_id=subject_id or str(uuid.uuid4()),
                          division_code=division, task_id=task_id, revision=revision,
-                         title="2026年一季度农业生产情况")
+                         title="2026年一季度农业生产情况", field_labels=field_labels or {})
         meta = {"actor": "user-village", "role": "village_coordinator", "division": division,
                 "device": "dev-village"}
         async with self.rt.pool.acquire() as conn:
             async with conn.transaction():
-                case = await intake_submission(self.rt.store, conn, sub, meta, now_utc())
+                case = await intake_submission(self.rt.store, conn, sub, meta, now_utc(),
+                                               self.settings.chain_profile)
         return {"case_id": str(case.case_id), "subject_id": sub.subject_id,
                 "version": case.version}
 

@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from ..divisions import Level
 from ..events.workflow import RETURN_REASONS
-from ..types import Command, Comment, ExpectedVersion, FieldNotes, RequiredReason
+from ..types import Command, Comment, ExpectedVersion, RequiredReason, ReturnFieldNotes
 
 __all__ = ["ApproveCase", "ReturnCase", "AcceptCase", "ReopenCase"]
 
@@ -26,8 +26,9 @@ ReasonCode = Annotated[
     str,
     AfterValidator(_known_reason),
     Field(
+        max_length=3,
         title="退回原因代码",
-        description="退回原因代码：" + "；".join(f"{k} {v}" for k, v in RETURN_REASONS.items()),
+        description="退回原因代码（3字符）：" + "；".join(f"{k} {v}" for k, v in RETURN_REASONS.items()),
         json_schema_extra={"enum": list(RETURN_REASONS)},
     ),
 ]
@@ -46,7 +47,9 @@ class ReturnCase(Command):
     expected_version: ExpectedVersion
     reason_code: ReasonCode
     reason: RequiredReason = Field(title="退回原因", description="退回原因说明（必填，至多500字）")
-    field_notes: FieldNotes = Field(default_factory=dict, title="指标批注", description="指标代码 -> 批注")
+    field_notes: ReturnFieldNotes = Field(
+        default_factory=dict, title="指标批注",
+        description="指标代码 -> 批注：键须是该报表的指标代码，每个指标至多一条批注（至多200字），至多500条")
     to_level: Level | None = Field(
         None, title="退回到", description="退回到审核链中的较低层级；为空表示退回报送人（村）"
     )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..types import DivisionCode, EventPayload, Revision, SubjectKind
+from ..types import DivisionCode, EventPayload, FieldLabels, Revision, SubjectKind
 
 __all__ = [
     "EventMetadata",
@@ -46,6 +46,10 @@ class Submission(EventPayload):
     task_id: UUID | None = Field(None, description="所属任务ID（如有）")
     revision: Revision
     title: str = Field(max_length=200, description="标题，如“2026年一季度农业生产情况 - 天堂村委会”")
+    field_labels: FieldLabels = Field(
+        default_factory=dict,
+        description="报表的指标：指标代码 -> 中文名称（至多500项）；审核批注只能针对这些指标。"
+                    "较早的事件没有此字段（空 = 未知，批注键只需符合指标代码格式）")
 
 
 EVENT_TYPES: dict[str, tuple[type[BaseModel], int]] = {}

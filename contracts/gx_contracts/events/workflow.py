@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from ..divisions import Level
-from ..types import Comment, DivisionCode, EventPayload, FieldNotes, Revision, SubjectKind
+from ..types import Comment, DivisionCode, EventPayload, FieldLabels, FieldNotes, Revision, SubjectKind
 from .base import Submission, event
 
 __all__ = [
@@ -54,6 +54,10 @@ class CaseOpened(EventPayload):
     deadline_seconds: dict[Level, int] = Field(
         default_factory=dict, description="各层级审核时限（秒），案卷建立时从配置复制")
     chain_version: int | None = Field(None, description="审核链配置版本")
+    watch_levels: list[Level] = Field(
+        default_factory=list,
+        description="同步监测的层级（如农业：县、市），在审核中或提前验收后可退回；空 = 无")
+    chain_profile: str | None = Field(None, description="审核链配置方案（如 standard、strict）")
 
 
 @event("workflow.case.approved", 1)
@@ -87,11 +91,13 @@ class CaseResubmitted(_CaseRef):
     revision: Revision
     level: Level = Field(description="重新开始审核的层级")
     deadline: AwareDatetime | None = Field(None, description="该层级审核截止时间")
+    field_labels: FieldLabels | None = Field(
+        None, description="重报的报表指标（指标代码 -> 中文名称）；空 = 与原报送相同（较早的事件）")
 
 
 @event("workflow.case.accepted", 1)
 class CaseAccepted(_CaseRef):
-    """已验收（最终）."""
+    """已验收：``final`` = 最终确认（如自治区审核确认）；否则提前验收（如乡镇数据验收），报上级确认."""
 
     revision: Revision
     level: Level = Field(description="验收层级")

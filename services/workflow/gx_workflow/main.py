@@ -11,6 +11,7 @@ from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, 
 
 from gx_workflow.adapters.pg_listener import PgListener
 from gx_workflow.adapters.schema import progress_channel, setup_schema
+from gx_workflow.api.errors import install as install_errors
 from gx_workflow.api.routes import router
 from gx_workflow.application.cases import intake
 from gx_workflow.application.deadlines import overdue_loop
@@ -27,7 +28,7 @@ class _Intake:
 
     async def __call__(self, conn, event: InboundEvent) -> None:
         assert self.rt is not None, "runtime not set up"
-        await intake(self.rt.store, conn, event)
+        await intake(self.rt.store, conn, event, self.rt.settings.chain_profile)
 
 
 def start_live_progress(rt: ServiceRuntime, settings: WorkflowSettings) -> None:
@@ -56,11 +57,13 @@ def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
                                                                   settings.overdue_interval)))
         start_live_progress(rt, settings)
 
-    return create_service_app(
+    app = create_service_app(
         settings, title="gxstat workflow 审核流程", routers=[router],
         consumers=[ConsumerSpec("intake", topics=list(settings.source_topics), handler=handler,
                                 wants=lambda event_type: event_type.endswith(".submitted"))],
         on_setup=on_setup)
+    install_errors(app)
+    return app
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ class WorkflowSettings(ServiceSettings):
     overdue_interval: float = Field(30.0, alias="GX_WORKFLOW_OVERDUE_INTERVAL")
     # Seed file of chain configurations (default: the packaged chains.json).
     chains_file: str | None = Field(None, alias="GX_WORKFLOW_CHAINS_FILE")
+    # Which configuration set of chains.json new cases follow: "standard" (agri: 附件3 —
+    # township 数据验收, county/city watch and may return, region 审核确认) or "strict"
+    # (agri: township -> county -> region, acceptance only at the region). A kind without a
+    # chain in the chosen profile uses its "standard" one.
+    chain_profile: str = Field("standard", alias="GX_WORKFLOW_CHAIN_PROFILE",
+                               pattern=r"^[a-z][a-z0-9_]{0,31}$")
     # Live progress (SSE): at most one push per stream per this many seconds (bursts coalesce),
     # re-check without a notification this often, keep-alive comment this often, and how often
     # the LISTEN connection is probed (a dead one is reconnected).

@@ -8,7 +8,7 @@ import asyncpg
 
 from gx_contracts.divisions import reference_csv_path
 
-from gx_workflow.domain.chains import ChainConfig
+from gx_workflow.domain.chains import DEFAULT_PROFILE, ChainConfig
 
 
 def progress_channel(schema: str) -> str:
@@ -41,6 +41,8 @@ def ddl(s: str) -> str:
     -- changed since they last looked, gap-free (see application/live.py).
     ALTER TABLE {s}.cases ADD COLUMN IF NOT EXISTS changed_tx bigint NOT NULL DEFAULT 0;
     CREATE INDEX IF NOT EXISTS cases_changes ON {s}.cases (task_id, changed_tx);
+    -- Who accepted last (乡镇数据验收 while still in review = accepted early); null otherwise.
+    ALTER TABLE {s}.cases ADD COLUMN IF NOT EXISTS accepted_level text;
     CREATE TABLE IF NOT EXISTS {s}.case_steps (
         case_id uuid NOT NULL, version integer NOT NULL, event_id uuid NOT NULL,
         event_type text NOT NULL, action text NOT NULL, at timestamptz NOT NULL,
@@ -48,6 +50,8 @@ def ddl(s: str) -> str:
         from_level text, to_level text, revision integer, comment text, reason_code text,
         reason text, field_notes jsonb NOT NULL DEFAULT '{{}}',
         PRIMARY KEY (case_id, version));
+    -- Acceptance steps: final (确认) or early (数据验收); null for other steps.
+    ALTER TABLE {s}.case_steps ADD COLUMN IF NOT EXISTS final boolean;
     """
 
 
@@ -80,10 +84,14 @@ async def publish_chain(conn: asyncpg.Connection, schema: str, chain: ChainConfi
     return new
 
 
-async def current_chain(conn: asyncpg.Connection, schema: str, kind: str) -> ChainConfig | None:
+async def current_chain(conn: asyncpg.Connection, schema: str, kind: str,
+                        profile: str = DEFAULT_PROFILE) -> ChainConfig | None:
+    """The latest version of the kind's chain in `profile` (else in the standard profile)."""
     raw = await conn.fetchval(
         f"SELECT config FROM {schema}.chain_configs WHERE subject_kind = $1 "
-        f"ORDER BY version DESC LIMIT 1", kind)
+        f"AND coalesce(config->>'profile', $3) IN ($2, $3) "
+        f"ORDER BY (coalesce(config->>'profile', $3) = $2) DESC, version DESC LIMIT 1",
+        kind, profile, DEFAULT_PROFILE)
     return ChainConfig.from_dict(json.loads(raw)) if raw else None
 
 

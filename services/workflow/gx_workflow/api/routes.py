@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
 
 from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
@@ -18,6 +18,7 @@ from gx_kernel.service import ServiceRuntime
 
 from gx_workflow.application import queries, stats
 from gx_workflow.application.cases import act
+from gx_workflow.application.paging import MAX_CURSOR_CHARS, decode_cursor
 from gx_workflow.application.live import ProgressFeed
 from gx_workflow.domain import commands as dc
 
@@ -25,7 +26,19 @@ router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
 Who = Annotated[Principal, Depends(principal)]
 Rt = Annotated[ServiceRuntime, Depends(runtime)]
 _REVIEWER_ROLES = frozenset(r.value for r in REVIEWER_ROLE_FOR_LEVEL.values())
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                       description="幂等键（至多200字符）")]
+# Query and path parameters: each bounded, so odd input is a 422 in Chinese, never a 500.
+MAX_OFFSET = 100_000
+Kind = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z]+\.[a-z_]+$",
+                                   description="审核对象类别，如 agri.report（至多64字符）")]
+TaskId = Annotated[UUID | None, Query(description="任务ID（UUID）")]
+# Checked by _division_in_scope (422 naming `division`, as before).
+Division = Annotated[str | None, Query(description="统计用区划代码（12位数字）；默认本人管辖区划")]
+SubjectKindPath = Annotated[str, Path(max_length=64, pattern=r"^[a-z]+\.[a-z_]+$",
+                                      description="审核对象类别（至多64字符）")]
+SubjectIdPath = Annotated[str, Path(min_length=1, max_length=128,
+                                    description="审核对象ID（至多128字符）")]
 # Review records name reviewers: people in the chain read them; ops and subscribers do not.
 _NON_READERS = frozenset({Role.ops.value, Role.subscriber.value})
 
@@ -46,23 +59,46 @@ def _visible(p: Principal, view: dict | None, ident: str) -> dict:
 
 
 @router.get("/queue")
-async def my_queue(p: Who, rt: Rt, kind: str | None = None, task_id: str | None = None,
-                   status: Annotated[str | None, Query(pattern="^(in_review|returned|accepted)$")] = None,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-    """我的待办：cases waiting at my level in my jurisdiction, oldest first."""
+async def my_queue(p: Who, rt: Rt, kind: Kind = None, task_id: TaskId = None,
+                   status: Annotated[str | None, Query(
+                       max_length=16, pattern="^(in_review|returned|accepted)$",
+                       description="状态：in_review、returned 或 accepted")] = None,
+                   limit: Annotated[int, Query(ge=1, le=500, description="每页条数（1至500）")] = 100,
+                   offset: Annotated[int, Query(ge=0, le=MAX_OFFSET,
+                                                description="跳过条数（0至100000）；长列表请用 cursor")] = 0,
+                   cursor: Annotated[str | None, Query(
+                       min_length=1, max_length=MAX_CURSOR_CHARS,
+                       description="上一页返回的 next_cursor（不透明，至多200字符）")] = None,
+                   watch: Annotated[bool, Query(
+                       description="true = 本级同步监测、可退回的案卷（在其他层级审核中或已提前验收）")] = False,
+                   ) -> dict:
+    """我的待办：cases waiting at my level in my jurisdiction, oldest first; with `watch`, the
+    cases my level watches (同步监测). Page with `cursor` (from `next_cursor`) or `offset`."""
     try:
         level = LEVEL_OF_ROLE[Role(p.role)]
     except (KeyError, ValueError):
         raise Forbidden("您的角色没有审核待办", code="role_has_no_queue") from None
+    after = None
+    if cursor is not None:
+        if offset:
+            raise AppError(422, "paging_conflict", "cursor 与 offset 不能同时使用", field="offset")
+        try:
+            after = decode_cursor(cursor)
+        except ValueError:
+            raise AppError(422, "invalid_cursor", "分页游标 cursor 无效，请使用上一页返回的 next_cursor",
+                           field="cursor") from None
     async with rt.pool.acquire() as conn:
-        items = await queries.queue(conn, rt.settings.schema, level, p.scope, kind=kind,
-                                    task_id=task_id, status=status, limit=limit, offset=offset)
-    return {"level": level.value, "items": items, "count": len(items)}
+        items, next_cursor = await queries.queue(
+            conn, rt.settings.schema, level, p.scope, kind=kind,
+            task_id=str(task_id) if task_id else None, status=status, limit=limit,
+            offset=offset, after=after, watch=watch)
+    return {"level": level.value, "items": items, "count": len(items),
+            "next_cursor": next_cursor}
 
 
 @router.get("/cases/by-subject/{subject_kind}/{subject_id}")
-async def case_by_subject(subject_kind: str, subject_id: str, p: Reader, rt: Rt) -> dict:
+async def case_by_subject(subject_kind: SubjectKindPath, subject_id: SubjectIdPath, p: Reader,
+                          rt: Rt) -> dict:
     case_id = case_id_for(subject_kind, subject_id)
     async with rt.pool.acquire() as conn:
         view = await queries.case_by_id(conn, rt.settings.schema, case_id)
@@ -97,22 +133,24 @@ def _division_in_scope(p: Principal, division: str | None) -> str:
 
 
 @router.get("/progress")
-async def task_progress(task_id: str, p: Reader, rt: Rt, division: str | None = None) -> dict:
+async def task_progress(task_id: Annotated[UUID, Query(description="任务ID（UUID）")], p: Reader,
+                        rt: Rt, division: Division = None) -> dict:
     """进度：per child division — expected, not started, submitted, at each level, returned…"""
     division = _division_in_scope(p, division)
     async with rt.pool.acquire() as conn:
-        result = await queries.progress(conn, rt.settings.schema, task_id, division)
+        result = await queries.progress(conn, rt.settings.schema, str(task_id), division)
     if not result:
         raise NotFound("区划", division)
     return result
 
 
 @router.get("/progress/stream", response_class=StreamingResponse)
-async def task_progress_stream(task_id: str, p: Reader, rt: Rt, division: str | None = None):
+async def task_progress_stream(task_id: Annotated[UUID, Query(description="任务ID（UUID）")],
+                               p: Reader, rt: Rt, division: Division = None):
     """进度实时推送 (server-sent events): `progress` snapshots (as GET /progress) and `case`
     events naming each changed case (id, status, level; no personal data)."""
     division = _division_in_scope(p, division)
-    feed = ProgressFeed(rt.pool, rt.settings.schema, rt.state["progress_hub"], task_id,
+    feed = ProgressFeed(rt.pool, rt.settings.schema, rt.state["progress_hub"], str(task_id),
                         division)
     if await feed.start() is None:
         raise NotFound("区划", division)
@@ -121,15 +159,16 @@ async def task_progress_stream(task_id: str, p: Reader, rt: Rt, division: str | 
 
 
 @router.get("/stats")
-async def review_stats(p: Who, rt: Rt, task_id: str | None = None,
-                       division: str | None = None, kind: str | None = None) -> dict:
+async def review_stats(p: Who, rt: Rt, task_id: TaskId = None, division: Division = None,
+                       kind: Kind = None) -> dict:
     """审核统计：per level and per reviewer — approvals, returns, return rate, wait median/p90;
     the most frequent return reasons. For reviewers (statisticians) inside their jurisdiction."""
     if p.role not in _REVIEWER_ROLES:
         raise Forbidden("只有各级统计审核人员可以查看审核统计", code="role_forbidden")
     division = _division_in_scope(p, division)
     async with rt.pool.acquire() as conn:
-        return await stats.review_stats(conn, rt.settings.schema, division, task_id, kind)
+        return await stats.review_stats(conn, rt.settings.schema, division,
+                                        str(task_id) if task_id else None, kind)
 
 
 @router.post("/cases/{case_id}/approve")

@@ -22,6 +22,7 @@ from gx_workflow.application.projection import case_view, project
 from gx_workflow.application.queries import with_late
 from gx_workflow.domain import commands as dc
 from gx_workflow.domain.case import ReviewCase
+from gx_workflow.domain.chains import DEFAULT_PROFILE
 
 log = logging.getLogger(__name__)
 Decide = Callable[[ReviewCase, dc.Actor, datetime], EventPayload]
@@ -81,7 +82,8 @@ async def act(store: EventStore, principal: Principal, case_id: UUID, action: st
     return response
 
 
-async def intake(store: EventStore, conn: asyncpg.Connection, event: InboundEvent) -> None:
+async def intake(store: EventStore, conn: asyncpg.Connection, event: InboundEvent,
+                 profile: str = DEFAULT_PROFILE) -> None:
     """Consumer handler body: a `*.submitted` event with a submission opens or resubmits a case."""
     if not event.type.endswith(".submitted") or not isinstance(event.data.get("submission"), dict):
         return
@@ -89,16 +91,17 @@ async def intake(store: EventStore, conn: asyncpg.Connection, event: InboundEven
         sub = Submission.model_validate(event.data["submission"])
     except ValidationError as exc:
         raise ValueError(f"{event.type} {event.id}: bad submission: {exc}") from exc
-    await intake_submission(store, conn, sub, _inbound_metadata(event), now_utc())
+    await intake_submission(store, conn, sub, _inbound_metadata(event), now_utc(), profile)
 
 
 async def intake_submission(store: EventStore, conn: asyncpg.Connection, sub: Submission,
-                            metadata: dict[str, Any], now: datetime) -> ReviewCase | None:
+                            metadata: dict[str, Any], now: datetime,
+                            profile: str = DEFAULT_PROFILE) -> ReviewCase | None:
     """Open a case, resubmit it, or (duplicate revision) do nothing. Returns the case."""
     case_id = case_id_for(sub.subject_kind, sub.subject_id)
     case = await load_case(store, conn, case_id)
     if case is None:
-        chain = await current_chain(conn, store.schema, sub.subject_kind)
+        chain = await current_chain(conn, store.schema, sub.subject_kind, profile)
         if chain is None:  # poison for this service: the consumer retries, then dead-letters
             raise ValueError(f"no review chain configured for {sub.subject_kind!r}")
         opened = dc.open_case(case_id, sub, chain, now)

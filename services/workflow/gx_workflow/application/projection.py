@@ -41,6 +41,8 @@ def case_view(case: ReviewCase) -> dict[str, Any]:
         "accepted_level": case.accepted_level.value if case.accepted_level else None,
         "last_action": case.last_action, "returns": case.returns,
         "field_notes": case.field_notes,
+        "watch_levels": [lv.value for lv in case.watch_levels],
+        "chain_profile": case.chain_profile,
     }
 
 
@@ -55,7 +57,8 @@ def step_row(e: StoredEvent) -> tuple:
             m.get("actor"), m.get("actor_name"), m.get("role"), m.get("division"),
             m.get("device"), from_level, to_level, d.get("revision") or sub.get("revision"),
             d.get("comment") or None, d.get("reason_code"), d.get("reason"),
-            json.dumps(d.get("field_notes") or {}, ensure_ascii=False))
+            json.dumps(d.get("field_notes") or {}, ensure_ascii=False),
+            bool(d.get("final", True)) if e.type == "workflow.case.accepted" else None)
 
 
 async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
@@ -67,19 +70,21 @@ async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
     await conn.execute(
         f"WITH up AS (INSERT INTO {schema}.cases (case_id, subject_kind, subject_id, "
         f"division_code, task_id, status, level, version, revision, arrived_at, opened_at, "
-        f"deadline, late, view, changed_tx) "
-        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,{_XID}) "
+        f"deadline, late, view, accepted_level, changed_tx) "
+        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$16,{_XID}) "
         f"ON CONFLICT (case_id) DO UPDATE SET status=$6, level=$7, version=$8, revision=$9, "
-        f"arrived_at=$10, deadline=$12, late=$13, view=$14, changed_tx={_XID} RETURNING 1) "
+        f"arrived_at=$10, deadline=$12, late=$13, view=$14, accepted_level=$16, "
+        f"changed_tx={_XID} RETURNING 1) "
         f"SELECT pg_notify($15, coalesce($5::text, '')) FROM up",
         case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
         case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
-        case.opened_at, case.deadline, case.late, view, progress_channel(schema))
+        case.opened_at, case.deadline, case.late, view, progress_channel(schema),
+        case.accepted_level.value if case.accepted_level else None)
     await conn.executemany(
         f"INSERT INTO {schema}.case_steps (case_id, version, event_id, event_type, action, at, "
         f"actor, actor_name, role, division, device, from_level, to_level, revision, comment, "
-        f"reason_code, reason, field_notes) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
-        f"$12,$13,$14,$15,$16,$17,$18::jsonb)", [step_row(e) for e in events])
+        f"reason_code, reason, field_notes, final) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9,"
+        f"$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19)", [step_row(e) for e in events])
 
 
 PROJECTION_TABLES = ("cases", "case_steps")

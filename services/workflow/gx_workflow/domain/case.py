@@ -19,7 +19,7 @@ class CaseStatus(str, Enum):
 
     in_review = "in_review"  # 审核中：held by a review level of the chain
     returned = "returned"    # 已退回报送人：waits for the submitter to correct and resubmit
-    accepted = "accepted"    # 已验收（最终）
+    accepted = "accepted"    # 已验收（最终确认）
 
 
 class Recorded(Protocol):
@@ -55,10 +55,13 @@ class ReviewCase:
     deadline: datetime | None    # of the current holding, if a review level
     late: bool = False           # overdue already recorded for the current holding
     sent_back: bool = False      # held here because a higher level returned it
-    accepted_level: Level | None = None  # last acceptance (early or final)
+    accepted_level: Level | None = None  # last acceptance (early 数据验收, or final 确认)
     last_action: str = "opened"
     returns: int = 0             # how many times it was returned
     field_notes: dict[str, str] = field(default_factory=dict)  # of the last return
+    watch_levels: tuple[Level, ...] = ()  # may return while in review (同步监测)
+    field_labels: dict[str, str] = field(default_factory=dict)  # indicators of the form
+    chain_profile: str | None = None
 
     @property
     def stream_id(self) -> str:
@@ -115,9 +118,11 @@ def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
                        accepted_level=None, last_action="returned", returns=case.returns + 1,
                        field_notes=dict(d.get("field_notes") or {}))
     if e.type == "workflow.case.resubmitted":
+        labels = d.get("field_labels")
         return replace(case, **step, status=CaseStatus.in_review, level=Level(d["level"]),
                        revision=int(d["revision"]), arrived_at=at, deadline=deadline,
-                       last_action="resubmitted", field_notes={})
+                       last_action="resubmitted", field_notes={},
+                       field_labels=case.field_labels if labels is None else dict(labels))
     if e.type == "workflow.case.accepted":
         if d.get("final", True):
             return replace(case, **step, status=CaseStatus.accepted, level=Level(d["level"]),
@@ -149,7 +154,9 @@ def _opened(e: Recorded) -> ReviewCase:
         deadline_seconds={str(k): int(v) for k, v in (d.get("deadline_seconds") or {}).items()},
         chain_version=d.get("chain_version"), status=CaseStatus.in_review,
         level=Level(d["level"]), version=e.version, opened_at=e.recorded_at,
-        arrived_at=e.recorded_at, deadline=_dt(d.get("deadline")))
+        arrived_at=e.recorded_at, deadline=_dt(d.get("deadline")),
+        watch_levels=tuple(Level(x) for x in d.get("watch_levels") or ()),
+        field_labels=dict(sub.get("field_labels") or {}), chain_profile=d.get("chain_profile"))
 
 
 def _dt(v: Any) -> datetime | None:
