@@ -133,9 +133,10 @@ def test_postgres_is_replicated_synchronously_and_backed_up(prod):
 def test_collector_runs_the_compose_configuration(prod):
     compose_config = yaml.safe_load((ROOT / "deploy" / "otel-collector.yaml").read_text())
     k8s_config = yaml.safe_load(prod[("ConfigMap", "otel-collector")]["data"]["config.yaml"])
+    follow = "deploy/k8s/base/platform/otel-collector.yaml must follow deploy/otel-collector.yaml"
     for section in ("receivers", "processors", "extensions", "service"):
-        assert k8s_config[section] == compose_config[section], section
-    assert set(k8s_config["exporters"]) == set(compose_config["exporters"])
+        assert k8s_config[section] == compose_config[section], f"{section}: {follow}"
+    assert set(k8s_config["exporters"]) == set(compose_config["exporters"]), follow
     collector = pod_spec(prod[("Deployment", "otel-collector")])["containers"][0]
     assert {"name": "TRACES_OTLP_ENDPOINT", "value": "jaeger-collector.observability:4317"} \
         in collector["env"]
