@@ -159,7 +159,7 @@ async def drive(gateway: str, database_url: str, rate: float, seconds: float, se
           f"{len(sent) / sending:.1f}/s; HTTP 200: {ok}; cases visible: {len(seen)}; "
           f"never reached the queue: {len(sent) - len(seen)}"
           + (f"; other answers: {failed}" if failed else ""))
-    print(f"submit -> township queue latency: p50 {percentile(lat, 50):.0f} ms, "
+    print(f"submit -> township queue latency (n={len(lat)}): p50 {percentile(lat, 50):.0f} ms, "
           f"p99 {percentile(lat, 99):.0f} ms, max {max(lat):.0f} ms (target p99 <= 250 ms; "
           f"inf = some never arrived)")
 
