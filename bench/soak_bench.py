@@ -315,7 +315,8 @@ async def ceiling(soak: Soak, rates: list[float], step_seconds: float) -> None:
 
 
 async def drive(args, gateway: str, infra, procs: dict, secret: str) -> None:
-    rates = [args.start + i * args.step for i in range(int((args.max - args.start) / args.step) + 1)]
+    steps = int((args.max - args.start) / args.step) + 1
+    rates = [args.start + i * args.step for i in range(steps)]
     needed = (int(sum(r * args.step_seconds for r in rates)) if args.ceiling
               else int(args.rate * 60 * args.minutes))
     gw = Gateway(gateway)
