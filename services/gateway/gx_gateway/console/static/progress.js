@@ -156,10 +156,11 @@ export async function render(ctx) {
     chartMsg.textContent = `${ind.name}（${ind.unit}）：合计 ${fmtNum(totals.totals[ind.code] ?? 0)}，已报 ${totals.report_count} 份`;
     chart ||= window.echarts.init(chartBox, null, { renderer: "canvas" });
     chart.setOption({
-      textStyle: { fontFamily: getComputedStyle(document.body).fontFamily }, tooltip: { trigger: "axis" }, grid: { left: 8, right: 8, bottom: 8, top: 24, containLabel: true },
+      textStyle: { fontFamily: getComputedStyle(document.body).fontFamily }, tooltip: { trigger: "axis" }, grid: { left: 8, right: 8, bottom: 8, top: 36, containLabel: true },
       xAxis: { type: "category", data: kids.map((c) => c.name || c.division), axisLabel: { interval: 0, rotate: kids.length > 6 ? 40 : 0 } },
-      yAxis: { type: "value", name: ind.unit },
-      series: [{ type: "bar", name: ind.name, data: kids.map((c) => c.totals[ind.code] ?? 0), itemStyle: { color: "#0b5cad" } }],
+      // 单位写在轴顶、左对齐（居中时窄屏会被裁掉）；只有一个区划有数时柱子也不铺满整幅
+      yAxis: { type: "value", name: `单位：${ind.unit}`, nameTextStyle: { align: "left" }, nameGap: 12 },
+      series: [{ type: "bar", name: ind.name, barMaxWidth: 48, data: kids.map((c) => c.totals[ind.code] ?? 0), itemStyle: { color: "#0b5cad" } }],
     }, true);
   };
   indSel.addEventListener("change", drawChart);

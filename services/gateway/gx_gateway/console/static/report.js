@@ -100,7 +100,9 @@ class ReportPage {
   readOnlyNote(sent) {
     if (this.queued) return h("p", { class: "muted" }, "报表已在发件箱中，发出前不能修改。");
     if (sent) return h("p", { class: "alert ok", id: "submit-result" }, `已提交（第 ${sent.revision} 次报送），等待乡镇审核。`);
-    return h("p", { class: "alert ok" }, this.r.status === "accepted" ? "报表已验收，只读。" : "报表已提交，审核中，只读。");
+    const st = this.r.status;
+    return h("p", { class: "alert ok" }, st === "accepted" ? "报表已验收，只读。"
+      : st === "submitted" ? "报表已提交，审核中，只读。" : `报表${this.r.status_zh || REPORT_STATUS[st] || st}，只读。`);
   }
 
   // 发件箱里这份报表的发送进度；发出后从服务器重新读取
