@@ -238,6 +238,14 @@ def test_shape_check_reads_strings_as_text_and_counts_every_level():
     with pytest.raises(AppError) as many:
         check_json_shape(b"[" + b"0," * 10 + b"0]", limits)
     assert many.value.code == "json_too_many_items" and many.value.status == 413
+    # Inputs that made a string-skipping regular expression rescan the rest from every quote
+    # (quadratic): an unterminated escape-heavy string, and far more strings than elements.
+    big = Limits()
+    check_json_shape(b'"' + b',\\"' * 300_000 + b"\\", big)  # one string to the end
+    with pytest.raises(AppError) as quotes:
+        check_json_shape(b'"' * 1_000_000 + b"[" * 33, big)
+    assert quotes.value.code == "json_too_many_items"
+    check_json_shape(b"]" * 100_000 + b"[" * 40, big)  # not JSON: left to the parser
     assert list(bad_text({"a": [{"b": "x\x00"}], "c\x00": 1, "d": "\ud800"})) == [
         {"field": "a.0.b", "message": NUL}, {"field": "c\\u0000", "message": NUL},
         {"field": "d", "message": "包含无效的 Unicode 字符（不成对的代理项）"}]
