@@ -28,6 +28,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The tests that need no database, broker or browser (marked in tests/conftest.py).
+.PHONY: test-unit
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -m unit $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	@set -e; for f in bench/[!_]*.py; do \
 		[ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done

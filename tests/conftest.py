@@ -58,3 +58,28 @@ async def stack(infra):
 
     async with running_stack(infra) as s:
         yield s
+
+
+# -- test kinds (markers registered in pyproject.toml) ----------------------------------------
+_KINDS = ("unit", "integration", "e2e", "browser")
+_TESTS_DIR = Path(__file__).resolve().parent
+
+
+def _kind(item: pytest.Item) -> str:
+    folder = Path(item.path).resolve().relative_to(_TESTS_DIR).parts[0]
+    fixtures = set(getattr(item, "fixturenames", ()))  # the whole closure, indirect ones too
+    if folder == "browser":
+        return "browser"
+    if folder == "e2e" or "stack" in fixtures:
+        return "e2e"
+    # deploy: renders and validates manifests with external tools (kubectl, compose), slow
+    if folder == "deploy" or "infra" in fixtures:
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by what it needs, unless it says so itself: `-m unit` runs no infra."""
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in _KINDS):
+            item.add_marker(getattr(pytest.mark, _kind(item)))
