@@ -20,10 +20,8 @@ from gx_kernel import telemetry
 from gx_kernel.eventstore import (Checkpoint, ConcurrencyError, EventStore, NewEvent,
                                   StoredEvent)
 
-try:  # the PostgreSQL store's event size limit (the Kafka record an event becomes)
-    from gx_kernel.kafka import DEFAULT_MAX_EVENT_BYTES, check_event_size
-except ImportError:  # pragma: no cover - a kernel without the limit
-    DEFAULT_MAX_EVENT_BYTES, check_event_size = 0, None  # type: ignore[assignment]
+# The PostgreSQL store's event size limit (the Kafka record an event becomes), same check.
+from gx_kernel.kafka import DEFAULT_MAX_EVENT_BYTES, check_event_size
 
 
 def _json(value: Any) -> str:
@@ -174,8 +172,7 @@ class InMemoryEventStore:
             return []
         meta = telemetry.enrich_metadata(dict(metadata or {}))
         datas = [_json(e.data) for e in events]
-        if check_event_size is not None:
-            check_event_size(stream_id, events, meta, self.max_event_bytes, datas)
+        check_event_size(stream_id, events, meta, self.max_event_bytes, datas)
         if conn is not None:
             return await conn.append(stream_id, expected_version, events, meta, datas)
         tx = self.begin()
