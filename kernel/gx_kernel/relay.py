@@ -282,6 +282,7 @@ class OutboxRelay:
         await self.tables.save(self._pos)
         self._parked = await self.tables.parked()
         self._checked_at = time.monotonic()
+        self._careful = True  # a new topic may refuse the first batch: nothing may pass it
         self.rebuilds += 1
 
     # -- producer ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,8 +229,10 @@ def _start_tansu(slot: Path) -> tuple[subprocess.Popen, int]:
         url = f"tcp://127.0.0.1:{port}"
         log = open(slot / "tansu.log", "ab")
         proc = subprocess.Popen(
+            # A cluster id of its own per start: the memory-only broker forgets everything
+            # when it stops, and the relays tell a new incarnation by its id.
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+             "--cluster-id", f"gx-{uuid.uuid4().hex[:12]}", "--storage-engine", "memory://tansu/"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM))
         log.close()
