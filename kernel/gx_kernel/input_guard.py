@@ -203,7 +203,7 @@ def check_json_text(body: bytes) -> None:
         return  # no escape that could decode to bad text (raw NUL is invalid JSON anyway)
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return  # malformed JSON: the route answers 422 itself
     errors = []
     for err in bad_text(data):
