@@ -78,6 +78,7 @@ def _kind(item: pytest.Item) -> str:
     return "unit"
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config, items):
     """Mark each test by what it needs, unless it says so itself: `-m unit` runs no infra."""
     for item in items:
