@@ -173,7 +173,9 @@ NonNegativeValue = Annotated[
 """An indicator value in a command: a JSON number (no strings, no booleans), 0..10¹², or null."""
 FieldNotes = dict[IndicatorCode, Annotated[str, Field(max_length=500)]]
 """指标代码 -> 说明/批注 (in events: as recorded)."""
-MAX_FIELD_NOTES = 500
+# The largest return (200 notes of 200 字 on 64-character codes, about 135 KB in UTF-8) stays
+# well inside the kernel's event size limit (GX_MAX_EVENT_BYTES, 256 KiB by default).
+MAX_FIELD_NOTES = 200
 MAX_FIELD_LABELS = 500
 
 
@@ -185,7 +187,7 @@ def indicator_map(value: Any, n: int, what: str) -> Any:
 
 FieldNote = Annotated[str, no_nul, Field(max_length=200, description="批注（至多200字）")]
 ReturnFieldNotes = indicator_map(FieldNote, MAX_FIELD_NOTES, "指标批注")
-"""指标代码 -> 批注 in a return: one note per indicator of the form, at most 500, each ≤ 200 字."""
+"""指标代码 -> 批注 in a return: one note per indicator of the form, at most 200, each ≤ 200 字."""
 FieldLabel = Annotated[str, no_nul, Field(max_length=100, description="指标名称（至多100字）")]
 FieldLabels = indicator_map(FieldLabel, MAX_FIELD_LABELS, "指标名称")
 """指标代码 -> 中文指标名称 of the submitted form (at most 500)."""

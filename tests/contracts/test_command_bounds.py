@@ -107,7 +107,7 @@ def test_return_field_notes_bounds_in_chinese():
     with pytest.raises(ValidationError) as exc:
         ReturnCase(expected_version=1, reason_code="R01", reason="x",
                    field_notes={f"k{i}": "x" for i in range(1200)})
-    assert _errors(exc.value) == {"field_notes": "指标批注至多500项，实际1200项"}
+    assert _errors(exc.value) == {"field_notes": "指标批注至多200项，实际1200项"}
     with pytest.raises(ValidationError) as exc:
         ReturnCase(expected_version=1, reason_code="R01", reason="x", field_notes={"A01": "长" * 201})
     assert list(_errors(exc.value)) == ["field_notes.A01"]

@@ -55,7 +55,7 @@ async def test_field_notes_1200_keys_or_long_notes_are_refused_before_anything_i
     many = {f"k{i:04d}": "偏大" for i in range(1200)}
     body = _refused(await wf.post(cid, "return", "township", {
         "expected_version": 1, **RETURN, "field_notes": many}), 422, "field_notes")
-    assert "至多500" in body["detail"]
+    assert "至多200" in body["detail"]
     huge = {f"k{i:04d}": "长" * 500 for i in range(1200)}  # the ~1.8 MB return of issue 8
     _refused(await wf.post(cid, "return", "township", {
         "expected_version": 1, **RETURN, "field_notes": huge}), (413, 422))
@@ -67,6 +67,17 @@ async def test_field_notes_1200_keys_or_long_notes_are_refused_before_anything_i
     assert any(e["field"].startswith("field_notes.bad key!") for e in body["errors"])
     assert await _events(wf, cid) == ["workflow.case.opened"]
     assert _ok(await wf.get(f"/cases/{cid}", "township"))["version"] == 1
+
+
+async def test_the_largest_return_the_contract_allows_is_stored(wf):
+    """200 notes of 200 字 on 64-character codes fit the kernel's event size limit."""
+    codes = [f"{i:03d}".ljust(64, "x") for i in range(200)]
+    cid = (await wf.submit(field_labels={c: "指标" * 50 for c in codes}))["case_id"]
+    v = _ok(await wf.post(cid, "return", "township", {
+        "expected_version": 1, "reason_code": "R99", "reason": "原" * 500,
+        "field_notes": {c: "注" * 200 for c in codes}}))
+    assert len(v["field_notes"]) == 200
+    assert await _events(wf, cid) == ["workflow.case.opened", "workflow.case.returned"]
 
 
 async def test_without_labels_any_well_formed_code_may_be_noted(wf):

@@ -49,7 +49,7 @@ class ReturnCase(Command):
     reason: RequiredReason = Field(title="退回原因", description="退回原因说明（必填，至多500字）")
     field_notes: ReturnFieldNotes = Field(
         default_factory=dict, title="指标批注",
-        description="指标代码 -> 批注：键须是该报表的指标代码，每个指标至多一条批注（至多200字），至多500条")
+        description="指标代码 -> 批注：键须是该报表的指标代码，每个指标至多一条批注（至多200字），至多200条")
     to_level: Level | None = Field(
         None, title="退回到", description="退回到审核链中的较低层级；为空表示退回报送人（村）"
     )
