@@ -9,6 +9,7 @@ from gx_kernel.consumer import IdempotentConsumer
 from gx_kernel.eventstore import EventStore, NewEvent
 from gx_kernel.idempotency import ddl as idempotency_ddl
 from gx_kernel.migrations import MigrationError, discover, run_migrations
+from gx_kernel.relay_store import RelayTables
 
 INITIAL = """
 CREATE TABLE items (id integer PRIMARY KEY, label text NOT NULL);
@@ -100,16 +101,12 @@ async def test_kernel_migrations_match_the_tables_made_at_start(pool, schema):
         await EventStore(pool, other).setup()
         async with pool.acquire() as conn:
             await conn.execute(idempotency_ddl(other))
-            await conn.execute(f"CREATE TABLE {other}.relay_checkpoints (name text PRIMARY KEY,"
-                               f" tx_id bigint NOT NULL, position bigint NOT NULL, "
-                               f"updated_at timestamptz NOT NULL DEFAULT now())")
+        await RelayTables(pool, other).setup()
         await IdempotentConsumer(pool=pool, schema=other, group_id="g", topics=[], handler=None,
                                  bootstrap="", producer_factory=None).setup()
-        mine = {t for t, *_ in await columns(pool, schema)}
-        made = [c for c in await columns(pool, other) if c[0] in mine]
-        assert made == await columns(pool, schema)
-        assert [i for i in await indexes(pool, other) if i[0] in mine] == \
-            [(t, d.replace(schema, other)) for t, d in await indexes(pool, schema)]
+        assert await columns(pool, other) == await columns(pool, schema)
+        assert await indexes(pool, other) == [(t, d.replace(schema, other))
+                                              for t, d in await indexes(pool, schema)]
         assert [m.name for m in await run_migrations(pool, other)] == ["kernel_tables"]
     finally:
         async with pool.acquire() as conn:

@@ -1,5 +1,5 @@
 -- The kernel's tables as services created them at start before migrations existed
--- (EventStore.setup, idempotency.ddl, the relay's and the consumer's setup). IF NOT EXISTS:
+-- (EventStore.setup, idempotency.ddl, RelayTables.setup, the consumer's setup). IF NOT EXISTS:
 -- a schema made that way adopts the migrations without change. Names resolve in the
 -- service's schema (the runner sets search_path).
 CREATE TABLE IF NOT EXISTS streams (
@@ -38,6 +38,35 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
     tx_id bigint NOT NULL,
     position bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- Added to running deployments by the relay's setup; here for schemas made before that.
+ALTER TABLE relay_checkpoints ADD COLUMN IF NOT EXISTS cluster_id text;
+ALTER TABLE relay_checkpoints ADD COLUMN IF NOT EXISTS offsets jsonb NOT NULL DEFAULT '{}';
+
+CREATE TABLE IF NOT EXISTS relay_stuck (
+    name text PRIMARY KEY,
+    event_id uuid NOT NULL,
+    tx_id bigint NOT NULL,
+    position bigint NOT NULL,
+    stream_id text NOT NULL,
+    version integer NOT NULL,
+    event_type text NOT NULL,
+    error text NOT NULL,
+    attempts integer NOT NULL,
+    since timestamptz NOT NULL DEFAULT now(),
+    retry_requested_at timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS relay_parked (
+    name text NOT NULL,
+    event_id uuid NOT NULL,
+    tx_id bigint NOT NULL,
+    position bigint NOT NULL,
+    stream_id text NOT NULL,
+    version integer NOT NULL,
+    reason text NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, event_id)
 );
 
 CREATE TABLE IF NOT EXISTS consumed_events (
