@@ -71,7 +71,7 @@ class ReportPage {
     const historyBox = h("details", { class: "card" }, h("summary", {}, "处理记录"), h("div", {}, "展开后加载…"));
     historyBox.addEventListener("toggle", () => this.loadHistory(historyBox), { once: true });
     this.outboxState = h("div", { id: "outbox-state", "aria-live": "polite" });
-    mount(h("div", { class: "narrow", id: "report-page" },
+    this.root = h("div", { class: "narrow", id: "report-page" },
       h("p", {}, h("a", { href: "#/tasks" }, "‹ 返回我的任务")),
       h("h1", {}, `${r.period_name || r.period} ${form.name}`),
       h("p", { class: "muted" }, `${r.village_name || r.village_code} · 表号 ${form.code} · `,
@@ -83,9 +83,12 @@ class ReportPage {
       h("form", { id: "report-form", novalidate: true, onsubmit: (e) => e.preventDefault() }, list),
       this.readOnly ? this.readOnlyNote(sent)
         : h("div", { class: "actions sticky-actions" }, this.buttons.save, this.buttons.check, this.buttons.submit),
-      historyBox));
+      historyBox);
+    mount(this.root);
     this.showFindings(this.findings.filter((f) => this.touched.has(f.indicator)), {});
-    if (this.restored) {
+    if (this.restored) { // 恢复的值视同已填过：马上校验一遍
+      for (const [code, raw] of Object.entries(this.restored.values || {})) if (String(raw).trim()) this.touched.add(code);
+      this.liveCheck();
       this.edits = 1;
       this.top.replaceChildren(h("div", { class: "alert ok", id: "restored-note" },
         `已恢复本机保存的未提交内容（${fmtTime(this.restored.savedAt)}）。`));
@@ -123,9 +126,11 @@ class ReportPage {
   }
 
   async reload(done) {
+    this.gone = true; // 这一页的内容已交给发件箱或服务器：不再自动保存、不再提醒
+    guardLeaving(null);
     let fresh;
     try { fresh = await api(`/api/v1/agri/reports/${this.r.report_id}`); } catch { fresh = this.r; }
-    if (this.gone) return;
+    if (!this.root.isConnected) return; // 用户已离开这一页
     const next = new ReportPage(fresh, this.user);
     await next.show();
     if (done && fresh.revision >= done.revision && !document.getElementById("submit-result")) {
@@ -172,6 +177,7 @@ class ReportPage {
   }
 
   snapshot() {
+    if (this.gone) return null;
     const values = {}, explanations = {};
     for (const [code, f] of Object.entries(this.fields)) {
       values[code] = f.input.value;

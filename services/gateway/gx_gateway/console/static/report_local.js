@@ -18,7 +18,9 @@ export class Autosave {
   async flush() {
     clearTimeout(this.timer);
     this.timer = null;
-    try { await saveDraft({ username: this.username, reportId: this.reportId, ...this.snapshot() }); } catch { /* 存储不可用：照常在线填报 */ }
+    const snap = this.snapshot();
+    if (!snap) return;
+    try { await saveDraft({ username: this.username, reportId: this.reportId, ...snap }); } catch { /* 存储不可用：照常在线填报 */ }
   }
   async drop() {
     clearTimeout(this.timer);
