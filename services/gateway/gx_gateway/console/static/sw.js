@@ -40,7 +40,7 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET") return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
-  if (req.mode === "navigate" || url.pathname === "/") {
+  if (url.pathname === "/") { // 控制台页面本身（其他页面如 /docs 不经本机缓存）
     event.respondWith(networkFirst(req, SHELL_CACHE, "/"));
   } else if (url.pathname.startsWith("/console/")) {
     event.respondWith(networkFirst(req, SHELL_CACHE, url.pathname + url.search));
