@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from typing import Callable
 
 from aiokafka import AIOKafkaProducer
@@ -95,6 +96,9 @@ class OutboxRelay:
         backoff, attempts, failing = 0.1, 0, None
         self._pos = await self.tables.load()
         self._parked = await self.tables.parked()
+        if alarm := await self.tables.stuck():  # raised before a restart: holds until it goes
+            attempts, failing = self.max_attempts, uuid.UUID(alarm["event_id"])
+            self.gauge.stuck = True
         self._checked_at = 0.0  # ask the broker before the first batch
         while True:
             try:

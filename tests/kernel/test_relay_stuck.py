@@ -18,6 +18,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from gx_kernel import metrics
 from gx_kernel.eventstore import NewEvent
+from gx_kernel.kafka import ensure_topics, make_producer
+from gx_kernel.relay import OutboxRelay
 from gx_kernel.service import create_service_app
 from gx_kernel.settings import ServiceSettings
 
@@ -148,3 +150,38 @@ async def test_park_publishes_a_stub_and_keeps_versions_gapless(stuck, infra, sc
     assert [p["event_id"] for p in status["parked"]] == [str(big.id)]
     assert status["parked"][0]["reason"] == "超过主题上限" and status["stuck"] is None
     assert (await admin(infra, schema, "park", str(big.id)))[0] == 1  # no longer stuck
+
+
+async def test_an_alarm_raised_before_a_restart_clears_once_the_event_is_out(store, infra,
+                                                                             prefix):
+    topic = f"{prefix}svc.events"
+    await ensure_topics(infra.kafka_bootstrap, [topic])
+    big = (await store.append("a", 0, [NewEvent("svc.thing.happened",
+                                                {"notes": "说明" * 3000})]))[0]
+
+    def relay(limit: int) -> OutboxRelay:
+        return OutboxRelay(store, lambda: make_producer(infra.kafka_bootstrap, False,
+                                                        max_request_size=limit),
+                           topic, source="/gxstat/test", max_attempts=2, max_backoff=0.2)
+
+    stuck_relay = relay(SMALL_LIMIT)
+    await stuck_relay.setup()
+    first = asyncio.create_task(stuck_relay.run())
+    try:
+        alarm = await wait_for(stuck_relay.tables.stuck, timeout=20)
+    finally:
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+    assert alarm["event_id"] == str(big.id)
+    again = relay(1_048_576)  # restarted with the limit raised
+    second = asyncio.create_task(again.run())
+    try:
+        async def cleared():
+            return again.published and await again.tables.stuck() is None
+        await wait_for(cleared, timeout=20)
+    finally:
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+    assert (await topic_records(infra, ServiceSettings(GX_TOPIC_PREFIX=prefix,
+                                                       GX_SERVICE_NAME="svc"), 1))[0]["id"] \
+        == str(big.id)
