@@ -168,6 +168,16 @@ async def test_page_closed_mid_send_sends_once_when_reopened(stack, api, browser
         await page.click("#btn-submit")
         await asyncio.wait_for(reached.wait(), 20)
         await expect(page.locator("#btn-submit")).to_be_disabled()
+        await expect(page.locator("#queued-note")).to_contain_text("发送中")
+        state = await page.evaluate("""async (rid) => {
+          const db = await new Promise((ok, no) => { const r = indexedDB.open("gx-offline");
+            r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+          const all = await new Promise((ok) => {
+            const g = db.transaction("outbox").objectStore("outbox").getAll();
+            g.onsuccess = () => ok(g.result); });
+          return all.filter((x) => x.reportId === rid).map((x) => x.state);
+        }""", rid)
+        assert state == ["sending"], state  # on the device, with its keys, while in flight
         await shot(page, f"offline-05-in-flight-{tag}.png")
         assert await _submitted_events(stack, rid) == 1  # the server did it; the page never knew
         await page.close()
