@@ -86,6 +86,9 @@ def check_invariants(case: ReviewCase) -> None:
         assert case.level is Level.village and case.deadline is None
     else:
         assert case.level is case.final_level and case.deadline is None
+    if case.early_accepted_level is not None:  # 数据验收 below, confirmation pending or done
+        assert case.early_accepted_level in case.early_accept_levels
+        assert case.status is not CaseStatus.returned
     if case.accepted_level is not None and case.status is CaseStatus.in_review:
         assert case.accepted_level in case.early_accept_levels
         assert case.chain.index(case.level) > case.chain.index(case.accepted_level)

@@ -178,6 +178,7 @@ async def test_annex3_township_accepts_county_returns_meanwhile_region_confirms(
     v = _ok(await wf.post(cid, "accept", "township", {"expected_version": 1,
                                                       "comment": "审核无误，数据验收"}))
     assert (v["status"], v["level"], v["accepted_level"]) == ("in_review", "region", "township")
+    assert (v["accepted_early_by"], v["confirmed_by"]) == ("township", None)
     progress = _ok(await wf.get("/progress", "township", task_id=str(task)))["total"]
     assert (progress["accepted_early"], progress["confirmed"], progress["accepted"]) == (1, 0, 0)
     # the county returns meanwhile: back to the village, acceptance undone
@@ -187,10 +188,12 @@ async def test_annex3_township_accepts_county_returns_meanwhile_region_confirms(
         "expected_version": 2, "reason_code": "R03", "reason": "玉米产量与面积不符",
         "field_notes": {"maize_output": "单产偏高"}}))
     assert (v["status"], v["level"], v["accepted_level"]) == ("returned", "village", None)
+    assert (v["accepted_early_by"], v["confirmed_by"]) == (None, None)
     await wf.submit(subject_id=c["subject_id"], revision=2, task_id=task, field_labels=LABELS)
     v = _ok(await wf.post(cid, "accept", "township", {"expected_version": 4}))
     v = _ok(await wf.post(cid, "accept", "region", {"expected_version": 5, "comment": "确认"}))
     assert (v["status"], v["level"], v["accepted_level"]) == ("accepted", "region", "region")
+    assert (v["accepted_early_by"], v["confirmed_by"]) == ("township", "region")
     progress = _ok(await wf.get("/progress", "township", task_id=str(task)))
     assert (progress["total"]["accepted_early"], progress["total"]["confirmed"]) == (0, 1)
     assert progress["labels"]["accepted_early"].startswith("已验收")

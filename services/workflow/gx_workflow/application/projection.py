@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import asyncpg
 
+from gx_contracts.divisions import Level
 from gx_kernel.eventstore import StoredEvent
 
 from gx_workflow.adapters.schema import progress_channel
@@ -39,11 +40,19 @@ def case_view(case: ReviewCase) -> dict[str, Any]:
         "deadline": case.deadline.isoformat() if case.deadline else None,
         "overdue_recorded": case.late, "sent_back": case.sent_back,
         "accepted_level": case.accepted_level.value if case.accepted_level else None,
+        # 已验收 by (e.g. township 数据验收) and 已确认 by (e.g. region 审核确认)
+        "accepted_early_by": _value(case.early_accepted_level),
+        "confirmed_by": case.accepted_level.value if case.is_final and case.accepted_level
+        else None,
         "last_action": case.last_action, "returns": case.returns,
         "field_notes": case.field_notes,
         "watch_levels": [lv.value for lv in case.watch_levels],
         "chain_profile": case.chain_profile,
     }
+
+
+def _value(level: Level | None) -> str | None:
+    return level.value if level else None
 
 
 def step_row(e: StoredEvent) -> tuple:

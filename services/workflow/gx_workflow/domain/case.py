@@ -56,6 +56,7 @@ class ReviewCase:
     late: bool = False           # overdue already recorded for the current holding
     sent_back: bool = False      # held here because a higher level returned it
     accepted_level: Level | None = None  # last acceptance (early 数据验收, or final 确认)
+    early_accepted_level: Level | None = None  # 数据验收 the confirmation builds on (kept by it)
     last_action: str = "opened"
     returns: int = 0             # how many times it was returned
     field_notes: dict[str, str] = field(default_factory=dict)  # of the last return
@@ -115,7 +116,8 @@ def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
         status = CaseStatus.returned if target is Level.village else CaseStatus.in_review
         return replace(case, **{**step, "sent_back": target is not Level.village},
                        status=status, level=target, arrived_at=at, deadline=deadline,
-                       accepted_level=None, last_action="returned", returns=case.returns + 1,
+                       accepted_level=None, early_accepted_level=None,
+                       last_action="returned", returns=case.returns + 1,
                        field_notes=dict(d.get("field_notes") or {}))
     if e.type == "workflow.case.resubmitted":
         labels = d.get("field_labels")
@@ -130,6 +132,7 @@ def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
                            last_action="accepted")
         return replace(case, **step, level=Level(d["next_level"]), arrived_at=at,
                        deadline=deadline, accepted_level=Level(d["level"]),
+                       early_accepted_level=Level(d["level"]),
                        last_action="accepted_early")
     if e.type == "workflow.case.reopened":
         return replace(case, **step, status=CaseStatus.in_review, level=Level(d["level"]),
