@@ -47,6 +47,7 @@ async def test_rules_run_on_blur_and_stale_explanations_go(stack, api, browser, 
         await _set(page, "early_rice_output", IMPOSSIBLE)
         await expect(page.locator(f"{OUTPUT} .msg.error")).to_contain_text("错误")
         await expect(page.locator("#x-early_rice_output")).to_have_count(0)
+        await expect(page.locator(f"{OUTPUT} .msg.warning")).to_have_count(0)  # the error alone
         await shot(page, f"validate-01-hard-error-{tag}.png")
         # the refused submit lists the blocking error first
         await page.click("#btn-submit")

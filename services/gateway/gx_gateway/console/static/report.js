@@ -221,7 +221,8 @@ class ReportPage {
       f.input.setAttribute("aria-invalid", errs.length ? "true" : "false");
       f.msg.replaceChildren(
         ...errs.map((m) => h("div", { class: "msg error" }, "错误：", m)),
-        ...warns.map((w) => h("div", { class: "msg warning" }, "警告：", w.message, w.explained ? "（已说明）" : "")));
+        // 有硬性错误时只说错误：同一指标的警告要等数值改对后才有意义
+        ...(errs.length ? [] : warns).map((w) => h("div", { class: "msg warning" }, "警告：", w.message, w.explained ? "（已说明）" : "")));
       const ta = f.explain.querySelector("textarea");
       if (warns.length && !errs.length) this.explanationBox(code);
       else if (ta) {
