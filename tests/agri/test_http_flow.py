@@ -1,5 +1,4 @@
 """Publish → draft → submit over HTTP with signed principals; bad input; reactions to workflow."""
-import time
 import uuid
 
 from gx_contracts.ids import report_id_for
@@ -16,9 +15,7 @@ async def _count(agri, sql, *args):
 
 
 async def test_publish_to_the_whole_region(agri):
-    t0 = time.perf_counter()
     r = await agri.publish("450000000000", key="pub-region-1")
-    elapsed = time.perf_counter() - t0
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["village_count"] == 16681
@@ -27,7 +24,7 @@ async def test_publish_to_the_whole_region(agri):
                         uuid.UUID(task_id)) == 16681
     assert await _count(agri, "SELECT count(*) FROM {s}.events WHERE stream_id = $1",
                         f"task-{task_id}") == 1
-    assert elapsed < 5, elapsed  # bench target is 2 s; leave room for a loaded CI box
+    # how fast: bench/, not here (a timed assertion fails on a loaded machine)
     again = await agri.publish("450000000000", key="pub-region-1")  # retried by a flaky client
     assert again.json() == body
     assert await _count(agri, "SELECT count(*) FROM {s}.tasks") == 1

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from gx_kernel.http import PROBLEM_JSON, validation_problem
 
 from gx_agri.domain.catalogue import default_catalogue
+from gx_agri.domain.rules import fmt
 
 MAX_OFFSET = 1_000_000
 MAX_LIMIT = 20_000
@@ -21,11 +22,14 @@ def _relabel(item: dict) -> dict:
     if field in _QUERY:
         return {**item, "message": _QUERY[field]}
     head, _, code = field.partition(".")
-    if head in ("values", "explanations") and code:
-        label = default_catalogue().label(code)
-        what = label or f"指标“{code[:64]}”"
-        return {**item, "message": f"{what}：{item['message']}"}
-    return item
+    if head not in ("values", "explanations") or not code:
+        return item
+    ind = default_catalogue().find(code)
+    if ind is None:
+        return {**item, "message": f"指标“{code[:64]}”：{item['message']}"}
+    if item.get("type") == "number_range":  # beyond the contract's overall bound: say the indicator's
+        return {**item, "message": f"{ind.label}超出取值范围 {fmt(ind.min)}～{fmt(ind.max)}"}
+    return {**item, "message": f"{ind.label}：{item['message']}"}
 
 
 def install(app: FastAPI) -> None:

@@ -138,12 +138,12 @@ class Catalogue:
     def all(self) -> list[Form]:
         return [self._forms[k] for k in sorted(self._forms)]
 
-    def label(self, code: str) -> str | None:
-        """An indicator's Chinese label in any form (the latest version that has it)."""
+    def find(self, code: str) -> Indicator | None:
+        """An indicator by code in any form (the latest version that has it)."""
         for form in reversed(self.all()):
             ind = form.indicator(code)
             if ind is not None:
-                return ind.label
+                return ind
         return None
 
 

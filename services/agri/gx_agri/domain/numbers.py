@@ -25,13 +25,20 @@ def as_decimal(value: Any) -> Decimal | None:
     return d if d.is_finite() else None
 
 
+def quantized(d: Decimal, decimals: int) -> Decimal:
+    """d to `decimals` places; a number too long for that is kept as it is (never an error)."""
+    if d.is_finite() and d.adjusted() + decimals + 2 <= _CTX.prec:
+        return d.quantize(Decimal(1).scaleb(-decimals), context=_CTX)
+    return d
+
+
 def rounded(value: Any, decimals: int) -> int | float | None:
     """The value rounded to the indicator's decimals: int for 0 decimals, else float."""
     d = as_decimal(value)
     if d is None:
         return None
     if d.adjusted() + decimals + 2 <= _CTX.prec:
-        q = d.quantize(Decimal(1).scaleb(-decimals), context=_CTX)
+        q = quantized(d, decimals)
         return int(q) if decimals == 0 else float(q)
     f = float(d)  # far outside any physical range: no exact digits to keep
     return f if math.isfinite(f) else None
@@ -43,6 +50,6 @@ def text(value: Any, decimals: int) -> str:
     if d is None:
         return "" if value is None or value == "" else str(value)[:40]
     if d.adjusted() < 20:
-        return f"{d.quantize(Decimal(1).scaleb(-decimals), context=_CTX):f}"
+        return f"{quantized(d, decimals):f}"
     return f"{d:.6E}"
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from gx_agri.domain.catalogue import Form, Indicator
-from gx_agri.domain.numbers import as_decimal
+from gx_agri.domain.numbers import as_decimal, quantized
 
 Values = Mapping[str, float | int | None]
 
@@ -151,9 +151,9 @@ def _yield_band(form, rule, values, previous, period):
         return
     lo, hi = (Decimal(str(b)) for b in rule["band"])
     expected = area * typical
-    low, high = (expected * lo).quantize(Decimal("0.01")), (expected * hi).quantize(Decimal("0.01"))
+    low, high = quantized(expected * lo, 2), quantized(expected * hi, 2)
     if not low <= output <= high:
-        per_mu = (output * _kg_factor(form, out_code) / area).quantize(Decimal("0.1"))
+        per_mu = quantized(output * _kg_factor(form, out_code) / area, 1)
         yield out_code, (f"{_label(form, out_code)}为 {fmt(output)}，按{_label(form, area_code)} "
                          f"{fmt(area)} × 常年单产 {fmt(typical)} {unit}/亩 推算应在 {fmt(low)}～"
                          f"{fmt(high)} {unit} 之间（折合单产 {fmt(per_mu)} 公斤/亩）")
@@ -185,7 +185,7 @@ def _year_on_year(form, rule, values, previous, period):
             continue
         change = (now - before) / before
         if abs(change) > limit:
-            pct = (change * 100).quantize(Decimal("0.1"))
+            pct = quantized(change * 100, 1)
             yield code, (f"{_label(form, code)}为 {fmt(now)}，比上期（{period or '已验收'}）"
                          f"{fmt(before)} {'增长' if change > 0 else '下降'} {fmt(abs(pct))}%，"
                          f"超过 ±{fmt(limit * 100)}%")
