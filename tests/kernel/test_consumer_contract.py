@@ -50,6 +50,17 @@ async def publish(infra, topic, store, events, times=1, extra=()):
         await producer.stop()
 
 
+async def prepared(pool, schema, store, infra, prefix, count,
+                   kind=lambda i: "src.thing.happened"):
+    """A topic with its DLQ, an effects table, and `count` source events stored (not sent)."""
+    topic = f"{prefix}src.events"
+    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
+    await effects_table(pool, schema)
+    stored = [e for i in range(count) for e in await store.append(
+        f"s{i}", 0, [NewEvent(kind(i), {"n": i})])]
+    return topic, stored
+
+
 async def run_until(consumer, predicate, timeout=20.0):
     task = asyncio.create_task(consumer.run())
     try:
@@ -63,11 +74,7 @@ async def run_until(consumer, predicate, timeout=20.0):
 
 
 async def test_redelivered_event_has_no_second_effect(pool, schema, store, infra, prefix):
-    topic = f"{prefix}src.events"
-    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
-    await effects_table(pool, schema)
-    stored = [e for i in range(3) for e in await store.append(
-        f"s{i}", 0, [NewEvent("src.thing.happened", {"n": i})])]
+    topic, stored = await prepared(pool, schema, store, infra, prefix, 3)
 
     async def handler(conn, event):
         await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, $2)", event.id,
@@ -96,11 +103,7 @@ async def dlq_headers(infra, topic, expect):
 
 async def test_permanent_failure_goes_to_dlq_at_once_and_others_proceed(
         pool, schema, store, infra, prefix):
-    topic = f"{prefix}src.events"
-    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
-    await effects_table(pool, schema)
-    stored = [e for i in range(3) for e in await store.append(
-        f"s{i}", 0, [NewEvent("src.thing.happened", {"n": i})])]
+    topic, stored = await prepared(pool, schema, store, infra, prefix, 3)
     attempts = {"n": 0}
 
     async def handler(conn, event):
@@ -137,11 +140,7 @@ async def test_permanent_failure_goes_to_dlq_at_once_and_others_proceed(
 
 async def test_transient_failures_are_retried_until_they_pass_or_tries_run_out(
         pool, schema, store, infra, prefix):
-    topic = f"{prefix}src.events"
-    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
-    await effects_table(pool, schema)
-    stored = [e for i in range(2) for e in await store.append(
-        f"s{i}", 0, [NewEvent("src.thing.happened", {"n": i})])]
+    topic, stored = await prepared(pool, schema, store, infra, prefix, 2)
     tries = {0: 0, 1: 0}
 
     async def handler(conn, event):
@@ -246,11 +245,9 @@ def test_failures_are_sorted_by_kind(exc, transient):
 
 
 async def test_unwanted_event_types_cost_no_transaction(pool, schema, store, infra, prefix):
-    topic = f"{prefix}src.events"
-    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
-    await effects_table(pool, schema)
-    stored = [e for i in range(4) for e in await store.append(
-        f"s{i}", 0, [NewEvent("src.thing.happened" if i % 2 else "src.thing.noted", {"n": i})])]
+    topic, stored = await prepared(
+        pool, schema, store, infra, prefix, 4,
+        kind=lambda i: "src.thing.happened" if i % 2 else "src.thing.noted")
 
     async def handler(conn, event):
         await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, $2)", event.id,
