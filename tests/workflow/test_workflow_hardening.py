@@ -205,6 +205,11 @@ async def test_annex3_township_accepts_county_returns_meanwhile_region_confirms(
     assert [s.get("final") for s in steps if s["action"] == "accept"] == [False, False, True]
     assert steps[2]["from_level"] == "county" and steps[2]["field_notes"] == {
         "maize_output": "单产偏高"}
+    levels = {lv["level"]: lv for lv in _ok(await wf.get("/stats", "region",
+                                                        task_id=str(task)))["levels"]}
+    assert (levels["township"]["early_accepts"], levels["township"]["confirms"]) == (2, 0)
+    assert (levels["region"]["early_accepts"], levels["region"]["confirms"]) == (0, 1)
+    assert levels["county"]["returns"] == 1
     # the wire format agri reacts to: early = final false, township → region; final = region
     accepted = [e.data for e in await wf.rt.store.read_stream(f"case-{cid}")
                 if e.type == "workflow.case.accepted"]

@@ -84,11 +84,13 @@ async def test_stats_per_level(wf, stats_task):
     # township waits: 100 (A), 200 (B return), 300 (B), 60 (B after county return), 400 (C)
     assert levels["township"] == {
         "level": "township", "label_zh": "乡镇", "cases": 3, "actions": 5, "approvals": 3,
-        "accepts": 0, "returns": 2, "return_rate": 0.4, "wait_seconds_median": 200.0,
+        "accepts": 0, "early_accepts": 0, "confirms": 0, "returns": 2, "return_rate": 0.4,
+        "wait_seconds_median": 200.0,
         "wait_seconds_p90": 360.0}
     assert levels["county"] | {} == {
         "level": "county", "label_zh": levels["county"]["label_zh"], "cases": 2, "actions": 2,
-        "approvals": 1, "accepts": 0, "returns": 1, "return_rate": 0.5,
+        "approvals": 1, "accepts": 0, "early_accepts": 0, "confirms": 0, "returns": 1,
+        "return_rate": 0.5,
         "wait_seconds_median": 400.0, "wait_seconds_p90": 560.0}
     assert (levels["region"]["approvals"], levels["region"]["accepts"],
             levels["region"]["returns"], levels["region"]["wait_seconds_median"]) == (

@@ -26,7 +26,7 @@ def _actions_cte(schema: str) -> str:
           AND ($3::text IS NULL OR subject_kind = $3)),
     path AS (
         SELECT s.case_id, s.action, s.at, s.actor, s.actor_name, s.role, s.division,
-               s.from_level, s.reason_code,
+               s.from_level, s.reason_code, s.final,
                lag(s.at) OVER (PARTITION BY s.case_id ORDER BY s.version) AS arrived
         FROM {schema}.case_steps s JOIN scoped USING (case_id)
         WHERE s.action <> 'overdue'),
@@ -38,6 +38,7 @@ def _actions_cte(schema: str) -> str:
 def _counts() -> str:
     return ("count(*) FILTER (WHERE action IN ('approve', 'accept')) AS approvals, "
             "count(*) FILTER (WHERE action = 'accept') AS accepts, "
+            "count(*) FILTER (WHERE action = 'accept' AND final IS FALSE) AS early_accepts, "
             "count(*) FILTER (WHERE action = 'return') AS returns, "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY wait) AS wait_p50, "
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY wait) AS wait_p90")
@@ -76,7 +77,10 @@ async def review_stats(conn: asyncpg.Connection, schema: str, division: str,
 
 def _numbers(r: asyncpg.Record) -> dict[str, Any]:
     decided = r["approvals"] + r["returns"]
-    return {"actions": decided, "approvals": r["approvals"], "accepts": r["accepts"], "returns": r["returns"],
+    return {"actions": decided, "approvals": r["approvals"], "accepts": r["accepts"],
+            # of the accepts: 数据验收 (early) and 确认 (final)
+            "early_accepts": r["early_accepts"], "confirms": r["accepts"] - r["early_accepts"],
+            "returns": r["returns"],
             "return_rate": round(r["returns"] / decided, 4) if decided else 0.0,
             "wait_seconds_median": _round(r["wait_p50"]), "wait_seconds_p90": _round(r["wait_p90"])}
 
