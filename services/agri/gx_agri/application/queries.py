@@ -122,8 +122,12 @@ _WHAT = {"agri.report.draft_saved": "保存草稿", "agri.report.submitted": "�
 
 
 def _what_zh(type_: str, data: dict) -> str:
-    if type_.endswith(".accepted"):  # early acceptance (数据验收) or the final confirmation
-        return "最终确认" if data.get("final", True) else "数据验收"
+    """An acceptance says which: early (数据验收 → 已验收) or final (最终确认 → 已确认)."""
+    final = data.get("final", True)
+    if type_ == "workflow.case.accepted":
+        return "最终确认" if final else "数据验收"
+    if type_ == "agri.report.accepted":
+        return "报表已确认" if final else "报表已验收"
     return _WHAT.get(type_, type_)
 
 
