@@ -78,6 +78,17 @@ def _kind(item: pytest.Item) -> str:
     return "unit"
 
 
+_NEVER_UNIT = {"browser", "e2e", "deploy"}  # folders _kind never calls unit
+
+
+def pytest_ignore_collect(collection_path, config):
+    """`-m unit` does not even import the folders that cannot hold a unit test."""
+    if (config.getoption("markexpr") == "unit" and collection_path.parent == _TESTS_DIR
+            and collection_path.name in _NEVER_UNIT):
+        return True
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config, items):
     """Mark each test by what it needs, unless it says so itself: `-m unit` runs no infra."""
