@@ -67,7 +67,7 @@ class Endpoint:
 
 NOT_OWNER = (403, "not_report_owner")
 NOT_AT_LEVEL = (409, "not_at_your_level")
-NOT_REVIEWER = (403, "role_not_reviewer")  # 市 is not in the agri chain (乡镇 → 县 → 自治区)
+NOT_REVIEWER = (403, "role_not_reviewer")  # 市 only watches the agri chain (returns, never approves)
 TASK_BODY = {"form_code": "A301", "period": "2026-EARLY", "title": "矩阵测试",
              "scope_division": "{county}", "deadline": "2026-08-15T18:00:00+08:00"}
 
@@ -141,14 +141,14 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("workflow.return", "POST", "/api/v1/workflow/cases/{case}/return",
              {"expected_version": "{case_version}", "reason_code": "R01",
               "reason": "数据有误，请核实", "field_notes": {"grain_area": "偏大"}},
-             inside=each(G403, region=NOT_AT_LEVEL, city=NOT_REVIEWER, county=NOT_AT_LEVEL,
-                         township=200),
+             # 附件3: county and city watch the case and may return it at any level below
+             inside=each(G403, region=NOT_AT_LEVEL, city=200, county=200, township=200),
              outside=outside(404, village=G403, grid=G403), fresh="township_case"),
     Endpoint("workflow.accept", "POST", "/api/v1/workflow/cases/{case}/accept",
              {"expected_version": "{case_version}"},
              inside=each(G403, region=NOT_AT_LEVEL, city=NOT_REVIEWER, county=NOT_AT_LEVEL,
-                         township=(409, "invalid_transition")),
-             outside=outside(404, village=G403, grid=G403)),
+                         township=200),  # 附件3: the township accepts (数据验收)
+             outside=outside(404, village=G403, grid=G403), fresh="township_case"),
     Endpoint("workflow.reopen", "POST", "/api/v1/workflow/cases/{accepted_case}/reopen",
              {"expected_version": "{accepted_version}", "reason": "复核发现问题"},
              inside=each(G403, region=200, city=NOT_REVIEWER, county=NOT_AT_LEVEL,
@@ -161,6 +161,10 @@ ENDPOINTS: list[Endpoint] = [
               "division": "{village_code}", "password": "Start#2026"},
              inside=each((403, "user_create_forbidden"), region=201, county=201),
              outside=outside((403, "user_create_forbidden"),
+                             county=(403, "outside_jurisdiction"))),
+    Endpoint("gateway.unlock_user", "POST", "/api/v1/admin/users/{coordinator}/unlock",
+             inside=each((403, "unlock_forbidden"), region=200, city=200, county=200),
+             outside=outside((403, "unlock_forbidden"), city=(403, "outside_jurisdiction"),
                              county=(403, "outside_jurisdiction"))),
     Endpoint("gateway.list_users", "GET", "/api/v1/admin/users",
              inside=each(403, region=200, county=200)),

@@ -28,7 +28,7 @@ async def test_report_climbs_the_chain_and_is_accepted(stack):
         case = await case_in_queue(client, region, report["report_id"])
         await act(client, region, case, "accept", comment="验收通过")
 
-        accepted = await report_status(client, village, report["report_id"], "accepted")
+        accepted = await report_status(client, village, report["report_id"], "confirmed")
         assert accepted["read_only"] is True
         r = await client.put(f"/api/v1/agri/reports/{report['report_id']}/draft",
                              headers=village, json={"values": VALUES, "explanations": {},
