@@ -134,8 +134,9 @@ RELAY_HEADER_RESERVE = 256
 # Record batch header (61) + worst-case record framing (21) + a varint per field, as aiokafka's
 # DefaultRecordBatchBuilder.estimate_size_in_bytes counts them (an upper bound).
 _RECORD_OVERHEAD = 61 + 21 + 5 * 4
-# A JSON number in exponent form (json.dumps writes 1e+30, 1.5e-07), not part of a word
-_EXPONENT = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?[eE][+-]?(\d+)(?![\w.\-])")
+# A number in exponent form as json.dumps writes it (after ": ", ", " or "["; 1e+30, 1.5e-07).
+# The same text inside a string only counts a few bytes too many.
+_EXPONENT = re.compile(r"(?:[:,] |\[)-?\d+(?:\.\d+)?e[+-](\d+)")
 _SIZING_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)  # longest form
 _SIZING_VERSION = 2**31 - 1  # the widest version the events table can hold
 
