@@ -20,12 +20,29 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could bind `port` now. SO_REUSEADDR as uvicorn (and asyncio) set it,
+    so a port held only by TIME_WAIT sockets of an earlier run counts as free; a listener
+    still makes the bind fail."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
             return False
         return True
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a listening TCP socket on `port` (so whoever answers
+    there is that process, not another program that took the port)."""
+    import psutil  # requirements-dev.txt, as the launcher is a developer tool
+
+    try:
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+               for c in conns)
 
 
 def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:

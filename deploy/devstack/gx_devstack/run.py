@@ -4,6 +4,8 @@ Ctrl-C (or SIGTERM) stops the services (SIGTERM, then SIGKILL after a grace peri
 the infrastructure. If a service dies, everything is stopped and the exit code is non-zero.
 Environment: DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS use existing servers; GX_GATEWAY_PORT
 (default 8000 when free); GX_READY_TIMEOUT seconds (default 120); GX_DATA_DIR.
+Once ready, the gateway's URL is written to GX_DATA_DIR/gateway-url (default
+.data/devstack/gateway-url), where the README's walk-through reads it; removed on stop.
 """
 from __future__ import annotations
 
@@ -21,8 +23,9 @@ import httpx
 
 from gx_devstack.demo import load_demo, users_table
 from gx_devstack.infra import DEFAULT_DATA_DIR, Infra, start_infra
-from gx_devstack.procs import die_with_parent, free_port, port_is_free
+from gx_devstack.procs import die_with_parent, free_port, listens_on, port_is_free
 
+URL_FILE = "gateway-url"  # in the data dir: the walk-through's $GW comes from it
 SERVICES = ["registry", "agri", "population", "workflow", "gateway"]  # gateway last
 _print_lock = threading.Lock()
 
@@ -101,11 +104,17 @@ def wait_ready(procs: dict[str, subprocess.Popen], ports: dict[str, int],
                 return f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}"
             for name in sorted(pending):
                 try:
-                    if client.get(f"http://127.0.0.1:{ports[name]}/ready").status_code == 200:
-                        pending.discard(name)
-                        say(f"{name} ready on port {ports[name]}")
+                    if client.get(f"http://127.0.0.1:{ports[name]}/ready").status_code != 200:
+                        continue
                 except httpx.HTTPError:
-                    pass
+                    continue
+                # Another program may answer on the port (ours cannot bind it and will exit):
+                # ready only when the listener is the very process we started.
+                if not listens_on(procs[name].pid, ports[name]):
+                    return (f"port {ports[name]} is answered by another program, "
+                            f"not the {name} we started")
+                pending.discard(name)
+                say(f"{name} ready on port {ports[name]}")
             stop.wait(0.3)
     return None
 
@@ -125,17 +134,37 @@ def stop_services(procs: dict[str, subprocess.Popen], grace: float = 10.0) -> No
             proc.wait()
 
 
-def banner(gateway: str) -> None:
+def banner(gateway: str, url_file: Path | None = None) -> None:
+    where = f"\n  (the URL is also in {url_file}, for the README walk-through)" if url_file else ""
     with _print_lock:
         print(f"\n  gxstat is running: {gateway}\n  API under {gateway}/api/v1 — "
-              f"Ctrl-C stops everything\n\n  demo users:", flush=True)
+              f"Ctrl-C stops everything{where}\n\n  demo users:", flush=True)
         print("\n".join("    " + line for line in users_table().splitlines()) + "\n", flush=True)
 
 
-def serve(infra: Infra, stop: threading.Event) -> int:
+def publish_url(data_dir: Path, gateway: str) -> Path:
+    path = data_dir / URL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(gateway + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomic: a reader sees the old URL or the new one, never half
+    return path
+
+
+def withdraw_url(path: Path, gateway: str) -> None:
+    """Remove the URL file unless a later `make run` has written its own there since."""
+    try:
+        if path.read_text(encoding="utf-8").strip() == gateway:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def serve(infra: Infra, stop: threading.Event, data_dir: Path = DEFAULT_DATA_DIR) -> int:
     ports = {name: free_port() for name in SERVICES if name != "gateway"}
     ports["gateway"] = gateway_port()
     procs: dict[str, subprocess.Popen] = {}
+    gateway, url_file = f"http://127.0.0.1:{ports['gateway']}", None
     try:
         for name, env in service_envs(infra, ports).items():
             procs[name] = spawn(name, env)
@@ -144,15 +173,17 @@ def serve(infra: Infra, stop: threading.Event) -> int:
         if problem:
             say(f"stopping: {problem}")
             return 0 if problem == "interrupted" else 1
-        gateway = f"http://127.0.0.1:{ports['gateway']}"
         load_demo(gateway)
-        banner(gateway)
+        url_file = publish_url(data_dir, gateway)
+        banner(gateway, url_file)
         while not stop.wait(0.5):
             if dead := first_dead(procs):
                 say(f"{dead} exited with code {procs[dead].returncode}; stopping everything")
                 return 1
         return 0
     finally:
+        if url_file:
+            withdraw_url(url_file, gateway)
         say("stopping services")
         stop_services(procs)
 
@@ -171,9 +202,10 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     say("starting PostgreSQL and the Kafka broker")
-    with start_infra(Path(os.environ.get("GX_DATA_DIR", DEFAULT_DATA_DIR))) as infra:
+    data_dir = Path(os.environ.get("GX_DATA_DIR", DEFAULT_DATA_DIR))
+    with start_infra(data_dir) as infra:
         say(f"DATABASE_URL={infra.database_url}  KAFKA_BOOTSTRAP_SERVERS={infra.kafka_bootstrap}")
-        code = serve(infra, stop)
+        code = serve(infra, stop, data_dir)
         say("stopping infrastructure")
     return code
 
