@@ -51,6 +51,10 @@ async def settled(stack, quiet: float = 0.4, timeout: float = 30.0) -> dict[str,
     raise AssertionError("the services kept writing")
 
 
+def chinese(text: str) -> bool:
+    return bool(_CJK.search(text or ""))
+
+
 def problem(r: httpx.Response | "RawResponse") -> dict[str, Any]:
     """The problem JSON of a refusal: a 4xx (never a 5xx), its message in Chinese."""
     status = r.status_code

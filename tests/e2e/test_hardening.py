@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import httpx
 import pytest
 from gx_contracts.roles import DEMO_PASSWORD
 from gx_gateway.settings import GatewaySettings
