@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from aiokafka.helpers import create_ssl_context
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gx_kernel.errors import EventTooLarge
 
@@ -26,17 +29,49 @@ CE_SPECVERSION = "1.0"
 DEFAULT_MAX_EVENT_BYTES = 256 * 1024  # well under Kafka's default max.message.bytes (1 MiB)
 
 
+class KafkaSecurity(BaseSettings):
+    """How every Kafka client of a service connects: plaintext for the embedded broker and
+    compose, SASL_SSL with SCRAM-SHA-512 on a real cluster (deploy/k8s sets these)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    security_protocol: str = Field("PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL")
+    sasl_mechanism: str | None = Field(None, alias="KAFKA_SASL_MECHANISM")
+    sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    sasl_password: str | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    ssl_cafile: str | None = Field(None, alias="KAFKA_SSL_CAFILE")
+
+    def client_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            opts["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile)
+        if self.security_protocol.startswith("SASL_"):
+            opts.update(sasl_mechanism=self.sasl_mechanism or "SCRAM-SHA-512",
+                        sasl_plain_username=self.sasl_username,
+                        sasl_plain_password=self.sasl_password)
+        return opts
+
+
+def client_options() -> dict[str, Any]:
+    """Connection options for AIOKafkaProducer/Consumer/AdminClient, read from the environment."""
+    return KafkaSecurity().client_options()
+
+
 def make_producer(bootstrap: str, idempotent: bool,
                   max_request_size: int = 1048576) -> AIOKafkaProducer:
     # acks=all always; idempotence is a setting because the dev broker (Tansu) lacks it.
     return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                             enable_idempotence=idempotent, linger_ms=2,
                             request_timeout_ms=10000, retry_backoff_ms=200,
-                            max_request_size=max_request_size)
+                            max_request_size=max_request_size, **client_options())
+
+
+def make_admin(bootstrap: str) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
 
 
 async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = make_admin(bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -65,7 +100,7 @@ class TopicView:
 
 
 async def topic_view(bootstrap: str, topic: str) -> TopicView:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = make_admin(bootstrap)
     await admin.start()
     try:
         cluster_id = (await admin.describe_cluster()).get("cluster_id")
@@ -76,7 +111,7 @@ async def topic_view(bootstrap: str, topic: str) -> TopicView:
     finally:
         await admin.close()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, **client_options())
     await consumer.start()
     try:
         ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
@@ -88,7 +123,7 @@ async def topic_view(bootstrap: str, topic: str) -> TopicView:
 async def recreate_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """Delete the topic (if there) and create it empty: a broker that lost its data must not
     keep the few records written to it since, ahead of the full re-publication."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = make_admin(bootstrap)
     await admin.start()
     try:
         # A restarted Tansu takes records for a topic it does not list and keeps them for a
