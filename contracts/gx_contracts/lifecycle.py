@@ -21,7 +21,7 @@ from .divisions import Level
 from .events.workflow import (CaseAccepted, CaseApproved, CaseOpened, CaseReopened,
                               CaseResubmitted, CaseReturned)
 
-__all__ = ["Status", "SubmissionState", "Returned", "Accepted", "Outcome", "ReviewEvent",
+__all__ = ["Status", "SubmissionState", "Returned", "Accepted", "Outcome", "ReviewEvent", "REVIEW_EVENTS",
            "NotEditable", "EDITABLE", "READ_ONLY", "react", "save_draft", "submit",
            "revision_of"]
 
@@ -40,6 +40,9 @@ READ_ONLY = frozenset({Status.accepted, Status.confirmed})
 
 ReviewEvent = Union[CaseOpened, CaseApproved, CaseReturned, CaseResubmitted, CaseAccepted,
                     CaseReopened]
+REVIEW_EVENTS: tuple[type[ReviewEvent], ...] = (CaseOpened, CaseApproved, CaseReturned,
+                                                CaseResubmitted, CaseAccepted, CaseReopened)
+"""The review events a submission follows (their payload classes)."""
 
 
 @dataclass(frozen=True)

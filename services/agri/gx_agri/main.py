@@ -8,7 +8,7 @@ from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, 
 from gx_agri.adapters import schema
 from gx_agri.api import errors
 from gx_agri.api.routes import router
-from gx_agri.application.consumer import make_handler
+from gx_agri.application.consumer import make_handler, wants
 from gx_agri.settings import AgriSettings
 
 
@@ -22,7 +22,7 @@ def create_app(settings: AgriSettings | None = None) -> FastAPI:
         holder["rt"] = rt
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]),
-                            wants=lambda event_type: event_type.startswith("workflow.case."))
+                            wants=wants)
     app = create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
                              consumers=[consumer], on_setup=on_setup)
     errors.install(app)

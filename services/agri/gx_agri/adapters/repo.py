@@ -132,3 +132,12 @@ async def log_review_event(conn, s: str, event_id, report_id, type_: str, data: 
 async def review_log(conn, s: str, report_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(f"SELECT * FROM {s}.review_log WHERE report_id = $1 ORDER BY at",
                             report_id)
+
+
+async def save_state(conn, s: str, report_id: uuid.UUID, state: Any) -> None:
+    """The report's lifecycle state (gx_contracts.lifecycle.SubmissionState) into its row."""
+    lv = lambda level: level.value if level is not None else None  # noqa: E731
+    await update_report(conn, s, report_id, status=state.status.value,
+                        review_level=lv(state.review_level), approved_rank=state.approved_rank,
+                        case_id=state.case_id, accepted_level=lv(state.accepted_level),
+                        confirmed_level=lv(state.confirmed_level))

@@ -45,3 +45,11 @@ def metadata(p: Principal, causation_id: str | None) -> dict:
     """Event metadata: who (id and username, as the workflow records it), where, from which device."""
     return {"actor": p.user_id, "actor_name": p.username, "role": p.role, "division": p.scope,
             "device": p.device_id, "causation_id": causation_id}
+
+
+def reaction_metadata(inbound: dict, event_id) -> dict:
+    """Metadata of an event raised in reaction to an inbound one: its actor, caused by it."""
+    meta = {k: inbound.get(k) for k in ("actor", "actor_name", "role", "division", "device",
+                                        "correlation_id")}
+    meta["causation_id"] = str(event_id)
+    return meta

@@ -1,51 +1,92 @@
 """Reactions to the review chain (topic workflow.events) for agricultural reports.
 
-Every case event about an `agri.report` is kept in `review_log` (for the report's history);
-the state changes of the report follow only events of its current revision, so a late event
-about an older submission never reopens or closes the newer one.
+Inbound events decode through the contracts' registry into their payload classes; handlers
+register per payload class (`HANDLERS`), and the consumer wants exactly their event types.
+Every case event about an `agri.report` is kept in `review_log` (the report's history); the
+report aggregate follows it through the shared lifecycle, which ignores events about an
+older revision, so a late event never reopens or closes a newer submission.
 """
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from typing import Any, Callable
+from typing import Awaitable, Callable
 
 import asyncpg
 
-from gx_contracts.divisions import Level
-from gx_contracts.events.agri import SUBJECT_KIND, ReportAccepted, ReportReturned
-from gx_contracts.events.base import event_fields
-from gx_kernel.eventstore import NewEvent
+from gx_contracts.events.agri import SUBJECT_KIND
+from gx_contracts.events.base import EventPayload, payload_model
+from gx_contracts.events.workflow import CaseOpened, CaseOverdue
+from gx_contracts.lifecycle import REVIEW_EVENTS
 from gx_kernel.kafka import InboundEvent
 from gx_kernel.service import ServiceRuntime
+from gx_kernel.uow import UnitOfWork
 
 from gx_agri.adapters import repo
+from gx_agri.application.access import reaction_metadata
+from gx_agri.application.projections import projections
 from gx_agri.domain import report as rep
 from gx_agri.domain.catalogue import default_catalogue
 
 log = logging.getLogger(__name__)
-_REASON_CODE = re.compile(r"^R[0-9]{2}$")
+
+Handler = Callable[[UnitOfWork, rep.Report, EventPayload, InboundEvent], Awaitable[None]]
+HANDLERS: dict[type[EventPayload], Handler] = {}
+"""payload class -> handler(uow, report, payload, inbound event), run in the consumer's
+transaction for an event about one of this service's reports."""
 
 
-def _subject(event: InboundEvent) -> tuple[str | None, str | None, int | None]:
-    data = event.data
-    sub = data.get("submission") or {}
-    kind = data.get("subject_kind") or sub.get("subject_kind")
-    subject = data.get("subject_id") or sub.get("subject_id")
-    revision = data.get("revision") or sub.get("revision")
-    return kind, subject, revision
+def handles(*models: type[EventPayload]) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for model in models:
+            HANDLERS[model] = fn
+        return fn
+    return register
+
+
+def wants(event_type: str) -> bool:
+    """Event types worth a transaction: those with a registered handler."""
+    return event_type in {model.EVENT_TYPE for model in HANDLERS}
+
+
+@handles(*REVIEW_EVENTS)
+async def follow_review(uow: UnitOfWork, report: rep.Report, payload: EventPayload,
+                        event: InboundEvent) -> None:
+    form = default_catalogue().get(report.form_code, report.form_version)
+    dropped: list[str] = []
+
+    def on_form(code: str) -> bool:  # the workflow checks the notes; never stall on one
+        kept = form is not None and form.indicator(code) is not None
+        if not kept:
+            dropped.append(code)
+        return kept
+
+    report.follow(payload, on_form)  # type: ignore[arg-type]
+    if dropped:
+        log.warning("workflow event %s: %d field notes not on indicators of %s v%s dropped",
+                    event.id, len(dropped), report.form_code, report.form_version)
+    uow.add(report, reaction_metadata(event.metadata, event.id))
+    await uow.flush()
+    await repo.save_state(uow.conn, uow.store.schema, report.report_id, report.state)
+
+
+@handles(CaseOverdue)
+async def history_only(uow: UnitOfWork, report: rep.Report, payload: EventPayload,
+                       event: InboundEvent) -> None:
+    return None  # kept in review_log (the report's history), no state change
 
 
 def make_handler(get_rt: Callable[[], ServiceRuntime]):
     async def handle(conn: asyncpg.Connection, event: InboundEvent) -> None:
-        if not event.type.startswith("workflow.case."):
+        if not wants(event.type):
             return
-        kind, subject, revision = _subject(event)
-        if kind != SUBJECT_KIND or not subject:
+        model = payload_model(event.type)
+        payload = model.model_validate(event.data)  # invalid: dead-lettered with the reason
+        subject = payload.submission if isinstance(payload, CaseOpened) else payload
+        if subject.subject_kind != SUBJECT_KIND:
             return
         try:
-            report_id = uuid.UUID(subject)
+            report_id = uuid.UUID(subject.subject_id)
         except ValueError:
             log.warning("workflow event %s names a malformed report id", event.id)
             return
@@ -57,84 +98,6 @@ def make_handler(get_rt: Callable[[], ServiceRuntime]):
             return
         await repo.log_review_event(conn, s, event.id, report_id, event.type, event.data,
                                     event.metadata, event.time)
-        if revision != row["revision"]:
-            return  # about an older submission: history only
-        await _apply(rt, conn, s, row, event)
-        rt.store.notify_committed()
+        async with UnitOfWork.for_connection(conn, rt.store, projections=projections(s)) as uow:
+            await HANDLERS[model](uow, rep.Report.from_row(row), payload, event)
     return handle
-
-
-async def _apply(rt: ServiceRuntime, conn, s: str, row: dict[str, Any], event: InboundEvent):
-    d, rid = event.data, row["report_id"]
-    case_id = d.get("case_id")
-    if event.type in ("workflow.case.opened", "workflow.case.resubmitted"):
-        await repo.update_report(conn, s, rid, case_id=uuid.UUID(case_id), review_level=d["level"])
-    elif event.type == "workflow.case.approved":
-        await repo.update_report(
-            conn, s, rid, review_level=d["to_level"],
-            approved_rank=rep.approved_rank_after_approval(row["approved_rank"], d["from_level"]))
-    elif event.type == "workflow.case.returned" and d.get("to_level") == Level.village.value:
-        if row["status"] not in (rep.SUBMITTED, rep.ACCEPTED):
-            return
-        notes = _field_notes(row, d.get("field_notes"), event)
-        code = d["reason_code"] if _REASON_CODE.match(str(d.get("reason_code"))) else "R99"
-        reason = str(d.get("reason") or "")[:1000]
-        payload = ReportReturned(report_id=rid, case_id=case_id, revision=row["revision"],
-                                 from_level=d["from_level"], reason_code=code, reason=reason,
-                                 field_notes=notes)
-        stored = await _append(rt, conn, row, payload, event)
-        await repo.update_report(
-            conn, s, rid, status=rep.RETURNED, version=stored.version, approved_rank=0,
-            review_level=None, return_reason_code=code, return_reason=reason,
-            return_from_level=d["from_level"], field_notes=notes, accepted_level=None)
-    elif event.type == "workflow.case.returned":  # to a lower review level: not accepted any more
-        cols: dict[str, Any] = {"review_level": d["to_level"], "approved_rank": max(
-            rep.approved_rank_after_return(row["approved_rank"], d["to_level"]), 0)}
-        if row["status"] == rep.ACCEPTED:
-            cols.update(status=rep.SUBMITTED, accepted_level=None)
-        await repo.update_report(conn, s, rid, **cols)
-    elif event.type == "workflow.case.accepted" and d.get("final", True) is False:
-        if row["status"] != rep.SUBMITTED:
-            return
-        payload = ReportAccepted(report_id=rid, case_id=case_id, revision=row["revision"],
-                                 level=d["level"], final=False, next_level=d.get("next_level"))
-        stored = await _append(rt, conn, row, payload, event)
-        await repo.update_report(
-            conn, s, rid, status=rep.ACCEPTED, version=stored.version,
-            approved_rank=rep.approved_rank_after_approval(row["approved_rank"], d["level"]),
-            review_level=d.get("next_level"), accepted_level=d["level"])
-    elif event.type == "workflow.case.accepted":
-        if row["status"] not in (rep.SUBMITTED, rep.ACCEPTED):
-            return
-        payload = ReportAccepted(report_id=rid, case_id=case_id, revision=row["revision"],
-                                 level=d["level"], final=True, accepted_level=row["accepted_level"])
-        stored = await _append(rt, conn, row, payload, event)
-        await repo.update_report(conn, s, rid, status=rep.CONFIRMED, version=stored.version,
-                                 approved_rank=Level.region.rank, review_level=None,
-                                 confirmed_level=d["level"])
-    elif event.type == "workflow.case.reopened":
-        await repo.update_report(conn, s, rid, status=rep.SUBMITTED, review_level=d["level"],
-                                 approved_rank=max(Level(d["level"]).rank - 1, 0),
-                                 accepted_level=None, confirmed_level=None)
-
-
-def _field_notes(row: dict[str, Any], notes: Any, event: InboundEvent) -> dict[str, str]:
-    """The notes on this report's indicators (the workflow checks them; never stall on one)."""
-    form = default_catalogue().get(row["form_code"], row["form_version"])
-    if not isinstance(notes, dict):
-        return {}
-    kept = {k: v[:500] for k, v in notes.items()
-            if isinstance(v, str) and form is not None and form.indicator(k) is not None}
-    if len(kept) != len(notes):
-        log.warning("workflow event %s: %d field notes not on indicators of %s v%s dropped",
-                    event.id, len(notes) - len(kept), row["form_code"], row["form_version"])
-    return kept
-
-
-async def _append(rt, conn, row, payload, event: InboundEvent):
-    meta = {k: event.metadata.get(k) for k in ("actor", "actor_name", "role", "division",
-                                                "device", "correlation_id")}
-    meta["causation_id"] = str(event.id)
-    stored = await rt.store.append(f"report-{row['report_id']}", row["version"],
-                                   [NewEvent(**event_fields(payload))], meta, conn=conn)
-    return stored[-1]
