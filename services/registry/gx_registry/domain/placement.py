@@ -1,0 +1,162 @@
+"""Place a record in the division tree: from its 12-digit code, else from its address.
+
+County by name (current names from our tree plus the 2018–2021 renames that old files and
+address parsers still use), then township and village names under that county. What cannot be
+placed stays at the lowest level that could be placed (county, city or region) with the
+reason, for people to place by hand (附件2: 逐级下划).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from gx_contracts.divisions import REGION_CODE, Division, Level, is_valid_code, load_divisions
+
+# Old county names still found in addresses and department files → current code.
+RENAMED_COUNTIES = {"横县": "450181000000", "平果县": "451082000000", "荔浦县": "450381000000",
+                    "田阳县": "451003000000"}
+
+_TOWN_SUFFIXES = ("街道办事处", "街道", "民族乡", "族乡", "镇", "乡")
+_VILLAGE_SUFFIXES = ("村民委员会", "社区居民委员会", "居民委员会", "村委会", "社区居委会", "居委会",
+                     "社区", "村", "生活区")
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    code: str  # 12-digit division code at the lowest level placed
+    level: Level
+    source: str  # "code" | "address"
+    reason_code: str  # stable: placed.village, placed.code, unplaced.township, …
+    reason: str  # Chinese, for people placing by hand
+
+    @property
+    def complete(self) -> bool:
+        return self.level == Level.village
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "level": self.level.value, "source": self.source,
+                "reason_code": self.reason_code, "reason": self.reason}
+
+
+def _short(name: str, suffixes: tuple[str, ...]) -> str | None:
+    for s in suffixes:
+        if name.endswith(s) and len(name) - len(s) >= 2:
+            return name[: -len(s)]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    divisions: dict[str, Division]
+    city_names: tuple[tuple[str, str], ...]  # (name, code), longest first
+    county_names: tuple[tuple[str, str], ...]
+    children: dict[str, tuple[Division, ...]]
+
+
+@lru_cache(maxsize=1)
+def _tree() -> _Tree:
+    divs = load_divisions()
+    children: dict[str, list[Division]] = {}
+    cities, counties = [], []
+    for d in divs.values():
+        if d.parent_code:
+            children.setdefault(d.parent_code, []).append(d)
+        if d.level == Level.city:
+            cities += [(d.name, d.code)] + ([(s, d.code)] if (s := _short(d.name, ("市",))) else [])
+        elif d.level == Level.county:
+            counties.append((d.name, d.code))
+            if (s := _short(d.name, ("各族自治县", "自治县", "市", "县", "区"))) and len(s) >= 2:
+                counties.append((s, d.code))
+    counties += list(RENAMED_COUNTIES.items())
+    key = lambda p: (-len(p[0]), p[0])  # noqa: E731 — longest name wins
+    return _Tree(divs, tuple(sorted(cities, key=key)), tuple(sorted(counties, key=key)),
+                 {k: tuple(v) for k, v in children.items()})
+
+
+def _clean(address: str) -> str:
+    s = unicodedata.normalize("NFKC", address or "")
+    return re.sub(r"\s+", "", s)
+
+
+def place(address: str | None, division_code: str | None = None) -> Placement:
+    tree = _tree()
+    code = (division_code or "").strip()
+    if code:
+        if is_valid_code(code) and code in tree.divisions:
+            d = tree.divisions[code]
+            return Placement(code, d.level, "code", "placed.code", f"按区划代码定位到{d.name}")
+        # A bad code is ignored (the address decides), and said so.
+    addr = _clean(address or "")
+    note = "；区划代码无效，按地址定位" if code else ""
+    county, pos = _find_county(tree, addr)
+    if county is None:
+        city = next((c for n, c in tree.city_names if n in addr), None)
+        if city:
+            return Placement(city, Level.city, "address", "unplaced.county",
+                             f"地址中未识别出县（市、区），停留在{tree.divisions[city].name}{note}")
+        return Placement(REGION_CODE, Level.region, "address", "unplaced.county",
+                         f"地址中未识别出市、县（市、区），停留在自治区{note}")
+    rest = addr[pos:]
+    county_name = tree.divisions[county].name
+    town, tpos = _find_child(tree, county, rest, _TOWN_SUFFIXES)
+    if town is None:
+        # No township name: a village name unique in the county still places the unit.
+        villages = [v for t in tree.children.get(county, ()) for v in tree.children.get(t.code, ())]
+        hits = _matches(villages, rest, _VILLAGE_SUFFIXES)
+        if len(hits) == 1:
+            v = hits[0][0]
+            return Placement(v.code, Level.village, "address", "placed.village_only",
+                             f"地址无乡镇名，按村名唯一定位到{v.name}{note}")
+        why = "多个村（社区）同名" if hits else "地址中未识别出乡镇（街道）"
+        return Placement(county, Level.county, "address", "unplaced.township",
+                         f"{why}，停留在{county_name}{note}")
+    town_name = tree.divisions[town].name
+    village, _ = _find_child(tree, town, rest[tpos:], _VILLAGE_SUFFIXES)
+    if village is None:
+        return Placement(town, Level.township, "address", "unplaced.village",
+                         f"地址中未识别出村（社区），停留在{county_name}{town_name}{note}")
+    return Placement(village, Level.village, "address", "placed.village",
+                     f"按地址定位到{county_name}{town_name}{tree.divisions[village].name}{note}")
+
+
+def _find_county(tree: _Tree, addr: str) -> tuple[str | None, int]:
+    # A city in the address narrows the counties (城中区 and 城区-like short names).
+    city = next(((c, addr.find(n) + len(n)) for n, c in tree.city_names if n in addr), None)
+    best: tuple[int, int, str] | None = None
+    for name, code in tree.county_names:
+        at = addr.find(name)
+        if at < 0 or (city and not code.startswith(city[0][:4])):
+            continue
+        cand = (at, -len(name), code)
+        if best is None or cand < best:
+            best = cand
+    if best is None:
+        return None, 0
+    return best[2], best[0] - best[1]
+
+
+def _matches(children, text: str, suffixes) -> list[tuple[Division, int, int]]:
+    """(division, position, end) of each child whose full or short name is in ``text``."""
+    hits = []
+    for d in children:
+        for n in (d.name, _short(d.name, suffixes)):
+            if n and (at := text.find(n)) >= 0:
+                hits.append((d, at, at + len(n), len(n)))
+                break
+    # Prefer the longest name; keep the others only when they are not inside it.
+    hits.sort(key=lambda h: (-h[3], h[1]))
+    return [(d, a, e) for d, a, e, _ in hits]
+
+
+def _find_child(tree: _Tree, parent: str, text: str, suffixes) -> tuple[str | None, int]:
+    hits = _matches(tree.children.get(parent, ()), text, suffixes)
+    if not hits:
+        return None, 0
+    best = hits[0]
+    ties = [h for h in hits if h[2] - h[1] == best[2] - best[1] and h[0].code != best[0].code]
+    if ties:
+        return None, 0  # two children equally named: leave it for a person
+    return best[0].code, best[2]
