@@ -1,0 +1,1 @@
+"""Personal data protection: per-person data keys (crypto-shredding), field ciphers, de-identification."""

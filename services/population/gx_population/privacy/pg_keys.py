@@ -1,0 +1,78 @@
+"""PostgreSQL adapter of the key store: table person_keys.
+
+Erasure sets wrapped_key to NULL and stamps destroyed_at in place; the row stays so the
+person can never get a fresh key that would make old ciphertext look valid again
+(a new key could not decrypt it anyway). Dead tuple versions keep the old wrapped bytes
+until VACUUM; they are useless without the master key, and `vacuum()` clears them.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from gx_population.privacy.keys import StoredKey
+
+DDL = """
+CREATE TABLE IF NOT EXISTS person_keys (
+    person_id    text PRIMARY KEY,
+    wrapped_key  bytea,
+    key_version  text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    destroyed_at timestamptz,
+    CHECK ((wrapped_key IS NULL) = (destroyed_at IS NOT NULL))
+)
+"""
+
+_COLS = "person_id, wrapped_key, key_version, destroyed_at"
+
+
+def _row(r) -> StoredKey:
+    return StoredKey(r["person_id"], r["wrapped_key"], r["key_version"], r["destroyed_at"])
+
+
+class PostgresKeyStore:
+    """asyncpg pool (or anything with fetchrow/fetch/execute); `table` may be schema-qualified."""
+
+    def __init__(self, pool, table: str = "person_keys"):
+        self._pool, self._t = pool, table
+
+    async def ensure_schema(self) -> None:
+        await self._pool.execute(DDL.replace("person_keys", self._t, 1))
+
+    async def get(self, person_id: str) -> StoredKey | None:
+        r = await self._pool.fetchrow(f"SELECT {_COLS} FROM {self._t} WHERE person_id = $1",
+                                      person_id)
+        return _row(r) if r else None
+
+    async def get_many(self, person_ids: Sequence[str]) -> dict[str, StoredKey]:
+        rows = await self._pool.fetch(
+            f"SELECT {_COLS} FROM {self._t} WHERE person_id = ANY($1::text[])", list(person_ids))
+        return {r["person_id"]: _row(r) for r in rows}
+
+    async def put(self, key: StoredKey) -> StoredKey:
+        # ON CONFLICT DO NOTHING + re-read: two writers racing keep one key, both use it
+        r = await self._pool.fetchrow(
+            f"""WITH ins AS (
+                    INSERT INTO {self._t} (person_id, wrapped_key, key_version)
+                    VALUES ($1, $2, $3) ON CONFLICT (person_id) DO NOTHING
+                    RETURNING {_COLS})
+                SELECT {_COLS} FROM ins
+                UNION ALL SELECT {_COLS} FROM {self._t} WHERE person_id = $1
+                LIMIT 1""",
+            key.person_id, key.wrapped_key, key.key_version)
+        return _row(r)
+
+    async def replace_wrapped(self, key: StoredKey) -> None:
+        await self._pool.execute(
+            f"""UPDATE {self._t} SET wrapped_key = $2, key_version = $3
+                WHERE person_id = $1 AND destroyed_at IS NULL""",
+            key.person_id, key.wrapped_key, key.key_version)
+
+    async def destroy(self, person_id: str) -> bool:
+        status = await self._pool.execute(
+            f"""UPDATE {self._t} SET wrapped_key = NULL, destroyed_at = now()
+                WHERE person_id = $1 AND destroyed_at IS NULL""", person_id)
+        return status.endswith(" 1")
+
+    async def vacuum(self) -> None:
+        """Drop dead row versions that still hold destroyed wrapped keys (outside a transaction)."""
+        await self._pool.execute(f"VACUUM {self._t}")
