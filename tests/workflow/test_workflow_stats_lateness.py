@@ -8,7 +8,9 @@ import pytest
 
 from gx_contracts.divisions import Level
 from gx_workflow.adapters.schema import publish_chain
-from gx_workflow.application.cases import append_and_project, load_case
+from gx_kernel.uow import UnitOfWork
+from gx_workflow.application.cases import load_case, record
+from gx_workflow.application.projection import projections_for
 from gx_workflow.domain import commands as dc
 from gx_workflow.domain.chains import ChainConfig
 from tests.harness import wait_for
@@ -41,12 +43,11 @@ async def _set_times(wf, case: dict, offsets: list[int]) -> None:
 
 
 async def _mark_overdue(wf, case: dict) -> None:
-    async with wf.rt.pool.acquire() as conn:
-        async with conn.transaction():
-            c = await load_case(wf.rt.store, conn, uuid.UUID(case["case_id"]))
-            event = dc.mark_overdue(c, c.deadline + timedelta(seconds=1))
-            await append_and_project(wf.rt.store, conn, c, [event], {"actor": "system"},
-                                     c.stream_id)
+    store = wf.rt.store
+    async with UnitOfWork(store, projections=projections_for(store.schema)) as uow:
+        c = await load_case(store, uow.conn, uuid.UUID(case["case_id"]))
+        event = dc.mark_overdue(c, c.deadline + timedelta(seconds=1))
+        await record(uow, c, [event], {"actor": "system"}, c.stream_id)
     case["version"] += 1
 
 

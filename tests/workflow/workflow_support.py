@@ -13,6 +13,7 @@ import httpx
 from gx_contracts.events.base import Submission
 from gx_kernel.identity import Principal, sign_principal
 from gx_kernel.service import ServiceRuntime
+from gx_kernel.uow import AfterCommit
 from gx_workflow.application.cases import intake_submission, now_utc
 from gx_workflow.settings import WorkflowSettings
 
@@ -54,10 +55,12 @@ class Workflow:
                          title="2026年一季度农业生产情况", field_labels=field_labels or {})
         meta = {"actor": "user-village", "role": "village_coordinator", "division": division,
                 "device": "dev-village"}
+        hooks = AfterCommit()  # as the consumer: the relay is woken after the commit
         async with self.rt.pool.acquire() as conn:
             async with conn.transaction():
                 case = await intake_submission(self.rt.store, conn, sub, meta, now_utc(),
-                                               self.settings.chain_profile)
+                                               self.settings.chain_profile, after_commit=hooks)
+        hooks.run()
         return {"case_id": str(case.case_id), "subject_id": sub.subject_id,
                 "version": case.version}
 

@@ -13,7 +13,7 @@ from gx_workflow.adapters.pg_listener import PgListener
 from gx_workflow.adapters.schema import progress_channel, setup_schema
 from gx_workflow.api.errors import install as install_errors
 from gx_workflow.api.routes import router
-from gx_workflow.application.cases import intake
+from gx_workflow.application.intake import Inbound, handle, wants
 from gx_workflow.application.deadlines import overdue_loop
 from gx_workflow.application.live import LiveTiming, ProgressHub
 from gx_workflow.domain.chains import load_chain_file
@@ -28,7 +28,7 @@ class _Intake:
 
     async def __call__(self, conn, event: InboundEvent) -> None:
         assert self.rt is not None, "runtime not set up"
-        await intake(self.rt.store, conn, event, self.rt.settings.chain_profile)
+        await handle(Inbound(self.rt.store, conn, self.rt.settings.chain_profile), event)
 
 
 def start_live_progress(rt: ServiceRuntime, settings: WorkflowSettings) -> None:
@@ -60,7 +60,7 @@ def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings, title="gxstat workflow 审核流程", routers=[router],
         consumers=[ConsumerSpec("intake", topics=list(settings.source_topics), handler=handler,
-                                wants=lambda event_type: event_type.endswith(".submitted"))],
+                                wants=wants)],
         on_setup=on_setup)
     install_errors(app)
     return app

@@ -6,8 +6,10 @@ import logging
 from datetime import datetime
 
 from gx_kernel.eventstore import ConcurrencyError, EventStore
+from gx_kernel.uow import UnitOfWork
 
-from gx_workflow.application.cases import append_and_project, load_case, now_utc
+from gx_workflow.application.cases import load_case, now_utc, record
+from gx_workflow.application.projection import projections_for
 from gx_workflow.domain import commands as dc
 
 log = logging.getLogger(__name__)
@@ -24,22 +26,17 @@ async def mark_overdue_cases(store: EventStore, now: datetime | None = None,
             f"AND deadline <= $1 ORDER BY deadline LIMIT $2", now, batch)
     marked = 0
     for row in ids:
-        async with store.pool.acquire() as conn:
-            try:
-                async with conn.transaction():
-                    case = await load_case(store, conn, row["case_id"])
-                    event = dc.mark_overdue(case, now) if case else None
-                    if event is None:
-                        continue  # moved on since the scan
-                    await append_and_project(store, conn, case, [event], SYSTEM_METADATA,
-                                             case.stream_id)
-                    marked += 1
-            except ConcurrencyError:
-                continue  # a reviewer acted meanwhile; the next scan decides again
-    if marked:
-        store.notify_committed()
+        try:  # one unit of work per case: it wakes the relay after its own commit
+            async with UnitOfWork(store, projections=projections_for(store.schema)) as uow:
+                case = await load_case(store, uow.conn, row["case_id"])
+                event = dc.mark_overdue(case, now) if case else None
+                if case is None or event is None:
+                    continue  # moved on since the scan
+                await record(uow, case, [event], SYSTEM_METADATA, case.stream_id)
+                marked += 1
+        except ConcurrencyError:
+            continue  # a reviewer acted meanwhile; the next scan decides again
     return marked
-
 
 async def overdue_loop(store: EventStore, interval: float) -> None:
     """Run forever (under kernel `supervise`)."""

@@ -1,18 +1,22 @@
 """Projections `cases` (queues, progress) and `case_steps` (history).
 
 Both are pure functions of the case's events: the row of `cases` is the state folded from the
-stream, a `case_steps` row is one event with its metadata. The command handlers, the intake
-consumer and the rebuild all go through `project`, in the transaction of the append.
+stream, a `case_steps` row is one event with its metadata. `projections_for(schema)` is the
+registry the units of work run in the transaction of the append (commands, intake, deadline
+scan) and the kernel's rebuild replays.
 """
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, Sequence
 
 import asyncpg
 
 from gx_contracts.divisions import Level
+from gx_contracts.events.base import EVENT_TYPES
 from gx_kernel.eventstore import StoredEvent
+from gx_kernel.projections import ProjectionRegistry
 
 from gx_workflow.adapters.schema import progress_channel
 from gx_workflow.domain.case import ReviewCase
@@ -97,3 +101,44 @@ async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
 
 
 PROJECTION_TABLES = ("cases", "case_steps")
+CASE_EVENT_TYPES = tuple(sorted(t for t in EVENT_TYPES if t.startswith("workflow.case.")))
+_FIELDS = "id, stream_id, version, position, tx_id, type, schema_version, data, metadata, " \
+          "recorded_at"
+
+
+@lru_cache(maxsize=None)
+def projections_for(schema: str) -> ProjectionRegistry:
+    """The read models of the workflow schema `schema`, as projectors of its case events."""
+    registry = ProjectionRegistry()
+
+    @registry.batch(*CASE_EVENT_TYPES)
+    async def cases(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+        by_stream: dict[str, list[StoredEvent]] = {}
+        for e in events:
+            by_stream.setdefault(e.stream_id, []).append(e)
+        folded = await _fold(conn, schema, {s: es[-1].version for s, es in by_stream.items()})
+        for stream_id, mine in by_stream.items():
+            await project(conn, schema, folded[stream_id], mine)
+
+    @registry.reset
+    async def reset(conn: asyncpg.Connection) -> None:
+        await conn.execute("TRUNCATE " + ", ".join(f"{schema}.{t}" for t in PROJECTION_TABLES))
+
+    return registry
+
+
+async def _fold(conn: asyncpg.Connection, schema: str, upto: dict[str, int]
+                ) -> dict[str, ReviewCase]:
+    """Each stream's case as of version `upto[stream]` (events read in this transaction)."""
+    rows = await conn.fetch(
+        f"SELECT {_FIELDS} FROM {schema}.events WHERE stream_id = ANY($1::text[]) "
+        f"ORDER BY stream_id, version", list(upto))
+    streams: dict[str, list[StoredEvent]] = {}
+    for r in rows:
+        if r["version"] <= upto[r["stream_id"]]:
+            streams.setdefault(r["stream_id"], []).append(StoredEvent(
+                r["id"], r["stream_id"], r["version"], r["position"], r["tx_id"], r["type"],
+                r["schema_version"], json.loads(r["data"]), json.loads(r["metadata"]),
+                r["recorded_at"]))
+    folded = {s: ReviewCase.replay(es) for s, es in streams.items()}
+    return {s: c for s, c in folded.items() if c is not None}

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Protocol
 from uuid import UUID
 
 from gx_contracts.divisions import Level
+from gx_contracts.ids import stream_id
 
 
 class CaseStatus(str, Enum):
@@ -66,7 +67,7 @@ class ReviewCase:
 
     @property
     def stream_id(self) -> str:
-        return f"case-{self.case_id}"
+        return case_stream_id(self.case_id)
 
     @property
     def is_final(self) -> bool:
@@ -93,6 +94,11 @@ class ReviewCase:
 
     def apply(self, event: Recorded) -> "ReviewCase":
         return evolve(self, event)
+
+
+def case_stream_id(case_id: UUID | str) -> str:
+    """`case-<uuid>`: the stream of one case (the contracts' one stream-id rule)."""
+    return stream_id("case", case_id)
 
 
 def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
