@@ -1,0 +1,1 @@
+"""Matching a department batch with the register stock (DuckDB bulk path)."""
