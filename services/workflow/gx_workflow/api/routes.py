@@ -39,8 +39,9 @@ SubjectKindPath = Annotated[str, Path(max_length=64, pattern=r"^[a-z]+\.[a-z_]+$
                                       description="审核对象类别（至多64字符）")]
 SubjectIdPath = Annotated[str, Path(min_length=1, max_length=128,
                                     description="审核对象ID（至多128字符）")]
-# Review records name reviewers: people in the chain read them; ops and subscribers do not.
-_NON_READERS = frozenset({Role.ops.value, Role.subscriber.value})
+# Review records name reviewers: people in the chain read them; roles without a level in
+# the chain (ops, subscribers: absent from LEVEL_OF_ROLE by design) do not.
+_NON_READERS = frozenset(r.value for r in Role if r not in LEVEL_OF_ROLE)
 
 
 async def _reader(p: Who) -> Principal:

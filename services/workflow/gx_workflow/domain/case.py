@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 from uuid import UUID
 
 from gx_contracts.divisions import Level
+from gx_contracts.events.workflow import (CaseAccepted, CaseApproved, CaseOpened, CaseOverdue,
+                                          CaseReopened, CaseResubmitted, CaseReturned)
 from gx_contracts.ids import stream_id
 
 
@@ -103,8 +105,7 @@ def case_stream_id(case_id: UUID | str) -> str:
 
 def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
     """The state after one event; raises ValueError on an event that cannot follow."""
-    d, at = e.data, e.recorded_at
-    if e.type == "workflow.case.opened":
+    if e.type == CaseOpened.EVENT_TYPE:
         if case is not None:
             raise ValueError("case opened twice")
         return _opened(e)
@@ -112,41 +113,72 @@ def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
         raise ValueError(f"{e.type} before workflow.case.opened")
     if e.version != case.version + 1:
         raise ValueError(f"event version {e.version} does not follow {case.version}")
-    step = dict(version=e.version, late=False, sent_back=False)
-    deadline = _dt(d.get("deadline"))
-    if e.type == "workflow.case.approved":
-        return replace(case, **step, level=Level(d["to_level"]), arrived_at=at,
-                       deadline=deadline, last_action="approved")
-    if e.type == "workflow.case.returned":
-        target = Level(d["to_level"])
-        status = CaseStatus.returned if target is Level.village else CaseStatus.in_review
-        return replace(case, **{**step, "sent_back": target is not Level.village},
-                       status=status, level=target, arrived_at=at, deadline=deadline,
-                       accepted_level=None, early_accepted_level=None,
-                       last_action="returned", returns=case.returns + 1,
-                       field_notes=dict(d.get("field_notes") or {}))
-    if e.type == "workflow.case.resubmitted":
-        labels = d.get("field_labels")
-        return replace(case, **step, status=CaseStatus.in_review, level=Level(d["level"]),
-                       revision=int(d["revision"]), arrived_at=at, deadline=deadline,
-                       last_action="resubmitted", field_notes={},
-                       field_labels=case.field_labels if labels is None else dict(labels))
-    if e.type == "workflow.case.accepted":
-        if d.get("final", True):
-            return replace(case, **step, status=CaseStatus.accepted, level=Level(d["level"]),
-                           arrived_at=at, deadline=None, accepted_level=Level(d["level"]),
-                           last_action="accepted")
-        return replace(case, **step, level=Level(d["next_level"]), arrived_at=at,
-                       deadline=deadline, accepted_level=Level(d["level"]),
-                       early_accepted_level=Level(d["level"]),
-                       last_action="accepted_early")
-    if e.type == "workflow.case.reopened":
-        return replace(case, **step, status=CaseStatus.in_review, level=Level(d["level"]),
-                       arrived_at=at, deadline=deadline, accepted_level=None,
-                       last_action="reopened")
-    if e.type == "workflow.case.overdue":
-        return replace(case, version=e.version, late=True)
-    raise ValueError(f"unknown case event {e.type}")
+    try:
+        step = _STEPS[e.type]
+    except KeyError:
+        raise ValueError(f"unknown case event {e.type}") from None
+    return step(case, e.data, e.recorded_at, e.version)
+
+
+Step = Callable[[ReviewCase, dict[str, Any], datetime, int], ReviewCase]
+
+
+def _moved(version: int, d: dict[str, Any]) -> dict[str, Any]:
+    """What every step to a new holder resets: not late, not sent back, its own deadline."""
+    return dict(version=version, late=False, sent_back=False, deadline=_dt(d.get("deadline")))
+
+
+def _approved(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+    return replace(case, **_moved(v, d), level=Level(d["to_level"]), arrived_at=at,
+                   last_action="approved")
+
+
+def _returned(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+    target = Level(d["to_level"])
+    status = CaseStatus.returned if target is Level.village else CaseStatus.in_review
+    return replace(case, **{**_moved(v, d), "sent_back": target is not Level.village},
+                   status=status, level=target, arrived_at=at,
+                   accepted_level=None, early_accepted_level=None,
+                   last_action="returned", returns=case.returns + 1,
+                   field_notes=dict(d.get("field_notes") or {}))
+
+
+def _resubmitted(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+    labels = d.get("field_labels")
+    return replace(case, **_moved(v, d), status=CaseStatus.in_review, level=Level(d["level"]),
+                   revision=int(d["revision"]), arrived_at=at,
+                   last_action="resubmitted", field_notes={},
+                   field_labels=case.field_labels if labels is None else dict(labels))
+
+
+def _accepted(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+    if d.get("final", True):
+        return replace(case, **{**_moved(v, d), "deadline": None},
+                       status=CaseStatus.accepted, level=Level(d["level"]),
+                       arrived_at=at, accepted_level=Level(d["level"]),
+                       last_action="accepted")
+    return replace(case, **_moved(v, d), level=Level(d["next_level"]), arrived_at=at,
+                   accepted_level=Level(d["level"]), early_accepted_level=Level(d["level"]),
+                   last_action="accepted_early")
+
+
+def _reopened(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+    return replace(case, **_moved(v, d), status=CaseStatus.in_review, level=Level(d["level"]),
+                   arrived_at=at, accepted_level=None, last_action="reopened")
+
+
+def _overdue(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+    return replace(case, version=v, late=True)
+
+
+_STEPS: dict[str, Step] = {
+    CaseApproved.EVENT_TYPE: _approved,
+    CaseReturned.EVENT_TYPE: _returned,
+    CaseResubmitted.EVENT_TYPE: _resubmitted,
+    CaseAccepted.EVENT_TYPE: _accepted,
+    CaseReopened.EVENT_TYPE: _reopened,
+    CaseOverdue.EVENT_TYPE: _overdue,
+}
 
 
 def _opened(e: Recorded) -> ReviewCase:
