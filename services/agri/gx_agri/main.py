@@ -17,8 +17,7 @@ def create_app(settings: AgriSettings | None = None) -> FastAPI:
     holder: dict[str, ServiceRuntime] = {}
 
     async def on_setup(rt: ServiceRuntime) -> None:
-        async with rt.pool.acquire() as conn:
-            await schema.setup(conn, settings.schema)
+        await schema.setup(rt.pool, settings.schema)
         holder["rt"] = rt
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]),

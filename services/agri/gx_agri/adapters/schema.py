@@ -1,51 +1,22 @@
-"""Read-model tables of the agri service and the division tree they join against."""
+"""Read-model tables of the agri service (numbered migrations) and the division tree."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import asyncpg
 
 from gx_contracts.divisions import load_divisions
+from gx_kernel.migrations import run_migrations
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+"""gx_agri/migrations: NNNN_what.sql, applied once each, in order (gx_kernel.migrations)."""
 
 
-def ddl(s: str) -> str:
-    return f"""
-    CREATE TABLE IF NOT EXISTS {s}.divisions (
-        code text PRIMARY KEY, name text NOT NULL, level smallint NOT NULL,
-        parent_code text, urban_rural_code text);
-    CREATE INDEX IF NOT EXISTS divisions_level_code ON {s}.divisions (level, code text_pattern_ops);
-    CREATE TABLE IF NOT EXISTS {s}.tasks (
-        task_id uuid PRIMARY KEY, form_code text NOT NULL, form_version int NOT NULL,
-        period text NOT NULL, title text NOT NULL, scope_division text NOT NULL,
-        scope_prefix text NOT NULL, deadline timestamptz NOT NULL, published_by text NOT NULL,
-        published_at timestamptz NOT NULL DEFAULT now(), village_count int NOT NULL,
-        version int NOT NULL);
-    CREATE TABLE IF NOT EXISTS {s}.reports (
-        report_id uuid PRIMARY KEY, task_id uuid NOT NULL, village_code text NOT NULL,
-        form_code text NOT NULL, form_version int NOT NULL, period text NOT NULL,
-        status text NOT NULL DEFAULT 'not_started', version int NOT NULL DEFAULT 0,
-        revision int NOT NULL DEFAULT 0, vals jsonb NOT NULL DEFAULT '{{}}',
-        explanations jsonb NOT NULL DEFAULT '{{}}', case_id uuid,
-        approved_rank smallint NOT NULL DEFAULT 0, review_level text,
-        return_reason_code text, return_reason text, return_from_level text,
-        field_notes jsonb NOT NULL DEFAULT '{{}}', submitted_at timestamptz,
-        updated_at timestamptz NOT NULL DEFAULT now());
-    -- who accepted (数据验收) and who confirmed (最终确认) the current revision
-    ALTER TABLE {s}.reports ADD COLUMN IF NOT EXISTS accepted_level text;
-    ALTER TABLE {s}.reports ADD COLUMN IF NOT EXISTS confirmed_level text;
-    CREATE UNIQUE INDEX IF NOT EXISTS reports_task_village
-        ON {s}.reports (task_id, village_code text_pattern_ops);
-    CREATE INDEX IF NOT EXISTS reports_village ON {s}.reports (village_code, form_code, status);
-    CREATE TABLE IF NOT EXISTS {s}.review_log (
-        event_id uuid PRIMARY KEY, report_id uuid NOT NULL, type text NOT NULL,
-        data jsonb NOT NULL, metadata jsonb NOT NULL, at timestamptz NOT NULL);
-    CREATE INDEX IF NOT EXISTS review_log_report ON {s}.review_log (report_id, at);
-    """
-
-
-async def setup(conn: asyncpg.Connection, schema: str) -> None:
-    """Create the read models and load the division tree once (COPY: ~18k rows)."""
-    async with conn.transaction():
+async def setup(pool: asyncpg.Pool, schema: str) -> None:
+    """Apply pending migrations, then load the division tree once (COPY: ~18k rows)."""
+    await run_migrations(pool, schema, [MIGRATIONS], kernel=False)
+    async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{schema}.agri-setup")
-        await conn.execute(ddl(schema))
         if await conn.fetchval(f"SELECT count(*) FROM {schema}.divisions") == 0:
             rows = [(d.code, d.name, d.level.csv_level, d.parent_code, d.urban_rural_code)
                     for d in load_divisions().values()]
