@@ -26,7 +26,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from gx_kernel import telemetry
 from gx_kernel.eventstore import ConcurrencyError
-from gx_kernel.kafka import InboundEvent, decode
+from gx_kernel.kafka import InboundEvent, client_options, decode
 from gx_kernel.uow import AfterCommit
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class IdempotentConsumer:
             *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_poll_interval_ms=300_000, session_timeout_ms=10_000,
-            fetch_max_wait_ms=self.fetch_max_wait_ms)
+            fetch_max_wait_ms=self.fetch_max_wait_ms, **client_options())
         try:
             await consumer.start()
             while True:
