@@ -75,3 +75,14 @@ def load_chain_file(path: str | Path | None = None) -> list[ChainConfig]:
     """Chains from the seed file (default: the packaged chains.json)."""
     raw = json.loads(Path(path or DEFAULT_CHAINS_FILE).read_text(encoding="utf-8"))
     return [ChainConfig.from_dict(d) for d in raw["chains"]]
+
+
+def pick_chain(chains: list[ChainConfig], kind: str, profile: str = DEFAULT_PROFILE
+               ) -> ChainConfig | None:
+    """The chain a new case of `kind` follows: the latest version in `profile`, else the
+    latest in the standard profile (as adapters/schema.current_chain selects in SQL)."""
+    for wanted in dict.fromkeys((profile, DEFAULT_PROFILE)):
+        mine = [c for c in chains if c.subject_kind == kind and c.profile == wanted]
+        if mine:
+            return max(mine, key=lambda c: c.version)
+    return None
