@@ -7,6 +7,7 @@ from typing import Any
 
 from gx_contracts.commands.agri import SaveDraft
 from gx_contracts.divisions import Level
+from gx_contracts.ids import stream_id
 from gx_kernel.errors import NotFound
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -150,7 +151,7 @@ async def history(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> dic
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
         await readable_report(conn, s, p, report_id)
-        own = await rt.store.read_stream(f"report-{report_id}", conn=conn)
+        own = await rt.store.read_stream(stream_id("report", report_id), conn=conn)
         review = await repo.review_log(conn, s, report_id)
     steps = [_step(e.type, e.data, e.metadata, e.recorded_at, "agri") for e in own]
     steps += [_step(r["type"], _json(r["data"]),
