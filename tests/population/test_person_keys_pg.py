@@ -62,3 +62,11 @@ async def test_get_many_and_rotation(store):
     # put never overwrites an existing row
     kept = await store.put(StoredKey("a", b"x" * 60, "9"))
     assert kept.key_version == "2"
+
+
+async def test_many_racing_first_uses(store):
+    # enough writers at once that some insert loses to another's uncommitted row
+    for n in range(5):
+        pcs = [PersonCipher(store, M) for _ in range(8)]
+        keys = await asyncio.gather(*(p.data_key(f"race-{n}") for p in pcs))
+        assert len(set(keys)) == 1

@@ -49,7 +49,7 @@ class PostgresKeyStore:
         return {r["person_id"]: _row(r) for r in rows}
 
     async def put(self, key: StoredKey) -> StoredKey:
-        # ON CONFLICT DO NOTHING + re-read: two writers racing keep one key, both use it
+        # ON CONFLICT DO NOTHING + read back: two writers racing keep one key, both use it
         r = await self._pool.fetchrow(
             f"""WITH ins AS (
                     INSERT INTO {self._t} (person_id, wrapped_key, key_version)
@@ -59,6 +59,10 @@ class PostgresKeyStore:
                 UNION ALL SELECT {_COLS} FROM {self._t} WHERE person_id = $1
                 LIMIT 1""",
             key.person_id, key.wrapped_key, key.key_version)
+        if r is None:
+            # a concurrent insert won: this statement's snapshot predates its commit, so it
+            # saw neither its own row nor that one; a new statement sees the winner's row
+            return await self.get(key.person_id)
         return _row(r)
 
     async def replace_wrapped(self, key: StoredKey) -> None:
