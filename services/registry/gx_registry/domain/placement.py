@@ -142,13 +142,27 @@ def _matches(children, text: str, suffixes) -> list[tuple[Division, int, int]]:
     """(division, position, end) of each child whose full or short name is in ``text``."""
     hits = []
     for d in children:
-        for n in (d.name, _short(d.name, suffixes)):
-            if n and (at := text.find(n)) >= 0:
-                hits.append((d, at, at + len(n), len(n)))
-                break
+        full, short = d.name, _short(d.name, suffixes)
+        if (at := text.find(full)) >= 0:
+            hits.append((d, at, at + len(full), len(full)))
+        elif short and (at := _short_hit(text, short)) >= 0:
+            hits.append((d, at, at + len(short), len(short)))
     # Prefer the longest name; keep the others only when they are not inside it.
     hits.sort(key=lambda h: (-h[3], h[1]))
     return [(d, a, e) for d, a, e, _ in hits]
+
+
+_ROAD_RE = re.compile(r"(?:路|街|大道|巷|道|大街|广场|小区|花园|大厦|桥)")
+
+
+def _short_hit(text: str, short: str) -> int:
+    """Position of a short name (新竹 for 新竹街道) not followed by a road word (新竹路)."""
+    start = 0
+    while (at := text.find(short, start)) >= 0:
+        if not _ROAD_RE.match(text, at + len(short)):
+            return at
+        start = at + 1
+    return -1
 
 
 def _find_child(tree: _Tree, parent: str, text: str, suffixes) -> tuple[str | None, int]:

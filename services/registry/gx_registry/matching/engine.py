@@ -24,8 +24,8 @@ import duckdb
 from ..domain.names import core_sql, distinctive_sql, normalise_sql
 from . import weights as W
 
-COMPARED_FIELDS = ("name", "address", "legal_rep", "status")
-FIELD_LABELS = {"name": "单位详细名称", "address": "详细地址", "legal_rep": "法定代表人（单位负责人）",
+COMPARED_FIELDS = ("uscc", "name", "address", "legal_rep", "status")
+FIELD_LABELS = {"uscc": "统一社会信用代码", "name": "单位详细名称", "address": "详细地址", "legal_rep": "法定代表人（单位负责人）",
                 "status": "运营状态"}
 
 _ADDR = "regexp_replace(translate(coalesce({c}, ''), '\u3000（）', ' ()'), '\\s+', '', 'g')"
@@ -119,6 +119,9 @@ def match(con: duckdb.DuckDBPyConnection, stock: str = "stock", batch: str = "ba
                        best.name_w, best.address_w, best.legal_rep_w, best.uscc_w,
                        best.jw_name, best.jw_addr, best.tf_name,
                        CASE WHEN best.weight IS NULL THEN 'new'
+                            -- two different codes: never merged without a person
+                            WHEN best.uscc_level = 'conflict' AND best.weight >= {W.REVIEW_THRESHOLD}
+                                 THEN 'ambiguous'
                             WHEN best.weight >= {W.MATCH_THRESHOLD}
                                  AND coalesce(best.second_weight, -1e9) <= best.weight - {W.MARGIN}
                                  THEN 'same'
@@ -136,10 +139,12 @@ def match(con: duckdb.DuckDBPyConnection, stock: str = "stock", batch: str = "ba
         SELECT l.row_no, l.unit_id, l.rule,
                CASE WHEN l.link <> 'same' THEN l.link
                     WHEN b.norm = s.norm AND b.addr IS NOT DISTINCT FROM s.addr
+                         AND (b.code = '' OR b.code = s.code)
                          AND (b.rep = '' OR b.rep = s.rep)
                          AND (b.status IS NULL OR b.status IS NOT DISTINCT FROM s.status)
                          THEN 'unchanged' ELSE 'changed' END AS outcome,
-               list_filter([CASE WHEN b.norm <> s.norm THEN 'name' END,
+               list_filter([CASE WHEN b.code <> '' AND b.code <> s.code THEN 'uscc' END,
+                            CASE WHEN b.norm <> s.norm THEN 'name' END,
                             CASE WHEN b.addr <> s.addr AND b.addr <> '' THEN 'address' END,
                             CASE WHEN b.rep <> '' AND b.rep <> s.rep THEN 'legal_rep' END,
                             CASE WHEN b.status IS NOT NULL AND b.status IS DISTINCT FROM s.status
@@ -207,7 +212,8 @@ def _sentence(r: dict[str, Any], fields: dict[str, dict[str, Any]]) -> str:
         return (f"与最相近的名录库单位比较：{parts}；匹配权重 {w:.1f} 低于复核阈值 "
                 f"{W.REVIEW_THRESHOLD:.0f}，判定为新增单位")
     if r["outcome"] == "ambiguous":
-        why = (f"与次优候选（{r['second_weight']:.1f}）相差不足 {W.MARGIN:.0f}"
+        why = ("但双方统一社会信用代码不同" if r["uscc_level"] == "conflict" else
+               f"与次优候选（{r['second_weight']:.1f}）相差不足 {W.MARGIN:.0f}"
                if w >= W.MATCH_THRESHOLD else f"介于复核阈值与同一单位阈值 {W.MATCH_THRESHOLD:.0f} 之间")
         return f"{parts}；匹配权重 {w:.1f}，{why}，交县级人工判定"
     return f"{parts}；匹配权重 {w:.1f} ≥ {W.MATCH_THRESHOLD:.0f}，判定为同一单位"
