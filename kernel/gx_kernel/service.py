@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from gx_kernel.consumer import Handler, IdempotentConsumer
 from gx_kernel.eventstore import EventStore
 from gx_kernel.idempotency import ddl as idempotency_ddl
 from gx_kernel.kafka import ensure_topics, make_producer
+from gx_kernel.migrations import run_migrations
 from gx_kernel.relay import OutboxRelay
 from gx_kernel.settings import ServiceSettings
 
@@ -56,9 +58,12 @@ ReadyCheck = Callable[[ServiceRuntime], Awaitable[bool]]
 
 
 async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSpec] = (),
-                       on_setup: SetupHook | None = None) -> ServiceRuntime:
+                       on_setup: SetupHook | None = None,
+                       migrations: Sequence[Path] = ()) -> ServiceRuntime:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1,
                                      max_size=settings.db_pool_max)
+    # The kernel's numbered migrations, then the service's, under an advisory lock.
+    await run_migrations(pool, settings.schema, migrations)
     store = EventStore(pool, settings.schema, max_event_bytes=settings.max_event_bytes)
     await store.setup()
     async with pool.acquire() as conn:
@@ -156,9 +161,12 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                        consumers: Sequence[ConsumerSpec] = (),
                        on_setup: SetupHook | None = None,
                        on_shutdown: SetupHook | None = None,
-                       ready_checks: dict[str, ReadyCheck] | None = None) -> FastAPI:
+                       ready_checks: dict[str, ReadyCheck] | None = None,
+                       migrations: Sequence[Path] = ()) -> FastAPI:
     """The FastAPI app of a service: health, readiness, errors, tracing, lifespan.
 
+    `migrations`: the service's folders of numbered SQL files (gx_kernel.migrations), applied
+    after the kernel's own before anything else starts;
     `on_shutdown` runs before the background tasks stop and the pool closes;
     `ready_checks` adds named checks to /ready (e.g. the gateway's downstream services)."""
     telemetry.setup_telemetry(settings.service_name)
@@ -166,7 +174,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.runtime = await open_runtime(settings, consumers, on_setup)
+        app.state.runtime = await open_runtime(settings, consumers, on_setup, migrations)
         try:
             yield
         finally:
