@@ -6,6 +6,7 @@ serves (the return-reason codes) come from gx_contracts, so there is one source 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from gx_contracts.divisions import Level
+from gx_contracts.divisions import Level, is_valid_code, load_divisions
 from gx_contracts.events.workflow import RETURN_REASONS
 from gx_contracts.roles import Role
 from gx_kernel.errors import AppError
@@ -64,6 +65,21 @@ async def meta(request: Request) -> JSONResponse:
         "roles": {r.value: r.label_zh for r in Role},
         "levels": {lv.value: name for lv, name in _LEVELS_ZH.items()},
     }, headers={"Cache-Control": _APP_CACHE})
+
+
+@functools.lru_cache(maxsize=1)
+def _divisions() -> dict:
+    return load_divisions()
+
+
+@router.get("/console/division-names.json")
+async def division_names(codes: str = "") -> JSONResponse:
+    """Names of divisions by 12-digit code (public reference data), so pages can say who acted
+    where (长塘镇) instead of a code; at most 50 codes a request, unknown ones left out."""
+    wanted = [c for c in codes.split(",") if is_valid_code(c)][:50]
+    tree = _divisions()
+    return JSONResponse({c: tree[c].name for c in wanted if c in tree},
+                        headers={"Cache-Control": _VENDOR_CACHE})
 
 
 @router.get("/console/features.json")

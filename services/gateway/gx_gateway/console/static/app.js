@@ -1,7 +1,8 @@
 // 控制台入口：按 #/页面 路由，登录守卫，顶栏导航。每个页面模块导出 render(ctx)，
 // 可返回一个清理函数（离开页面时停止轮询或推送连接）。
 import { clearSession, session } from "./api.js";
-import { h, ROLE } from "./ui.js";
+import { h } from "./ui.js";
+import { userTitle } from "./people.js";
 import { COLLECTORS } from "./devicekey.js";
 
 const REVIEWERS = ["township_statistician", "county_statistician", "city_statistician", "region_statistician"];
@@ -53,7 +54,7 @@ function renderChrome(user, page) {
   const top = document.getElementById("top");
   top.hidden = !user;
   if (!user) return;
-  document.getElementById("who").textContent = `${user.name_zh || user.username}（${ROLE[user.role] || user.role}）`;
+  document.getElementById("who").textContent = userTitle(user);
   document.getElementById("nav").replaceChildren(...navItems(user).map(([p, text]) =>
     h("li", {}, h("a", { href: "#/" + p, "aria-current": p === page ? "page" : null }, text))));
 }

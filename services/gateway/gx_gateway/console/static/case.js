@@ -4,6 +4,7 @@ import { api, ApiError, newKey } from "./api.js";
 import { CASE_STATUS, errorBox, fmtNum, fmtTime, h, LEVEL, labeled, mount, openDialog, toast } from "./ui.js";
 import { getMeta } from "./meta.js";
 import { historyList } from "./history.js";
+import { divisionNames } from "./people.js";
 
 const LEVEL_OF_ROLE = { township_statistician: "township", county_statistician: "county",
   city_statistician: "city", region_statistician: "region" };
@@ -43,24 +44,33 @@ export async function render(ctx) {
       onclick: () => acceptDialog(kase, reload) }, "验收"));
   }
   const timeline = await historyList(steps.map((s) => ({
-    who: s.actor_name || (s.division ? `区划 ${s.division}` : null), role: s.role, at: s.at, action: stepName(s),
+    name: s.actor_name, role: s.role, division: s.division, at: s.at, action: s.label_zh || stepName(s),
     to_level: /^return/.test(s.action || "") ? s.to_level : null,
-    reason_code: s.reason_code, reason: s.reason, comment: s.comment, field_notes: s.field_notes, labels })));
+    reason_code: s.reason_code, reason: s.reason, comment: s.comment, field_notes: s.field_notes })), labels);
+  const where = (await divisionNames([kase.division_code]))(kase.division_code);
   mount(
     h("p", {}, h("a", { href: "#/queue" }, "‹ 返回审核队列")),
-    h("h1", {}, kase.title || kase.subject_id),
+    h("h1", {}, kase.title || "审核案卷"),
     flash ? h("div", { class: "alert ok", role: "status", id: "case-flash" }, flash) : null,
     h("div", { class: "card" },
-      h("div", {}, h("span", { class: "tag " + kase.status, id: "case-status" }, CASE_STATUS[kase.status] || kase.status),
+      h("div", {}, h("span", { class: "tag " + kase.status, id: "case-status" }, caseStatus(kase, report)),
+        kase.status === "in_review" && kase.accepted_early_by ? h("span", { class: "tag accepted", id: "case-early" },
+          `${LEVEL[kase.accepted_early_by] || ""}已数据验收，待${LEVEL[kase.final_level] || "上级"}确认`) : null,
         " ", kase.late ? h("span", { class: "tag late" }, "超期") : null),
       h("p", {}, `当前层级：${LEVEL[kase.level] || kase.level} · 审核链：`,
         kase.chain.map((lv) => LEVEL[lv] || lv).join(" → "), ` · 第 ${kase.revision} 次报送`),
-      h("p", { class: "muted" }, `区划代码 ${kase.division_code} · 到达 ${fmtTime(kase.arrived_at)} · 时限 ${fmtTime(kase.deadline)} · 版本 ${kase.version}`),
+      h("p", { class: "muted" }, `报送单位 ${where || (report && report.village_name) || "—"}（区划代码 ${kase.division_code}） · 到达 ${fmtTime(kase.arrived_at)} · 时限 ${fmtTime(kase.deadline)}`),
       !mine && kase.status === "in_review" ? h("p", { class: "muted" }, `案卷在${LEVEL[kase.level]}审核，您当前不能操作。`) : null,
       buttons.length ? h("div", { class: "actions" }, buttons) : null),
     h("div", { class: "two-col" },
       h("section", { "aria-labelledby": "values-h" }, h("h2", { id: "values-h" }, "报送数据"), valuesTable(report, kase)),
       h("section", { "aria-labelledby": "hist-h" }, h("h2", { id: "hist-h" }, "处理记录"), timeline)));
+}
+
+// 已验收的农业报表按报表的说法（附件3：自治区审核确认后为“已确认”）
+function caseStatus(kase, report) {
+  if (kase.status === "accepted" && report && report.status_zh) return report.status_zh;
+  return CASE_STATUS[kase.status] || "状态待更新";
 }
 
 // 处理步骤的中文名称（动作来自审核流程服务：open/approve/return/resubmit/accept/reopen/overdue）
@@ -77,7 +87,7 @@ function stepName(s) {
     case "accept": return `${from || to}验收`;
     case "reopen": return "重新打开";
     case "overdue": return "审核超期";
-    default: return s.action || s.event_type;
+    default: return "处理";
   }
 }
 

@@ -2,9 +2,9 @@
 // 校验信息显示在字段旁（指标失焦时即校验）；警告需填写说明；退回的报表在字段旁显示审核人的批注。
 // 离线优先：每次输入自动存到本机，重新打开时恢复；提交进发件箱（outbox.js），联网后自动发送。
 import { api, ApiError, newKey } from "./api.js";
-import { errorBox, fmtTime, h, LEVEL, mount, REPORT_STATUS, setBusy, toast } from "./ui.js";
+import { errorBox, fmtTime, h, LEVEL, mount, reportStatus, setBusy, toast } from "./ui.js";
 import { reasonLabel } from "./meta.js";
-import { historyList } from "./history.js";
+import { reportHistory } from "./history.js";
 import { deviceNotice } from "./device.js";
 import { enqueue, outboxItems, removeItem, retryable, sendNow } from "./outbox.js";
 import { stateText } from "./outbox_view.js";
@@ -69,13 +69,13 @@ class ReportPage {
     };
     const returned = r.status === "returned" && r.last_return ? await this.returnBanner(r.last_return) : null;
     const historyBox = h("details", { class: "card" }, h("summary", {}, "处理记录"), h("div", {}, "展开后加载…"));
-    historyBox.addEventListener("toggle", () => this.loadHistory(historyBox), { once: true });
+    historyBox.addEventListener("toggle", () => reportHistory(r, historyBox), { once: true });
     this.outboxState = h("div", { id: "outbox-state", "aria-live": "polite" });
     this.root = h("div", { class: "narrow", id: "report-page" },
       h("p", {}, h("a", { href: "#/tasks" }, "‹ 返回我的任务")),
       h("h1", {}, `${r.period_name || r.period} ${form.name}`),
       h("p", { class: "muted" }, `${r.village_name || r.village_code} · 表号 ${form.code} · `,
-        h("span", { class: "tag " + r.status, id: "report-status" }, r.status_zh || REPORT_STATUS[r.status] || r.status),
+        h("span", { class: "tag " + r.status, id: "report-status" }, reportStatus(r)),
         r.revision ? ` · 第 ${r.revision} 次报送` : ""),
       r._cachedAt ? h("div", { class: "alert warn", id: "cached-note" },
         `离线：显示的是本机缓存的报表（${fmtTime(r._cachedAt)} 从服务器取得）。`) : null,
@@ -105,7 +105,7 @@ class ReportPage {
     if (sent) return h("p", { class: "alert ok", id: "submit-result" }, `已提交（第 ${sent.revision} 次报送），等待乡镇审核。`);
     const st = this.r.status;
     return h("p", { class: "alert ok" }, st === "accepted" ? "报表已验收，只读。"
-      : st === "submitted" ? "报表已提交，审核中，只读。" : `报表${this.r.status_zh || REPORT_STATUS[st] || st}，只读。`);
+      : st === "submitted" ? "报表已提交，审核中，只读。" : `报表${reportStatus(this.r)}，只读。`);
   }
 
   // 发件箱里这份报表的发送进度；发出后从服务器重新读取
@@ -331,7 +331,7 @@ class ReportPage {
     this.savedEdits = edits;
     await this.autosave.drop();
     if (this.edits !== edits) await this.autosave.flush(); // 保存期间又有输入
-    document.getElementById("report-status").textContent = REPORT_STATUS[res.status] || res.status;
+    document.getElementById("report-status").textContent = reportStatus(res);
     if (announce) {
       this.top.replaceChildren(h("div", { class: "alert ok" }, `草稿已保存（${fmtTime(new Date().toISOString())}）`));
       toast("草稿已保存");
@@ -373,23 +373,12 @@ class ReportPage {
       if (left && left.draftVersion !== null) { // 草稿已存到服务器，只是没有通过提交
         Object.assign(this.r, { version: left.draftVersion, values: body.values, explanations: body.explanations,
           status: left.draftStatus || this.r.status });
-        document.getElementById("report-status").textContent = REPORT_STATUS[this.r.status] || this.r.status;
+        document.getElementById("report-status").textContent = reportStatus({ status: this.r.status });
       } else this.savedEdits = -1; // 什么都没存到服务器：仍算未保存
       throw err;
     }
     toast("报表已提交");
     await this.reload({ revision: res.revision });
-  }
-
-  async loadHistory(box) {
-    try {
-      const res = await api(`/api/v1/agri/reports/${this.r.report_id}/history`);
-      box.lastElementChild.replaceChildren(await historyList(res.steps.map((s) => ({
-        who: s.who, role: s.role, at: s.when, action: s.what_zh, reason_code: s.reason_code,
-        reason: s.reason, field_notes: s.field_notes }))));
-    } catch (err) {
-      box.lastElementChild.replaceChildren(errorBox(err));
-    }
   }
 }
 

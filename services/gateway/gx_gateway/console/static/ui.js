@@ -26,9 +26,11 @@ export function mount(...children) {
 
 export const REPORT_STATUS = {
   not_started: "未填报", draft: "草稿", submitted: "已提交（审核中）", returned: "已退回",
-  accepted: "已验收",
+  accepted: "已验收", confirmed: "已确认",
 };
-export const CASE_STATUS = { in_review: "审核中", returned: "已退回", accepted: "已验收" };
+export const CASE_STATUS = { in_review: "审核中", returned: "已退回", accepted: "已验收", confirmed: "已确认" };
+// 报表状态的中文：服务给的 status_zh 优先，其次本表；不认识的状态不显示英文代码
+export function reportStatus(r) { return r.status_zh || REPORT_STATUS[r.status] || "状态待更新"; }
 export const LEVEL = { village: "村", township: "乡镇", county: "县（区）", city: "市", region: "自治区" };
 export const ROLE = {
   region_statistician: "自治区统计局", city_statistician: "市统计局", county_statistician: "县统计局",
