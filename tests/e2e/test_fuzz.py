@@ -66,13 +66,14 @@ async def fuzz_world(stack):
         await save_and_submit(gw, village, submitted, VALUES)
         case = await wait_for(lambda: _case(gw, auth["changtang_zhen"], submitted["report_id"]),
                               timeout=30)
+        editable = await publish_task(gw, region, TIANTANG, period="2026")  # 天堂村's own draft
         device = (await gw.post("/api/v1/admin/devices", headers=region, json={
             "username": "tiantang_cun", "label": "模糊测试手机", "public_key": device_key()})).json()
         req = (await gw.post("/api/v1/devices/requests", headers=auth["tiantang_wangge"], json={
             "label": "模糊测试浏览器", "public_key": device_key()})).json()
         yield {"doc": doc, "auth": auth, "task": task, "case": case["case_id"],
                "case_version": case["version"],
-               "draft": str(report_id_for(task, DINGXI)), "device": device["device_id"],
+               "draft": str(report_id_for(editable, TIANTANG)), "device": device["device_id"],
                "request": req["request_id"]}
 
 
