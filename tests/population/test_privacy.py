@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from gx_population.privacy import cipher as c
-from gx_population.privacy.deidentify import age_at, age_band, deidentify
+from gx_population.domain.forms import age_at
+from gx_population.privacy.deidentify import age_band, deidentify
 from gx_population.privacy.keys import (InMemoryKeyStore, KeyUnavailable, MasterKeyError,
                                         MasterKeys, PersonErased, rotate)
 

@@ -9,16 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping
 
+from gx_population.domain.forms import age_at
+
 KEPT = ("person_id", "household_id", "area_code", "relationship", "sex", "ethnicity",
         "education", "registration_status", "left_registration_reason", "survey_year",
         "form_version")
-
-
-def age_at(birth_year_month: str, reference: dt.date) -> int:
-    """Completed years at the reference date, from 'YYYY-MM' (born any day of that month:
-    counted as the 1st, as the census does for month-only dates)."""
-    y, m = (int(x) for x in birth_year_month.split("-")[:2])
-    return reference.year - y - (1 if (reference.month, reference.day) < (m, 1) else 0)
 
 
 def age_band(age: int, width: int = 5, top: int = 85) -> str:

@@ -1,0 +1,1 @@
+"""Versioned form files of the population change survey (JSON, loaded by domain.forms)."""
