@@ -118,3 +118,26 @@ def test_different_id_numbers_never_match_by_name():
     assert match(enum, [other]).decisions[0].enumeration_id is None
     no_id = person("q2", "A", 2, with_id=False, name="李四", birth="1990-01")
     assert match(enum, [no_id]).decisions[0].enumeration_id == "e1"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.integers(1, 60), st.data())
+def test_known_omissions_and_duplicates_give_exact_rates(n, data):
+    people = [person(f"e{i}", f"A{i % 3}", i, with_id=data.draw(st.booleans()))
+              for i in range(n)]
+    omitted = set(data.draw(st.sets(st.integers(0, n - 1), max_size=n - 1)))
+    doubled = data.draw(st.sets(st.integers(0, n - 1)).map(lambda s: s - omitted))
+    enum = [p for i, p in enumerate(people) if i not in omitted]
+    enum += [PesPerson(f"d{i}", *[getattr(people[i], f) for f in
+                                  ("area_code", "id_number", "name", "sex", "birth")])
+             for i in sorted(doubled)]
+    check = [PesPerson(f"q{i}", p.area_code, p.id_number, p.name, p.sex, p.birth)
+             for i, p in enumerate(people)]
+    _, total = coverage(enum, check, match(enum, check))
+    assert (total.P, total.M, total.C) == (n, n - len(omitted), n - len(omitted) + len(doubled))
+    assert total.omission_rate == F(len(omitted), n)
+    assert total.erroneous_inclusion_rate == F(len(doubled), total.C)
+    assert total.dse == n  # the check is complete here, so the estimate is the truth
