@@ -58,10 +58,7 @@ class DeadLetter:
 
 
 def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
+    return int(text) if text is not None and text.lstrip("-").isdigit() else None
 
 
 def _dead_letter(record) -> DeadLetter:
@@ -162,9 +159,12 @@ async def replay(bootstrap: str, dlq_topic: str, target_topic: str | None = None
 
     With `pool` and `schema` (the consuming service's), the consumer's `dead_lettered` rows
     of those events are dropped first; without them the consumer would skip the events."""
+    try:
+        wanted = None if event_ids is None else {str(uuid.UUID(str(e))) for e in event_ids}
+    except ValueError:
+        raise AppError(422, "event_id_invalid", "事件 ID 不是 UUID", field="event_ids") from None
     letters = await list_dead_letters(bootstrap, dlq_topic)
-    if event_ids is not None:
-        wanted = {str(uuid.UUID(str(e))) for e in event_ids}
+    if wanted is not None:
         letters = [d for d in letters if d.event_id in wanted]
     # The DLQ may hold an event more than once (dead-lettered again after a replay).
     unique = list({(d.event_id or f"{d.partition}@{d.offset}"): d for d in letters}.values())
