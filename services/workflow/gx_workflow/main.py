@@ -10,7 +10,7 @@ from gx_kernel.consumer import InboundEvent
 from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve, supervise
 
 from gx_workflow.adapters.pg_listener import PgListener
-from gx_workflow.adapters.schema import progress_channel, setup_schema
+from gx_workflow.adapters.schema import MIGRATIONS, progress_channel, setup_schema
 from gx_workflow.api.errors import install as install_errors
 from gx_workflow.api.routes import router
 from gx_workflow.application.intake import Inbound, handle, wants
@@ -61,7 +61,7 @@ def create_app(settings: WorkflowSettings | None = None) -> FastAPI:
         settings, title="gxstat workflow 审核流程", routers=[router],
         consumers=[ConsumerSpec("intake", topics=list(settings.source_topics), handler=handler,
                                 wants=wants)],
-        on_setup=on_setup)
+        on_setup=on_setup, migrations=[MIGRATIONS])
     install_errors(app)
     return app
 

@@ -1,14 +1,22 @@
-"""Tables of the workflow schema: chain configs, division tree, and the projections."""
+"""Tables of the workflow schema: chain configs, division tree, and the projections.
+
+The tables are numbered migrations (`gx_workflow/migrations`, run through gx_kernel.migrations
+under its advisory lock); what is here seeds and reads them."""
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from typing import AsyncIterator
 
 import asyncpg
 
 from gx_contracts.divisions import reference_csv_path
+from gx_kernel.migrations import run_migrations
 
 from gx_workflow.domain.chains import DEFAULT_PROFILE, ChainConfig
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def progress_channel(schema: str) -> str:
@@ -16,50 +24,24 @@ def progress_channel(schema: str) -> str:
     return f"{schema}_progress"[:63]
 
 
-def ddl(s: str) -> str:
-    return f"""
-    CREATE TABLE IF NOT EXISTS {s}.chain_configs (
-        subject_kind text NOT NULL, version integer NOT NULL, config jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (subject_kind, version));
-    CREATE TABLE IF NOT EXISTS {s}.divisions (
-        code text PRIMARY KEY, name text NOT NULL, level smallint NOT NULL,
-        parent_code text, urban_rural_code text, village_count integer NOT NULL DEFAULT 0);
-    CREATE INDEX IF NOT EXISTS divisions_parent ON {s}.divisions (parent_code);
-    CREATE TABLE IF NOT EXISTS {s}.cases (
-        case_id uuid PRIMARY KEY, subject_kind text NOT NULL, subject_id text NOT NULL,
-        division_code text NOT NULL, task_id text, status text NOT NULL, level text NOT NULL,
-        version integer NOT NULL, revision integer NOT NULL, arrived_at timestamptz NOT NULL,
-        opened_at timestamptz NOT NULL, deadline timestamptz, late boolean NOT NULL,
-        view jsonb NOT NULL);
-    CREATE INDEX IF NOT EXISTS cases_queue ON {s}.cases (level, division_code text_pattern_ops,
-        arrived_at) WHERE status <> 'accepted';
-    CREATE INDEX IF NOT EXISTS cases_progress ON {s}.cases (task_id, division_code text_pattern_ops)
-        INCLUDE (status, level, late, deadline);
-    CREATE INDEX IF NOT EXISTS cases_deadline ON {s}.cases (deadline)
-        WHERE status = 'in_review' AND NOT late;
-    -- Id of the transaction that last changed the row: live progress streams find the cases
-    -- changed since they last looked, gap-free (see application/live.py).
-    ALTER TABLE {s}.cases ADD COLUMN IF NOT EXISTS changed_tx bigint NOT NULL DEFAULT 0;
-    CREATE INDEX IF NOT EXISTS cases_changes ON {s}.cases (task_id, changed_tx);
-    -- Who accepted last (乡镇数据验收 while still in review = accepted early); null otherwise.
-    ALTER TABLE {s}.cases ADD COLUMN IF NOT EXISTS accepted_level text;
-    CREATE TABLE IF NOT EXISTS {s}.case_steps (
-        case_id uuid NOT NULL, version integer NOT NULL, event_id uuid NOT NULL,
-        event_type text NOT NULL, action text NOT NULL, at timestamptz NOT NULL,
-        actor text, actor_name text, role text, division text, device text,
-        from_level text, to_level text, revision integer, comment text, reason_code text,
-        reason text, field_notes jsonb NOT NULL DEFAULT '{{}}',
-        PRIMARY KEY (case_id, version));
-    -- Acceptance steps: final (确认) or early (数据验收); null for other steps.
-    ALTER TABLE {s}.case_steps ADD COLUMN IF NOT EXISTS final boolean;
-    """
+class _OneConnection:
+    """A pool of one held connection, for `run_migrations` from a caller's connection."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        yield self._conn
 
 
 async def setup_schema(conn: asyncpg.Connection, schema: str, chains: list[ChainConfig],
                        divisions_csv: Path | None = None) -> None:
+    """The workflow's tables (numbered migrations, usually applied already by the service
+    bootstrap), then its seed data: chain versions not yet stored, the division tree once."""
+    await run_migrations(_OneConnection(conn), schema, [MIGRATIONS], kernel=False)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{schema}.setup")
-        await conn.execute(ddl(schema))
         await seed_chains(conn, schema, chains)
         if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {schema}.divisions)"):
             await load_divisions(conn, schema, divisions_csv or reference_csv_path())
