@@ -44,7 +44,7 @@ export async function render(ctx) {
       onclick: () => acceptDialog(kase, reload) }, "验收"));
   }
   const timeline = await historyList(steps.map((s) => ({
-    name: s.actor_name, role: s.role, division: s.division, at: s.at, action: s.label_zh || stepName(s),
+    name: s.actor_name, role: s.role, division: s.division, at: s.at, action: stepName(s),
     to_level: /^return/.test(s.action || "") ? s.to_level : null,
     reason_code: s.reason_code, reason: s.reason, comment: s.comment, field_notes: s.field_notes })), labels);
   const where = (await divisionNames([kase.division_code]))(kase.division_code);
@@ -84,7 +84,7 @@ function stepName(s) {
     case "resubmit": return "重新报送";
     case "approve": return `${from}审核通过，报送${to || "上一级"}`;
     case "return": return `${from}退回修改`;
-    case "accept": return `${from || to}验收`;
+    case "accept": return s.label_zh || `${from || to}验收`; // 数据验收 / 审核确认（附件3）
     case "reopen": return "重新打开";
     case "overdue": return "审核超期";
     default: return "处理";
