@@ -157,3 +157,54 @@ async def _read_response(reader: asyncio.StreamReader) -> RawResponse:
     else:
         body = await reader.read()
     return RawResponse(status, headers, body)
+
+
+def unbounded_fields(doc: dict[str, Any]) -> list[str]:
+    """Request-body fields of the command operations (POST/PUT/PATCH/DELETE) that the document
+    gives no bound: a string without maxLength (enums and formats aside), a number without a
+    maximum, an array without maxItems, a map without maxProperties or bounded keys."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    out: list[str] = []
+
+    def resolve(s: Any) -> Any:
+        while isinstance(s, dict) and "$ref" in s:
+            s = schemas[s["$ref"].rsplit("/", 1)[-1]]
+        return s
+
+    def walk(s: Any, where: str, seen: frozenset) -> None:
+        s = resolve(s)
+        if not isinstance(s, dict) or id(s) in seen or "enum" in s or "const" in s:
+            return
+        seen |= {id(s)}
+        for sub in s.get("anyOf", []) + s.get("oneOf", []) + s.get("allOf", []):
+            walk(sub, where, seen)
+        kind = s.get("type")
+        if kind == "string" and "maxLength" not in s and s.get("format") not in (
+                "date-time", "date", "uuid"):
+            out.append(f"{where}: string without maxLength")
+        if kind in ("integer", "number") and not {"maximum", "exclusiveMaximum"} & set(s):
+            out.append(f"{where}: {kind} without maximum")
+        if kind == "array":
+            if "maxItems" not in s:
+                out.append(f"{where}: array without maxItems")
+            walk(s.get("items", {}), where + "[]", seen)
+        for name, sub in (s.get("properties") or {}).items():
+            walk(sub, f"{where}.{name}", seen)
+        values = list((s.get("patternProperties") or {}).values())
+        if isinstance(s.get("additionalProperties"), dict):
+            values.append(s["additionalProperties"])
+        if values:
+            if "maxProperties" not in s:
+                out.append(f"{where}: map without maxProperties")
+            if "maxLength" not in resolve(s.get("propertyNames") or {}):
+                out.append(f"{where}: map keys without maxLength")
+            for sub in values:
+                walk(sub, where + ".*", seen)
+
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in ("post", "put", "patch", "delete"):
+                content = (op.get("requestBody") or {}).get("content", {})
+                for media in content.values():
+                    walk(media.get("schema"), f"{method.upper()} {path}", frozenset())
+    return out

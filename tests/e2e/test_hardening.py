@@ -18,7 +18,8 @@ from gx_contracts.roles import DEMO_PASSWORD
 from gx_gateway.settings import GatewaySettings
 
 from ..harness import wait_for
-from .hardening_helpers import names_field, problem, raw_request, refused, settled
+from .hardening_helpers import (names_field, problem, raw_request, refused, settled,
+                               unbounded_fields)
 from .hardening_world import (DINGXI, TIANTANG, TOWNSHIP, World, device_key, open_world,
                               shapes_of_login)
 from .slice_helpers import VALUES, act, my_report, report_status, save_and_submit
@@ -36,6 +37,12 @@ async def unchanged(world: World, send):
     r = await send()
     assert await settled(world.stack) == before, f"something was written: {r.status_code} {r.text[:300]}"
     return r
+
+
+# -- every command field gets a bound, and the merged document shows it ----------------------
+async def test_every_command_field_has_a_documented_bound(world):
+    doc = (await world.call("region", "GET", "/api/v1/openapi.json")).json()
+    assert not unbounded_fields(doc), "\n".join(unbounded_fields(doc))
 
 
 # -- 1. field notes: bounded, keyed by the form's indicators; the pipeline never stalls ------
