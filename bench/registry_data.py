@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT / "services" / "registry"), str(ROOT / "contracts")]
 
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_registry.domain.codes import ALPHABET, make_uscc  # noqa: E402
-from gx_registry.domain.names import normalise  # noqa: E402
+from gx_registry.domain.names import core, normalise  # noqa: E402
 
 # Characters common in Chinese trade names (字号), person names and roads.
 BRAND = ("宏达鑫源恒通华盛永安金瑞泰丰隆昌盛兴福祥嘉和利德信诚明辉耀光远志博文创新航天宇"
@@ -77,7 +77,8 @@ class Generator:
     def __init__(self, seed: int = 1) -> None:
         self.r = random.Random(seed)
         self.tree = Tree()
-        self.taken: set[tuple[str, str]] = set()  # (county, normalised name): unique per county
+        # (county, core name): a 字号 + trade is registered once per county (名称登记规定)
+        self.taken: set[tuple[str, str]] = set()
         self.serial = 0
         self._type_cum = list(itertools.accumulate(t[1] for t in TYPES))
         self._form_cum = list(itertools.accumulate(w for _, w in FORMS))
@@ -144,7 +145,7 @@ class Generator:
             town, village = self._place(county)
             at, _, kind = r.choices(TYPES, cum_weights=self._type_cum)[0]
             name = self._name(kind, county, town, village)
-            key = (county.code[:6], normalise(name))
+            key = (county.code[:6], core(name))
             if key not in self.taken:
                 break
         self.taken.add(key)
@@ -157,7 +158,7 @@ class Generator:
         town, village = self._place(county)
         base = normalise(parent.name).replace("股份公司", "股份有限公司")
         name = f"{base}{town.name.removesuffix('街道').removesuffix('镇')}{self.r.choice(('分公司', '分店', '营业部'))}"
-        self.taken.add((parent.county, normalise(name)))
+        self.taken.add((parent.county, core(name)))
         return Unit(unit_id, self._uscc("91", parent.county), name, parent.county,
                     self._address(county, town, village), self._person(), "1")
 

@@ -95,10 +95,19 @@ def _sql_str(s: str) -> str:
 
 
 def normalise_sql(col: str) -> str:
-    """DuckDB expression equal to :func:`normalise` on unit names."""
-    s = f"translate(coalesce({col}, ''), {_sql_str(_FULLWIDTH_FROM + _OPEN + _CLOSE)}, " \
-        f"{_sql_str(_FULLWIDTH_TO + '(' * len(_OPEN) + ')' * len(_CLOSE))})"
-    s = f"upper(regexp_replace({s}, '\\s+', '', 'g'))"
+    """DuckDB expression equal to :func:`normalise` on unit names.
+
+    ``translate`` costs ~15 µs a name, so it runs only on names that hold a character it maps
+    (a few per cent); the same for ``upper``.
+    """
+    src = _FULLWIDTH_FROM + _OPEN + _CLOSE
+    dst = _FULLWIDTH_TO + "(" * len(_OPEN) + ")" * len(_CLOSE)
+    cls = "[" + "".join(re.escape(c) for c in src) + "]"
+    s = f"coalesce({col}, '')"
+    s = f"CASE WHEN regexp_matches({s}, {_sql_str(cls)}) THEN translate({s}, {_sql_str(src)}, " \
+        f"{_sql_str(dst)}) ELSE {s} END"
+    s = f"regexp_replace({s}, '\\s+', '', 'g')"
+    s = f"CASE WHEN regexp_matches({s}, '[a-z]') THEN upper({s}) ELSE {s} END"
     return f"replace(replace({s}, '有限责任公司', '有限公司'), '股份有限公司', '股份公司')"
 
 

@@ -46,16 +46,28 @@ def _prepare(con: duckdb.DuckDBPyConnection, src: str, dst: str, key: str) -> No
         FROM c""")
 
 
-def match(con: duckdb.DuckDBPyConnection, stock: str = "stock", batch: str = "batch") -> None:
-    """Leaves table ``decisions`` (one row per batch row) in ``con``. Inputs are table names."""
+def index_stock(con: duckdb.DuckDBPyConnection, stock: str = "stock") -> None:
+    """The stock's normalised keys and term frequencies (tables s, tf, tf_rep, county_n).
+
+    The register keeps these as units change; a batch is matched against them many times.
+    """
     _prepare(con, stock, "s", "unit_id")
-    _prepare(con, batch, "b", "row_no")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE tf AS
         SELECT county, core, count(*) AS n FROM s GROUP BY ALL;
         CREATE OR REPLACE TEMP TABLE tf_rep AS
         SELECT county, rep, count(*) AS n FROM s WHERE rep <> '' GROUP BY ALL;
         CREATE OR REPLACE TEMP TABLE county_n AS SELECT county, count(*) AS n FROM s GROUP BY ALL;
+    """)
+
+
+def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: str = "batch") -> None:
+    """Leaves table ``decisions`` (one row per batch row) in ``con``. Inputs are table names;
+    ``stock=None`` reuses the index of an earlier :func:`index_stock`."""
+    if stock is not None:
+        index_stock(con, stock)
+    _prepare(con, batch, "b", "row_no")
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE by_code AS
         SELECT b.row_no, any_value(s.unit_id) AS unit_id, count(*) AS n
         FROM b JOIN s ON b.code = s.code WHERE b.code <> '' GROUP BY b.row_no;
