@@ -21,6 +21,7 @@ sys.path[:0] = [str(ROOT / "services" / "registry"), str(ROOT / "contracts"), st
 
 import duckdb  # noqa: E402
 
+from gx_registry.domain.placement import place  # noqa: E402
 from gx_registry.matching.engine import decisions, index_stock, match  # noqa: E402
 from registry_data import generate  # noqa: E402
 
@@ -83,6 +84,14 @@ def run(n_stock: int, n_batch: int, seed: int, data: Path | None) -> None:
     dt_e = time.perf_counter() - t
     print(f"explanations for {len(explained):,} decisions (every 10th) in {dt_e:.2f} s "
           f"(≈ {dt_e * 10:.1f} s for all)")
+    sample = [a for (a,) in con.execute("SELECT address FROM batch USING SAMPLE 10000 ROWS").fetchall()]
+    place(sample[0])
+    t = time.perf_counter()
+    placed = [place(a) for a in sample]
+    dt_p = time.perf_counter() - t
+    at_village = sum(p.level.value == "village" for p in placed)
+    print(f"placement by address (Python, one core): {len(sample) / dt_p:,.0f} addresses/s; "
+          f"{100 * at_village / len(sample):.1f} % of a 10,000 sample placed to the village")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:,.0f} MiB")
     _report(con)

@@ -48,12 +48,19 @@ def _short(name: str, suffixes: tuple[str, ...]) -> str | None:
     return None
 
 
+def _shorts(name: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    """冲脉社区居委会 -> (冲脉社区, 冲脉): every suffix strip leaving two characters or more."""
+    out = {name[: -len(s)] for s in suffixes if name.endswith(s) and len(name) - len(s) >= 2}
+    return tuple(sorted(out, key=len, reverse=True))
+
+
 @dataclass(frozen=True, slots=True)
 class _Tree:
     divisions: dict[str, Division]
     city_names: tuple[tuple[str, str], ...]  # (name, code), longest first
     county_names: tuple[tuple[str, str], ...]
     children: dict[str, tuple[Division, ...]]
+    short: dict[str, tuple[str, ...]]  # township/village code -> names without 镇/村委会…, longest first
 
 
 @lru_cache(maxsize=1)
@@ -72,8 +79,10 @@ def _tree() -> _Tree:
                 counties.append((s, d.code))
     counties += list(RENAMED_COUNTIES.items())
     key = lambda p: (-len(p[0]), p[0])  # noqa: E731 — longest name wins
+    short = {d.code: _shorts(d.name, _TOWN_SUFFIXES if d.level == Level.township else _VILLAGE_SUFFIXES)
+             for d in divs.values() if d.level in (Level.township, Level.village)}
     return _Tree(divs, tuple(sorted(cities, key=key)), tuple(sorted(counties, key=key)),
-                 {k: tuple(v) for k, v in children.items()})
+                 {k: tuple(v) for k, v in children.items()}, short)
 
 
 def _clean(address: str) -> str:
@@ -93,7 +102,8 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
     note = "；区划代码无效，按地址定位" if code else ""
     county, pos = _find_county(tree, addr)
     if county is None:
-        city = next((c for n, c in tree.city_names if n in addr), None)
+        m = _name_res()[0].search(addr)
+        city = _name_res()[2][m.group()] if m else None
         if city:
             return Placement(city, Level.city, "address", "unplaced.county",
                              f"地址中未识别出县（市、区），停留在{tree.divisions[city].name}{note}")
@@ -101,11 +111,11 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
                          f"地址中未识别出市、县（市、区），停留在自治区{note}")
     rest = addr[pos:]
     county_name = tree.divisions[county].name
-    town, tpos = _find_child(tree, county, rest, _TOWN_SUFFIXES)
+    town, tpos = _find_child(tree, county, rest)
     if town is None:
         # No township name: a village name unique in the county still places the unit.
         villages = [v for t in tree.children.get(county, ()) for v in tree.children.get(t.code, ())]
-        hits = _matches(villages, rest, _VILLAGE_SUFFIXES)
+        hits = _matches(tree, villages, rest)
         if len(hits) == 1:
             v = hits[0][0]
             return Placement(v.code, Level.village, "address", "placed.village_only",
@@ -114,7 +124,7 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
         return Placement(county, Level.county, "address", "unplaced.township",
                          f"{why}，停留在{county_name}{note}")
     town_name = tree.divisions[town].name
-    village, _ = _find_child(tree, town, rest[tpos:], _VILLAGE_SUFFIXES)
+    village, _ = _find_child(tree, town, rest[tpos:])
     if village is None:
         return Placement(town, Level.township, "address", "unplaced.village",
                          f"地址中未识别出村（社区），停留在{county_name}{town_name}{note}")
@@ -122,31 +132,40 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
                      f"按地址定位到{county_name}{town_name}{tree.divisions[village].name}{note}")
 
 
+@lru_cache(maxsize=1)
+def _name_res() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str], dict[str, str]]:
+    """One alternation each for cities and counties, longest names first (one scan a line)."""
+    tree = _tree()
+    alt = lambda pairs: re.compile("|".join(re.escape(n) for n, _ in pairs))  # noqa: E731
+    return (alt(tree.city_names), alt(tree.county_names), dict(tree.city_names),
+            dict(tree.county_names))
+
+
 def _find_county(tree: _Tree, addr: str) -> tuple[str | None, int]:
-    # A city in the address narrows the counties (城中区 and 城区-like short names).
-    city = next(((c, addr.find(n) + len(n)) for n, c in tree.city_names if n in addr), None)
-    best: tuple[int, int, str] | None = None
-    for name, code in tree.county_names:
-        at = addr.find(name)
-        if at < 0 or (city and not code.startswith(city[0][:4])):
-            continue
-        cand = (at, -len(name), code)
-        if best is None or cand < best:
-            best = cand
-    if best is None:
-        return None, 0
-    return best[2], best[0] - best[1]
+    city_re, county_re, city_code, county_code = _name_res()
+    # A city in the address narrows the counties (a short county name may exist elsewhere).
+    m = city_re.search(addr)
+    city = city_code[m.group()][:4] if m else None
+    # Counties after the city name first: 防城 (防城区) is inside 防城港市.
+    for start in ((m.end(), 0) if m else (0,)):
+        for c in county_re.finditer(addr, start):
+            code = county_code[c.group()]
+            if city is None or code.startswith(city):
+                return code, c.end()
+    return None, 0
 
 
-def _matches(children, text: str, suffixes) -> list[tuple[Division, int, int]]:
+def _matches(tree: _Tree, children, text: str) -> list[tuple[Division, int, int]]:
     """(division, position, end) of each child whose full or short name is in ``text``."""
     hits = []
     for d in children:
-        full, short = d.name, _short(d.name, suffixes)
-        if (at := text.find(full)) >= 0:
-            hits.append((d, at, at + len(full), len(full)))
-        elif short and (at := _short_hit(text, short)) >= 0:
-            hits.append((d, at, at + len(short), len(short)))
+        if (at := text.find(d.name)) >= 0:
+            hits.append((d, at, at + len(d.name), len(d.name)))
+            continue
+        for short in tree.short[d.code]:
+            if (at := _short_hit(text, short)) >= 0:
+                hits.append((d, at, at + len(short), len(short)))
+                break
     # Prefer the longest name; keep the others only when they are not inside it.
     hits.sort(key=lambda h: (-h[3], h[1]))
     return [(d, a, e) for d, a, e, _ in hits]
@@ -165,8 +184,8 @@ def _short_hit(text: str, short: str) -> int:
     return -1
 
 
-def _find_child(tree: _Tree, parent: str, text: str, suffixes) -> tuple[str | None, int]:
-    hits = _matches(tree.children.get(parent, ()), text, suffixes)
+def _find_child(tree: _Tree, parent: str, text: str) -> tuple[str | None, int]:
+    hits = _matches(tree, tree.children.get(parent, ()), text)
     if not hits:
         return None, 0
     best = hits[0]
