@@ -43,7 +43,11 @@ ROADS = ("民族大道", "人民路", "解放路", "中山路", "新华路", "�
 # (USCC authority+type, share, name maker) — a plausible 名录库 mix.
 TYPES = (("91", 0.62, "enterprise"), ("92", 0.20, "shop"), ("93", 0.04, "coop"),
          ("N2", 0.04, "collective"), ("12", 0.04, "institution"), ("11", 0.015, "organ"),
-         ("51", 0.02, "society"), ("52", 0.01, "private_nonprofit"), ("71", 0.005, "religion"))
+         ("51", 0.02, "society"), ("52", 0.01, "private_nonprofit"), ("71", 0.005, "religion"),
+         ("31", 0.003, "law"), ("53", 0.001, "foundation"))
+# Registration authorities whose units each department's file carries (税务: every kind).
+DEPARTMENTS = {"市场监管": "9", "民政": "5", "编制": "1", "宗教": "7", "司法": "3", "农业农村": "N9",
+               "税务": "123456789AN"}
 FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "()ABCDEFGHJKLMNPQRTUWXY0123456789"}
 
 FIELDS = ("uscc", "name", "county", "address", "legal_rep", "status")
@@ -58,6 +62,7 @@ class Unit:
     address: str
     legal_rep: str
     status: str
+    kind: str = ""  # USCC authority + type, even when the record has no USCC
 
 
 class Tree:
@@ -136,14 +141,20 @@ class Generator:
             return f"{county.name}{self._brand()}{r.choice(('协会', '商会', '学会', '促进会'))}"
         if kind == "private_nonprofit":
             return f"{county.name}{self._brand()}{r.choice(('幼儿园', '培训学校', '养老院'))}"
+        if kind == "law":
+            return f"广西{self._brand()}律师事务所"
+        if kind == "foundation":
+            return f"{county.name}{self._brand()}慈善基金会"
         return f"{short}{self._brand()}{r.choice(('寺', '庵', '福音堂'))}"
 
-    def unit(self, unit_id: str) -> Unit:
+    def unit(self, unit_id: str, authorities: str | None = None) -> Unit:
         r = self.r
         while True:
             county = r.choice(self.tree.counties)
             town, village = self._place(county)
             at, _, kind = r.choices(TYPES, cum_weights=self._type_cum)[0]
+            if authorities and at[0] not in authorities:
+                continue
             name = self._name(kind, county, town, village)
             key = (county.code[:6], core(name))
             if key not in self.taken:
@@ -151,7 +162,7 @@ class Generator:
         self.taken.add(key)
         uscc = self._uscc(at, county.code) if (at != "92" or r.random() < 0.7) else ""
         return Unit(unit_id, uscc, name, county.code[:6], self._address(county, town, village),
-                    self._person(), "1")
+                    self._person(), "1", at)
 
     def branch_of(self, parent: Unit, unit_id: str) -> Unit:
         county = next(c for c in self.tree.counties if c.code.startswith(parent.county))
@@ -160,7 +171,7 @@ class Generator:
         name = f"{base}{town.name.removesuffix('街道').removesuffix('镇')}{self.r.choice(('分公司', '分店', '营业部'))}"
         self.taken.add((parent.county, core(name)))
         return Unit(unit_id, self._uscc("91", parent.county), name, parent.county,
-                    self._address(county, town, village), self._person(), "1")
+                    self._address(county, town, village), self._person(), "1", "91")
 
     # -- stock and batch ---------------------------------------------------------------------
     def stock(self, n: int) -> list[Unit]:
@@ -188,8 +199,8 @@ class Generator:
         if how == "prefix":
             return name.removeprefix("广西") if name.startswith("广西") else "广西" + name
         if how == "fullwidth":
-            return "".join(FULLWIDTH.get(c, c) for c in name.replace("（", "(").replace("）", ")")) \
-                .replace("有限", "有限　", 1)
+            wide = "".join(FULLWIDTH.get(c, c) for c in name.replace("（", "(").replace("）", ")"))
+            return wide.replace("有限", "有限　", 1) if "有限" in wide else wide[:2] + "　" + wide[2:]
         # One-character typo in the brand, where the name is told apart.
         idx = [i for i, c in enumerate(name) if c in BRAND]
         if not idx:
@@ -197,18 +208,23 @@ class Generator:
         i = r.choice(idx)
         return name[:i] + r.choice([c for c in BRAND if c != name[i]]) + name[i + 1:]
 
-    def batch(self, stock: list[Unit], n: int, new_start: int) -> tuple[list[tuple], list[tuple]]:
-        """Rows (row_no, *FIELDS) and truth (row_no, kind, unit_id, outcome)."""
+    def batch(self, stock: list[Unit], n: int, new_start: int, department: str | None = None
+              ) -> tuple[list[tuple], list[tuple]]:
+        """Rows (row_no, *FIELDS) and truth (row_no, kind, unit_id, outcome); a ``department``
+        (key of DEPARTMENTS) carries only the units its registration authorities issue."""
         r = self.r
+        authorities = DEPARTMENTS[department] if department else None
+        pool = [i for i, u in enumerate(stock) if not authorities or u.kind[:1] in authorities]
         mix = (("exact", 0.33), ("changed", 0.14), ("variant_no_uscc", 0.25), ("repeat_no_uscc", 0.05),
                ("moved", 0.03), ("new", 0.20))
         kinds = r.choices([k for k, _ in mix], [w for _, w in mix], k=n)
-        picks = r.sample(range(len(stock)), sum(k != "new" for k in kinds))
+        picks = r.sample(pool, min(len(pool), sum(k != "new" for k in kinds)))
         rows, truth = [], []
         new_id = new_start
         for row_no, kind in enumerate(kinds, 1):
-            if kind == "new":
-                u = self.unit(f"N{new_id:07d}")
+            if kind == "new" or not picks:
+                kind = "new"
+                u = self.unit(f"N{new_id:07d}", authorities)
                 new_id += 1
                 if r.random() < 0.3:
                     u.uscc = ""
@@ -257,13 +273,14 @@ def write_csv(path: Path, header: tuple[str, ...], rows) -> None:
         w.writerows(rows)
 
 
-def generate(out: Path, n_stock: int, n_batch: int, seed: int = 1) -> None:
+def generate(out: Path, n_stock: int, n_batch: int, seed: int = 1, department: str | None = None
+             ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     g = Generator(seed)
     stock = g.stock(n_stock)
     write_csv(out / "stock.csv", ("unit_id", *FIELDS),
               ((u.unit_id, u.uscc, u.name, u.county, u.address, u.legal_rep, u.status) for u in stock))
-    rows, truth = g.batch(stock, n_batch, new_start=n_stock)
+    rows, truth = g.batch(stock, n_batch, new_start=n_stock, department=department)
     write_csv(out / "batch.csv", ("row_no", *FIELDS), rows)
     write_csv(out / "truth.csv", ("row_no", "kind", "unit_id", "outcome"), truth)
 
@@ -273,7 +290,8 @@ if __name__ == "__main__":
     ap.add_argument("--stock", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=30_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--department", choices=sorted(DEPARTMENTS), help="one department's file")
     ap.add_argument("--out", type=Path, default=Path("/tmp/gx-registry-data"))
     a = ap.parse_args()
-    generate(a.out, a.stock, a.batch, a.seed)
+    generate(a.out, a.stock, a.batch, a.seed, a.department)
     print(f"wrote {a.out}/stock.csv ({a.stock}), batch.csv and truth.csv ({a.batch})")

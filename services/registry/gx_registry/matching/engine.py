@@ -90,7 +90,8 @@ def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: st
                         ELSE jaro_winkler_similarity(r.addr, s.addr) END AS jw_addr,
                    r.norm = s.norm AS same_norm, r.core = s.core AS same_core,
                    r.rep, s.rep AS s_rep, r.code, s.code AS s_code,
-                   coalesce(tf.n, 1)::DOUBLE / cn.n AS tf_name, coalesce(tr.n, 1)::DOUBLE / cn.n AS tf_rep
+                   coalesce(tf.n, 1)::DOUBLE / cn.n AS tf_name,
+                   greatest(coalesce(tr.n, 1)::DOUBLE / cn.n, {W.REP_TF_FLOOR}) AS tf_rep
             FROM cand c JOIN rest r USING (row_no) JOIN s USING (unit_id)
             JOIN county_n cn ON cn.county = s.county
             LEFT JOIN tf ON tf.county = s.county AND tf.core = s.core
@@ -99,7 +100,7 @@ def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: st
             SELECT *,
                    CASE WHEN same_norm THEN 'exact' WHEN same_core THEN 'core_exact'
                         WHEN jw_name >= 0.92 AND jw_dist >= 0.85 THEN 'high'
-                        WHEN jw_name >= 0.85 AND jw_dist >= 0.75 THEN 'similar'
+                        WHEN jw_name >= 0.85 AND jw_dist >= 0.65 THEN 'similar'
                         ELSE 'different' END AS name_level,
                    CASE WHEN jw_addr IS NULL THEN 'null' WHEN jw_addr = 1 THEN 'exact'
                         WHEN jw_addr >= 0.9 THEN 'similar' ELSE 'different' END AS address_level,

@@ -11,10 +11,13 @@ from __future__ import annotations
 VERSION = "match-weights-v1"
 
 MATCH_THRESHOLD = 6.0  # weight ≥ this: same unit
-REVIEW_THRESHOLD = 0.0  # between: ambiguous, to a county reviewer
+REVIEW_THRESHOLD = 2.0  # between: ambiguous, to a county reviewer
 MARGIN = 3.0  # best must beat the runner-up by this much, else ambiguous
 JW_FLOOR = 0.70  # candidate pairs with a lower core-name similarity and no other evidence are dropped
 TF_FLOOR = 1e-5
+# One person is often the legal representative of several units: agreement on the name of a
+# person alone never proves more than this (u ≥ 0.2 %), even when the name is rare.
+REP_TF_FLOOR = 0.002
 
 # field -> level -> (m, u or None for term frequency, Chinese label)
 LEVELS: dict[str, dict[str, tuple[float, float | None, str]]] = {
@@ -23,7 +26,7 @@ LEVELS: dict[str, dict[str, tuple[float, float | None, str]]] = {
         "core_exact": (0.25, None, "核心字号一致（仅括号、前缀或组织形式不同）"),
         "high": (0.15, 0.0005, "名称高度相似（Jaro–Winkler ≥ 0.92）"),
         "similar": (0.07, 0.005, "名称相似（Jaro–Winkler ≥ 0.85）"),
-        "different": (0.08, 0.9945, "名称不同"),
+        "different": (0.02, 0.9945, "名称不同"),
     },
     "address": {
         "exact": (0.6, 0.0005, "地址一致"),
