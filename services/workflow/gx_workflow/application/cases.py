@@ -21,7 +21,7 @@ from gx_kernel.projections import ProjectionRegistry
 from gx_kernel.uow import AfterCommit, IdempotencyKey, UnitOfWork
 
 from gx_workflow.adapters.schema import current_chain
-from gx_workflow.application.projection import case_view, projections_for
+from gx_workflow.application.projection import case_view, prior_state, projections_for
 from gx_workflow.application.queries import with_late
 from gx_workflow.domain import commands as dc
 from gx_workflow.domain.case import ReviewCase, case_stream_id
@@ -56,7 +56,9 @@ async def record(uow: UnitOfWork, case: ReviewCase | None, payloads: list[EventP
     """Append the decided events in the unit of work (projected there); the case after them."""
     uow.collect(stream_id, case.version if case else 0,
                 [NewEvent(**event_fields(p)) for p in payloads], metadata)
-    for e in await uow.flush():
+    with prior_state(stream_id, case):  # the projector folds onto it, no second read
+        stored = await uow.flush()
+    for e in stored:
         case = case.apply(e) if case else ReviewCase.replay([e])
     assert case is not None
     return case

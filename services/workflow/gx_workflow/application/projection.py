@@ -7,9 +7,11 @@ scan) and the kernel's rebuild replays.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import asyncpg
 
@@ -116,7 +118,10 @@ def projections_for(schema: str) -> ProjectionRegistry:
         by_stream: dict[str, list[StoredEvent]] = {}
         for e in events:
             by_stream.setdefault(e.stream_id, []).append(e)
-        folded = await _fold(conn, schema, {s: es[-1].version for s, es in by_stream.items()})
+        folded = {s: c for s, es in by_stream.items() if (c := _from_prior(s, es))}
+        missing = {s: es[-1].version for s, es in by_stream.items() if s not in folded}
+        if missing:
+            folded |= await _fold(conn, schema, missing)
         for stream_id, mine in by_stream.items():
             await project(conn, schema, folded[stream_id], mine)
 
@@ -125,6 +130,34 @@ def projections_for(schema: str) -> ProjectionRegistry:
         await conn.execute("TRUNCATE " + ", ".join(f"{schema}.{t}" for t in PROJECTION_TABLES))
 
     return registry
+
+
+_PRIOR: contextvars.ContextVar[dict[str, ReviewCase | None] | None] = contextvars.ContextVar(
+    "gx_workflow_prior_cases", default=None)
+
+
+@contextlib.contextmanager
+def prior_state(stream_id: str, case: ReviewCase | None) -> Iterator[None]:
+    """The case a handler loaded before its events (None: a new stream): the projector folds
+    the new events onto it instead of reading the stream again (if the versions follow)."""
+    token = _PRIOR.set({**(_PRIOR.get() or {}), stream_id: case})
+    try:
+        yield
+    finally:
+        _PRIOR.reset(token)
+
+
+def _from_prior(stream_id: str, events: list[StoredEvent]) -> ReviewCase | None:
+    hints = _PRIOR.get() or {}
+    if stream_id not in hints:
+        return None
+    prior = hints[stream_id]
+    if (prior.version if prior else 0) != events[0].version - 1:
+        return None  # not the state right before these events: read the stream
+    case = prior
+    for e in events:
+        case = case.apply(e) if case else ReviewCase.replay([e])
+    return case
 
 
 async def _fold(conn: asyncpg.Connection, schema: str, upto: dict[str, int]
