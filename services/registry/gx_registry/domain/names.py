@@ -122,6 +122,13 @@ def core_sql(normalised_col: str) -> str:
             f"ELSE regexp_replace({s}, {_sql_str(f'(?:{forms})$')}, '') END")
 
 
+def strip_places_sql(col: str) -> str:
+    """DuckDB expression: ``col`` without its leading region/city/county names (for addresses,
+    whose shared administrative head would make any two in a county look alike)."""
+    alts = "|".join(map(re.escape, _REGION_PREFIX + place_prefixes()))
+    return f"regexp_replace({col}, {_sql_str(f'^(?:{alts})+')}, '')"
+
+
 def distinctive_sql(core_col: str) -> str:
     alts = "|".join(map(re.escape, sorted(COMMON_WORDS, key=len, reverse=True)))
     return f"regexp_replace({core_col}, {_sql_str(alts)}, '', 'g')"

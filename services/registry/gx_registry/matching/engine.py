@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from ..domain.names import core_sql, distinctive_sql, normalise_sql
+from ..domain.names import core_sql, distinctive_sql, normalise_sql, strip_places_sql
 from . import weights as W
 
 COMPARED_FIELDS = ("uscc", "name", "address", "legal_rep", "status")
@@ -36,7 +36,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, src: str, dst: str, key: str) -> No
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {dst} AS
         WITH n AS (SELECT *, {norm} AS norm,
-                          {_ADDR.format(c='address')} AS addr,
+                          {strip_places_sql(_ADDR.format(c='address'))} AS addr,
                           coalesce(trim(legal_rep), '') AS rep,
                           upper(coalesce(trim(uscc), '')) AS code
                    FROM {src}),
@@ -103,7 +103,7 @@ def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: st
                         WHEN jw_name >= 0.85 AND jw_dist >= 0.65 THEN 'similar'
                         ELSE 'different' END AS name_level,
                    CASE WHEN jw_addr IS NULL THEN 'null' WHEN jw_addr = 1 THEN 'exact'
-                        WHEN jw_addr >= 0.9 THEN 'similar' ELSE 'different' END AS address_level,
+                        WHEN jw_addr >= 0.95 THEN 'similar' ELSE 'different' END AS address_level,
                    CASE WHEN rep = '' OR s_rep = '' THEN 'null' WHEN rep = s_rep THEN 'exact'
                         ELSE 'different' END AS legal_rep_level,
                    CASE WHEN code <> '' AND s_code <> '' AND code <> s_code THEN 'conflict'

@@ -30,7 +30,8 @@ LEVELS: dict[str, dict[str, tuple[float, float | None, str]]] = {
     },
     "address": {
         "exact": (0.6, 0.0005, "地址一致"),
-        "similar": (0.25, 0.005, "地址相似"),
+        # units of one village share most of an address: similar proves little
+        "similar": (0.25, 0.02, "地址相似（Jaro–Winkler ≥ 0.95，县以下部分）"),
         "different": (0.15, 0.9945, "地址不同"),
         "null": (1.0, 1.0, "地址缺失，不计"),
     },
