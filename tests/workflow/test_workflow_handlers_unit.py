@@ -24,7 +24,7 @@ from gx_kernel.kafka import InboundEvent
 from gx_kernel.memstore import InMemoryEventStore
 from gx_kernel.projections import ProjectionRegistry
 from gx_kernel.uow import AfterCommit, FakeUnitOfWork
-from gx_workflow.application import intake
+from gx_workflow.application import intake, projection
 from gx_workflow.application.cases import act, intake_submission
 from gx_workflow.application.projection import CASE_EVENT_TYPES, case_view
 from gx_workflow.domain import commands as dc
@@ -262,3 +262,18 @@ async def test_a_return_to_a_lower_level_is_recorded_with_its_field_notes():
         ret.to_level, now))
     assert view["level"] == "township" and view["sent_back"] and view["returns"] == 1
     assert w.events()[-1].data["field_notes"] == {"A01": "偏高"}
+
+
+async def test_the_projector_folds_onto_the_handlers_case_only_when_the_versions_follow():
+    w = World()
+    case = await w.submit()
+    body = ApproveCase(expected_version=1)
+    await w.act("township", case, "approve", body, approve(body))
+    events = await w.store.read_stream(case.stream_id)
+    full = ReviewCase.replay(events)
+    with projection.prior_state(case.stream_id, case):  # the case as loaded, at version 1
+        assert projection._from_prior(case.stream_id, events[1:]) == full
+        assert projection._from_prior(case.stream_id, events) is None  # not right before
+    assert projection._from_prior(case.stream_id, events[1:]) is None  # no hint: read
+    with projection.prior_state(case.stream_id, None):  # a new stream
+        assert projection._from_prior(case.stream_id, events) == full
