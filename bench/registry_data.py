@@ -93,7 +93,9 @@ class Generator:
         return self.r.choice(BRAND) + self.r.choice(BRAND)
 
     def _person(self) -> str:
-        return self.r.choice(SURNAMES) + (self.r.choice(GIVEN) if self.r.random() < 0.33 else self.r.choice(GIVEN) + self.r.choice(GIVEN))
+        r = self.r
+        return r.choice(SURNAMES) + (r.choice(GIVEN) if r.random() < 0.33
+                                     else r.choice(GIVEN) + r.choice(GIVEN))
 
     def _uscc(self, at: str, county: str) -> str:
         self.serial += 1
@@ -246,7 +248,8 @@ class Generator:
                 else:
                     name = self._brand() + name[len(name) // 2:]
                 if not uscc:  # a unit without USCC is matched by name: keep the name there
-                    name, address = s.name, self._address(next(x for x in self.tree.counties if x.code.startswith(county)), *self._place(next(x for x in self.tree.counties if x.code.startswith(county))))
+                    c = next(x for x in self.tree.counties if x.code.startswith(county))
+                    name, address = s.name, self._address(c, *self._place(c))
                 outcome = "changed"
             elif kind == "variant_no_uscc":
                 uscc, name = "", self.name_variant(name, county)
