@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from datetime import datetime, timezone
@@ -134,3 +135,22 @@ async def test_rebuild_gives_identical_projections(wf):
     after = await snapshot()
     assert n == len(before[0]) > 0
     assert after == before
+
+
+async def test_rebuild_from_the_command_line(wf):
+    await wf.submit()
+    s = wf.settings.schema
+    async with wf.rt.pool.acquire() as conn:
+        cases = await conn.fetchval(f"SELECT count(*) FROM {s}.cases")
+        events = await conn.fetchval(
+            f"SELECT count(*) FROM {s}.events WHERE type LIKE 'workflow.case.%'")
+        await conn.execute(f"DELETE FROM {s}.cases")  # a lost read model
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gx_workflow.application.rebuild", "--database-url",
+        wf.settings.database_url, "--schema", s, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    out = (await proc.communicate())[0].decode()
+    assert proc.returncode == 0, out
+    assert f"{events} events replayed into {cases} cases" in out
+    async with wf.rt.pool.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM {s}.cases") == cases > 0
