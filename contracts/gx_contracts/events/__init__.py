@@ -10,19 +10,23 @@ from .base import (
     payload_model,
     validate_payload,
 )
+from .upcasting import EventDecodeError, decode, upcaster
 from .workflow import RETURN_REASONS
 
 __all__ = [
     "EVENT_TYPES",
     "EventMetadata",
+    "EventDecodeError",
     "EventPayload",
     "RETURN_REASONS",
     "Submission",
     "agri",
+    "decode",
     "event_fields",
     "payload_model",
     "population",
     "registry",
+    "upcaster",
     "validate_payload",
     "workflow",
 ]
