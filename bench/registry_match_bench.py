@@ -5,6 +5,13 @@ precision/recall per outcome on the generator's ground truth.
 
 Goals (issue 10): match stage ≤ 10 s for 300k × 1M; precision ≥ 99.5 %, recall ≥ 98 % for
 same-unit decisions on name variants without USCC.
+
+Measured 2026-12-02 (2 shared cores, load average 1.5–3.7, DuckDB 2.0.1, seed 1): stock index
+3.8 s; match stage 6.3 s (≈ 48k rows/s, 359k candidate pairs); peak RSS 1.35 GiB; name
+variants without USCC: precision 99.99 %, recall 98.59 % (the misses go to reviewers as
+ambiguous: a one-character typo with no legal representative); new units: precision 100 %,
+recall 99.04 %; 40 of 59,831 new units wrongly linked. Under load average ~9 the same match
+stage took 12.7 s. Explanations built in Python cost ≈ 12 s per 300k: build them on demand.
 """
 
 from __future__ import annotations
