@@ -13,19 +13,14 @@ import asyncpg
 from gx_contracts.divisions import prefix_of
 
 from gx_kernel.errors import AppError, Forbidden
-from gx_kernel.eventstore import EventStore, NewEvent
+from gx_kernel.eventstore import EventStore
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
+from gx_kernel.uow import UnitOfWork
 
 from gx_gateway.adapters import users_repo as users
-from gx_gateway.application import passwords
+from gx_gateway.application import audit, passwords
 from gx_gateway.domain import user_rules
-
-
-def audit_metadata(p: Principal | None) -> dict[str, Any]:
-    if p is None:
-        return {"actor": "system", "role": "system", "division": None, "device": None}
-    return {"actor": p.user_id, "role": p.role, "division": p.scope, "device": p.device_id}
 
 
 async def create_user(rt: ServiceRuntime, creator: Principal, body: dict[str, Any]
@@ -35,25 +30,22 @@ async def create_user(rt: ServiceRuntime, creator: Principal, body: dict[str, An
     user_rules.check_password(body["password"])
     digest = await passwords.hash_password(body["password"], s.argon2_memory_kib)
     user_id = uuid.uuid4()
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row = await users.insert_user(conn, s.schema, user_id, body["username"], body["name_zh"],
-                                      body["role"], body["division"], digest,
+    async with audit.unit_of_work(rt) as uow:
+        row = await users.insert_user(uow.conn, s.schema, user_id, body["username"],
+                                      body["name_zh"], body["role"], body["division"], digest,
                                       uuid.UUID(creator.user_id))
         if row is None:
             raise AppError(409, "username_taken", f"用户名（username）已被使用：{body['username']}",
                            field="username")
-        await _record_created(rt.store, conn, row, audit_metadata(creator))
-    rt.store.notify_committed()
+        _record_created(uow, row, creator)
     return users.public_user(row)
 
 
-async def _record_created(store: EventStore, conn: asyncpg.Connection, row: asyncpg.Record,
-                          meta: dict[str, Any]) -> None:
+def _record_created(uow: UnitOfWork, row: asyncpg.Record, who: Principal | None) -> None:
     # No name or password material in the event: only what the audit needs.
-    await store.append(f"user-{row['user_id']}", 0, [NewEvent(
+    audit.record(uow, "user", row["user_id"], who, [(
         "gateway.user.created", {"user_id": str(row["user_id"]), "username": row["username"],
-                                 "role": row["role"], "division": row["division"]})],
-                       metadata=meta, conn=conn)
+                                 "role": row["role"], "division": row["division"]})], expected=0)
 
 
 async def seed_users(pool: asyncpg.Pool, schema: str, users_list: Iterable[dict[str, str]],
@@ -69,18 +61,15 @@ async def seed_users(pool: asyncpg.Pool, schema: str, users_list: Iterable[dict[
             [u["username"] for u in wanted])}
     todo = [u for u in wanted if u["username"] not in existing]
     hashes = await asyncio.gather(*(passwords.hash_password(password, memory_kib) for _ in todo))
-    store = EventStore(pool, schema)
     created = 0
-    async with pool.acquire() as conn, conn.transaction():
+    async with UnitOfWork(EventStore(pool, schema)) as uow:
         for u, digest in zip(todo, hashes):
-            row = await users.insert_user(conn, schema, uuid.uuid4(), u["username"],
+            row = await users.insert_user(uow.conn, schema, uuid.uuid4(), u["username"],
                                           u.get("name_zh") or u.get("name") or u["username"],
                                           u["role"], u["division"], digest, None)
             if row is not None:
-                await _record_created(store, conn, row, audit_metadata(None))
+                _record_created(uow, row, None)
                 created += 1
-    if created:
-        store.notify_committed()
     return created
 
 

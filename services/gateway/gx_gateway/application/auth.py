@@ -9,14 +9,12 @@ from typing import Any, Awaitable, Callable
 from gx_contracts.divisions import contains
 
 from gx_kernel.errors import Forbidden, NotFound, Unauthorized
-from gx_kernel.eventstore import NewEvent
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
 from gx_gateway.adapters import throttle_repo as throttle
 from gx_gateway.adapters import users_repo as users
-from gx_gateway.application import passwords, tokens
-from gx_gateway.application.accounts import audit_metadata
+from gx_gateway.application import audit, passwords, tokens
 from gx_gateway.domain import login_throttle as rules
 from gx_gateway.domain.ratelimit import RateLimited
 from gx_gateway.settings import GatewaySettings
@@ -73,18 +71,16 @@ async def unlock(rt: ServiceRuntime, admin: Principal, username: str) -> dict[st
     if admin.role not in UNLOCK_ROLES:
         raise Forbidden("只有县级及以上统计局可以解除账号的登录限制", code="unlock_forbidden")
     s: GatewaySettings = rt.settings  # type: ignore[assignment]
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row = await users.by_username(conn, s.schema, username)
+    async with audit.unit_of_work(rt) as uow:
+        row = await users.by_username(uow.conn, s.schema, username)
         if row is None:
             raise NotFound("用户（username）", username)
         if not contains(admin.scope, row["division"]):
             raise Forbidden("该用户不在本级管辖范围内", code="outside_jurisdiction")
-        held = await throttle.clear(conn, s.schema, [rules.user_key(username)])
-        await rt.store.append(f"user-{row['user_id']}", None, [NewEvent(
+        held = await throttle.clear(uow.conn, s.schema, [rules.user_key(username)])
+        audit.record(uow, "user", row["user_id"], admin, [(
             "gateway.user.unlocked", {"user_id": str(row["user_id"]),
-                                      "username": row["username"], "was_held": held > 0})],
-            metadata=audit_metadata(admin), conn=conn)
-    rt.store.notify_committed()
+                                      "username": row["username"], "was_held": held > 0})])
     return {"username": row["username"], "was_held": held > 0}
 
 

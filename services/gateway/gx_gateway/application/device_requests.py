@@ -13,13 +13,13 @@ from typing import Any
 from gx_contracts.divisions import prefix_of
 
 from gx_kernel.errors import Conflict, Forbidden, NotFound
-from gx_kernel.eventstore import NewEvent
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
+from gx_kernel.uow import UnitOfWork
 
 from gx_gateway.adapters import devices_repo as devices
 from gx_gateway.adapters import users_repo as users
-from gx_gateway.application.accounts import audit_metadata
+from gx_gateway.application import audit
 from gx_gateway.application.devices import ADMIN_ROLES, check_admin, enrol_in, parse_key
 from gx_gateway.domain.capabilities import DATA_COLLECTION_ROLES
 
@@ -36,11 +36,10 @@ def _with_fingerprint(row) -> dict[str, Any]:
     return {**devices.public_request(row), "fingerprint": fingerprint(bytes(row["public_key"]))}
 
 
-async def _event(rt: ServiceRuntime, conn, who: Principal, request_id, event_type: str,
-                 data: dict[str, Any], expected: int | None) -> None:
-    await rt.store.append(f"device-request-{request_id}", expected,
-                          [NewEvent(event_type, {"request_id": str(request_id), **data})],
-                          metadata=audit_metadata(who), conn=conn)
+def _event(uow: UnitOfWork, who: Principal, request_id, event_type: str,
+           data: dict[str, Any], expected: int | None) -> None:
+    audit.record(uow, "device-request", request_id, who,
+                 [(event_type, {"request_id": str(request_id), **data})], expected)
 
 
 async def request(rt: ServiceRuntime, owner: Principal, body: dict[str, Any]) -> dict[str, Any]:
@@ -48,12 +47,11 @@ async def request(rt: ServiceRuntime, owner: Principal, body: dict[str, Any]) ->
     if owner.role not in {r.value for r in DATA_COLLECTION_ROLES}:
         raise Forbidden("只有村级统计协管员和网格员需要登记采集手机", code="device_request_forbidden")
     key = parse_key(body["public_key"])
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row = await devices.insert_request(conn, rt.settings.schema, uuid.uuid4(),
+    async with audit.unit_of_work(rt) as uow:
+        row = await devices.insert_request(uow.conn, rt.settings.schema, uuid.uuid4(),
                                            uuid.UUID(owner.user_id), body["label"], key)
-        await _event(rt, conn, owner, row["request_id"], "gateway.device.requested",
-                     {"user_id": owner.user_id, "division": owner.scope}, 0)
-    rt.store.notify_committed()
+        _event(uow, owner, row["request_id"], "gateway.device.requested",
+               {"user_id": owner.user_id, "division": owner.scope}, 0)
     return _with_fingerprint(row)
 
 
@@ -105,26 +103,23 @@ async def _pending(conn, rt: ServiceRuntime, admin: Principal, request_id: str):
 
 async def approve(rt: ServiceRuntime, admin: Principal, request_id: str) -> dict[str, Any]:
     s = rt.settings
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row, owner = await _pending(conn, rt, admin, request_id)
-        device = await enrol_in(rt, conn, admin, owner, row["label"], bytes(row["public_key"]))
-        done = await devices.decide_request(conn, s.schema, row["request_id"], "approved",
+    async with audit.unit_of_work(rt) as uow:
+        row, owner = await _pending(uow.conn, rt, admin, request_id)
+        device = await enrol_in(rt, uow, admin, owner, row["label"], bytes(row["public_key"]))
+        done = await devices.decide_request(uow.conn, s.schema, row["request_id"], "approved",
                                             uuid.UUID(admin.user_id), None, device["device_id"])
-        await _event(rt, conn, admin, row["request_id"], "gateway.device.request_approved",
-                     {"device_id": str(device["device_id"])}, None)
-    rt.store.notify_committed()
+        _event(uow, admin, row["request_id"], "gateway.device.request_approved",
+               {"device_id": str(device["device_id"])}, None)
     return _with_fingerprint(done)
 
 
 async def reject(rt: ServiceRuntime, admin: Principal, request_id: str, reason: str
                  ) -> dict[str, Any]:
     s = rt.settings
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row, _ = await _pending(conn, rt, admin, request_id)
-        done = await devices.decide_request(conn, s.schema, row["request_id"], "rejected",
+    async with audit.unit_of_work(rt) as uow:
+        row, _ = await _pending(uow.conn, rt, admin, request_id)
+        done = await devices.decide_request(uow.conn, s.schema, row["request_id"], "rejected",
                                             uuid.UUID(admin.user_id), reason, None)
         # The reason stays in the table (shown to the owner), not in the event.
-        await _event(rt, conn, admin, row["request_id"], "gateway.device.request_rejected",
-                     {}, None)
-    rt.store.notify_committed()
+        _event(uow, admin, row["request_id"], "gateway.device.request_rejected", {}, None)
     return _with_fingerprint(done)

@@ -8,13 +8,13 @@ from typing import Any, Mapping
 from gx_contracts.divisions import contains
 
 from gx_kernel.errors import AppError, Forbidden, NotFound, Unauthorized
-from gx_kernel.eventstore import NewEvent
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
+from gx_kernel.uow import UnitOfWork
 
 from gx_gateway.adapters import devices_repo as devices
 from gx_gateway.adapters import users_repo as users
-from gx_gateway.application.accounts import audit_metadata
+from gx_gateway.application import audit
 from gx_gateway.domain import device_proof as proof
 from gx_gateway.domain.capabilities import DATA_COLLECTION_ROLES
 
@@ -43,49 +43,46 @@ def check_collector(owner: Mapping[str, Any]) -> None:
                        "只能为村级统计协管员或网格员登记采集手机（username）", field="username")
 
 
-async def enrol_in(rt: ServiceRuntime, conn, admin: Principal, owner: Mapping[str, Any],
-                   label: str, key: bytes):
+async def enrol_in(rt: ServiceRuntime, uow: UnitOfWork, admin: Principal,
+                   owner: Mapping[str, Any], label: str, key: bytes):
     """The one enrolment path (direct, or approving a phone's request): row + event."""
     check_admin(admin, owner["division"])
     check_collector(owner)
-    row = await devices.insert(conn, rt.settings.schema, uuid.uuid4(), owner["user_id"],
+    row = await devices.insert(uow.conn, rt.settings.schema, uuid.uuid4(), owner["user_id"],
                                label, key, uuid.UUID(admin.user_id))
-    await rt.store.append(f"device-{row['device_id']}", 0, [NewEvent(
+    audit.record(uow, "device", row["device_id"], admin, [(
         "gateway.device.enrolled", {"device_id": str(row["device_id"]),
                                     "user_id": str(owner["user_id"]),
-                                    "division": owner["division"]})],
-        metadata=audit_metadata(admin), conn=conn)
+                                    "division": owner["division"]})], expected=0)
     return row
 
 
 async def enrol(rt: ServiceRuntime, admin: Principal, body: dict[str, Any]) -> dict[str, Any]:
     key = parse_key(body["public_key"])
-    async with rt.pool.acquire() as conn, conn.transaction():
-        owner = await users.by_username(conn, rt.settings.schema, body["username"])
+    async with audit.unit_of_work(rt) as uow:
+        owner = await users.by_username(uow.conn, rt.settings.schema, body["username"])
         if owner is None:
             raise NotFound("用户（username）", body["username"])
-        row = await enrol_in(rt, conn, admin, owner, body["label"], key)
-    rt.store.notify_committed()
+        row = await enrol_in(rt, uow, admin, owner, body["label"], key)
     return devices.public_device(row)
 
 
 async def revoke(rt: ServiceRuntime, admin: Principal, device_id: str, reason: str
                  ) -> dict[str, Any]:
     s = rt.settings
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row = await devices.get(conn, s.schema, device_id)
+    async with audit.unit_of_work(rt) as uow:
+        row = await devices.get(uow.conn, s.schema, device_id)
         if row is None:
             raise NotFound("设备（device_id）", device_id)
-        owner = await users.by_id(conn, s.schema, row["user_id"])
+        owner = await users.by_id(uow.conn, s.schema, row["user_id"])
         if admin.user_id != str(row["user_id"]):  # the owner may always revoke their own phone
             check_admin(admin, owner["division"])
-        revoked = await devices.revoke(conn, s.schema, row["device_id"], uuid.UUID(admin.user_id))
+        revoked = await devices.revoke(uow.conn, s.schema, row["device_id"],
+                                       uuid.UUID(admin.user_id))
         if revoked is None:
             return devices.public_device(row)  # already revoked: same answer, no new event
-        await rt.store.append(f"device-{row['device_id']}", None, [NewEvent(
-            "gateway.device.revoked", {"device_id": str(row["device_id"]), "reason": reason})],
-            metadata=audit_metadata(admin), conn=conn)
-    rt.store.notify_committed()
+        audit.record(uow, "device", row["device_id"], admin, [(
+            "gateway.device.revoked", {"device_id": str(row["device_id"]), "reason": reason})])
     return devices.public_device(revoked)
 
 

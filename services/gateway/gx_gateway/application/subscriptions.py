@@ -10,13 +10,12 @@ from typing import Any
 
 from gx_contracts.roles import Role
 from gx_kernel.errors import AppError, Forbidden, NotFound
-from gx_kernel.eventstore import NewEvent
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
 from gx_gateway.adapters import subscriptions_repo as repo
 from gx_gateway.adapters import users_repo as users
-from gx_gateway.application.accounts import audit_metadata
+from gx_gateway.application import audit
 from gx_gateway.application.contract_files import event_schema_names
 from gx_gateway.domain import topics as tp
 
@@ -48,20 +47,17 @@ async def change_topics(rt: ServiceRuntime, admin: Principal, username: str,
         raise AppError(422, "topic_both", f"同一主题不能同时授予和收回（revoke）：{'、'.join(both)}",
                        field="revoke")
     s = rt.settings
-    async with rt.pool.acquire() as conn, conn.transaction():
-        row = await _subscriber(conn, s.schema, username)
-        added = await repo.grant(conn, s.schema, row["user_id"], grant, uuid.UUID(admin.user_id))
-        removed = await repo.revoke(conn, s.schema, row["user_id"], revoke)
-        events = [NewEvent("gateway.subscription.granted", {"user_id": str(row["user_id"]),
-                                                           "topic": t}) for t in added]
-        events += [NewEvent("gateway.subscription.revoked", {"user_id": str(row["user_id"]),
-                                                            "topic": t}) for t in removed]
-        if events:
-            await rt.store.append(f"subscriber-{row['user_id']}", None, events,
-                                  metadata=audit_metadata(admin), conn=conn)
-        current = await repo.topics_of(conn, s.schema, row["user_id"])
-    if events:
-        rt.store.notify_committed()
+    async with audit.unit_of_work(rt) as uow:
+        row = await _subscriber(uow.conn, s.schema, username)
+        uid = row["user_id"]
+        added = await repo.grant(uow.conn, s.schema, uid, grant, uuid.UUID(admin.user_id))
+        removed = await repo.revoke(uow.conn, s.schema, uid, revoke)
+        audit.record(uow, "subscriber", uid, admin,
+                     [("gateway.subscription.granted", {"user_id": str(uid), "topic": t})
+                      for t in added]
+                     + [("gateway.subscription.revoked", {"user_id": str(uid), "topic": t})
+                        for t in removed])
+        current = await repo.topics_of(uow.conn, s.schema, uid)
     return {"username": username, "granted": added, "revoked": removed,
             "topics": [r["topic"] for r in current]}
 
