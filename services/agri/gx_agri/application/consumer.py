@@ -15,7 +15,8 @@ from typing import Awaitable, Callable
 import asyncpg
 
 from gx_contracts.events.agri import SUBJECT_KIND
-from gx_contracts.events.base import EventPayload, payload_model
+from gx_contracts.events import decode as decode_payload
+from gx_contracts.events.base import EventPayload
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
 from gx_contracts.lifecycle import REVIEW_EVENTS
 from gx_kernel.kafka import InboundEvent
@@ -80,8 +81,8 @@ def make_handler(get_rt: Callable[[], ServiceRuntime]):
     async def handle(conn: asyncpg.Connection, event: InboundEvent) -> None:
         if not wants(event.type):
             return
-        model = payload_model(event.type)
-        payload = model.model_validate(event.data)  # invalid: dead-lettered with the reason
+        # upcast from the stored schema version; invalid: dead-lettered with the reason
+        payload = decode_payload(event.type, event.schema_version, event.data)
         subject = payload.submission if isinstance(payload, CaseOpened) else payload
         if subject.subject_kind != SUBJECT_KIND:
             return
@@ -99,5 +100,5 @@ def make_handler(get_rt: Callable[[], ServiceRuntime]):
         await repo.log_review_event(conn, s, event.id, report_id, event.type, event.data,
                                     event.metadata, event.time)
         async with UnitOfWork.for_connection(conn, rt.store, projections=projections(s)) as uow:
-            await HANDLERS[model](uow, rep.Report.from_row(row), payload, event)
+            await HANDLERS[type(payload)](uow, rep.Report.from_row(row), payload, event)
     return handle

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.base import EVENT_TYPES, EventPayload, Submission
 from gx_kernel.consumer import InboundEvent
 from gx_kernel.projections import ProjectionRegistry
@@ -57,12 +58,9 @@ def wants(event_type: str) -> bool:
 
 
 def decode(event: InboundEvent) -> BaseModel:
-    """The event's payload object; ValueError (poison: dead-lettered) if it does not validate."""
-    model, _ = EVENT_TYPES[event.type]
-    try:
-        return model.model_validate(event.data)
-    except ValidationError as exc:
-        raise ValueError(f"{event.type} {event.id}: bad payload: {exc}") from exc
+    """The event's payload object, upcast from its stored schema version; ValueError (poison:
+    dead-lettered) if it cannot be decoded."""
+    return decode_payload(event.type, event.schema_version, event.data)
 
 
 async def handle(ctx: Inbound, event: InboundEvent) -> None:
