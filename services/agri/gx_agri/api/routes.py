@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -103,19 +104,25 @@ async def export(task_id: uuid.UUID, division: str | None = Query(None, max_leng
                  basis: Basis = "submitted", format: Literal["csv", "xlsx"] = "csv",
                  p: Principal = Depends(principal), rt=Depends(runtime)) -> Response:
     """CSV or XLSX of a task at a division: every village's values and the total."""
-    header, rows, name = await export_.table(rt, p, task_id, division, basis)
+    t = await export_.table(rt, p, task_id, division, basis)
     if format == "csv":
-        body, media = export_.to_csv(header, rows), "text/csv; charset=utf-8"
+        body, media = export_.to_csv(t), "text/csv; charset=utf-8"
     else:
-        body = export_.to_xlsx(header, rows, name)
+        body = export_.to_xlsx(t)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+                    headers={"Content-Disposition": _disposition("attachment", f"{t.name}.{format}")})
+
+
+def _disposition(kind: str, name: str) -> str:
+    """Chinese file names per RFC 6266/5987 (filename* in UTF-8), an ASCII filename beside it."""
+    ascii_name = "gxstat." + name.rsplit(".", 1)[-1]  # for clients without filename*
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _pdf(body: bytes, name: str) -> Response:
     return Response(body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}"',
+                    headers={"Content-Disposition": _disposition("inline", name),
                              "Cache-Control": "no-store"})
 
 

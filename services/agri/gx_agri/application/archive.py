@@ -1,36 +1,44 @@
-"""归档：a village report (村存档 + 乡镇存档) and a township summary printed as PDF."""
+"""归档：a village report (村存档 + 乡镇存档) and the summary of any division printed as PDF,
+with the form header from the catalogue and the approval trail from the report's history."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from gx_contracts.divisions import Level, is_valid_code, level_of
+from gx_contracts.divisions import Level, is_valid_code, level_of, prefix_of
 from gx_kernel.errors import AppError, Conflict
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
-from gx_agri.adapters import pdf, repo
-from gx_agri.application import aggregation
+from gx_agri.adapters import pdf, repo, totals_sql
+from gx_agri.application import aggregation, paper, queries
 from gx_agri.application.queries import readable_report
 from gx_agri.domain import numbers
 from gx_agri.domain import report as rep
 from gx_agri.domain.catalogue import Form, default_catalogue
+from gx_agri.domain.report import required_rank
 
-CST = timezone(timedelta(hours=8))  # 北京时间: dates on paper are local dates
 VILLAGE_COPIES = ("村存档", "乡镇存档")
-SUMMARY_COPIES = ("乡镇存档", "县级存档")
+SUMMARY_COPIES = {Level.township: ("乡镇存档", "县级存档"), Level.county: ("县级存档", "市级存档"),
+                  Level.city: ("市级存档", "自治区存档"), Level.region: ("自治区存档",)}
 PRINTABLE = frozenset({rep.SUBMITTED, rep.ACCEPTED, rep.CONFIRMED})
+# the steps of the approval trail printed on paper (drafts and opened cases are not)
+TRAIL = frozenset({"agri.report.submitted", "workflow.case.resubmitted", "workflow.case.approved",
+                   "workflow.case.returned", "workflow.case.accepted"})
 
 
 def _rows(form: Form, values: Mapping[str, Any]) -> list[pdf.Row]:
-    return [pdf.Row(i.code, i.name, i.unit, numbers.text(values.get(i.code), i.decimals))
-            for i in form.indicators]
+    return [pdf.Row(n, i.name, i.unit, numbers.text(values.get(i.code), i.decimals))
+            for n, i in enumerate(form.indicators, start=1)]
 
 
-def _date(at: datetime | None) -> str:
-    d = (at or datetime.now(timezone.utc)).astimezone(CST)
-    return f"{d.year}年{d.month}月{d.day}日"
+async def _trail(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> list[pdf.Step]:
+    steps = [s for s in (await queries.history(rt, p, report_id))["steps"] if s["what"] in TRAIL]
+    codes = sorted({s["division"] for s in steps if s.get("division")})
+    async with rt.pool.acquire() as conn:
+        names = await totals_sql.division_names(conn, rt.settings.schema, codes) if codes else {}
+    return [pdf.Step(s["what_zh"], paper.person(s["who_name"], s["role"], names.get(s["division"])),
+                     paper.local(s["when"]).strftime("%Y-%m-%d %H:%M")) for s in steps]
 
 
 async def report_pdf(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> tuple[bytes, str]:
@@ -43,39 +51,46 @@ async def report_pdf(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> 
         raise Conflict("报表尚未报送（或已退回修改），只有已报送、已验收或已确认的报表可以打印存档",
                        code="report_not_submitted")
     form = default_catalogue().get(row["form_code"], row["form_version"])
-    period = form.period_name(row["period"]) or row["period"]
+    period = paper.period_zh(form, row["period"])
     notes = [f"{form.indicator(k).name if form.indicator(k) else k}：{v}"
              for k, v in sorted(row["explanations"].items()) if v]
+    unit = row["village_name"] or row["village_code"]
+    status = rep.status_zh(row)
     sheet = pdf.Sheet(
         title=f"{period}{form.name}", form_code=form.code, form_version=form.version,
-        period_name=period, unit_name=row["village_name"] or row["village_code"],
-        unit_code=row["village_code"], rows=_rows(form, row["vals"]),
-        date=_date(row["submitted_at"]),
-        facts=[f"状态：{rep.status_zh(row)}（第{row['revision']}次报送）　报表编号：{report_id}"],
-        notes=notes)
-    name = f"{form.code}_{row['period']}_{row['village_code']}.pdf"
-    return pdf.render(sheet, VILLAGE_COPIES), name
+        period_name=period, unit_name=unit, unit_code=row["village_code"],
+        rows=_rows(form, row["vals"]), date=paper.date_zh(row["submitted_at"]),
+        facts=[f"状态：{status}（第{row['revision']}次报送）"], notes=notes,
+        header=paper.header(form.code, form.version), trail=await _trail(rt, p, report_id))
+    return pdf.render(sheet, VILLAGE_COPIES), paper.file_name(unit, period + form.name, status) + ".pdf"
 
 
 async def summary_pdf(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID,
                       division: str) -> tuple[bytes, str]:
-    """A township's totals over its villages' reports approved by the township (or above)."""
-    if not is_valid_code(division) or level_of(division) != Level.township:
-        raise AppError(422, "not_a_township", f"区划代码“{division}”不是乡镇（街道）代码",
+    """A township's, county's, city's or the region's totals over the villages' reports approved
+    at its level (or above): what that level vouches for."""
+    if not is_valid_code(division) or level_of(division) == Level.village:
+        raise AppError(422, "not_a_summary_division",
+                       f"区划代码“{division}”应为乡镇（街道）、县、市或自治区的12位代码",
                        field="division")
+    level = level_of(division)
     tot = await aggregation.totals(rt, p, task_id, division, "approved")
     form = default_catalogue().get(tot["form_code"], tot["form_version"])
     async with rt.pool.acquire() as conn:
-        town = await repo.division(conn, rt.settings.schema, division)
-        progress = await repo.progress(conn, rt.settings.schema, task_id, division[:9])
+        place = await repo.division(conn, rt.settings.schema, division)
+        progress = await repo.progress(conn, rt.settings.schema, task_id, prefix_of(division))
     expected = sum(progress.values())
-    period = form.period_name(tot["period"]) or tot["period"]
+    period = paper.period_zh(form, tot["period"])
+    by = list(Level)[required_rank(level)].label_zh
+    kind = f"{level.label_zh}汇总"
     sheet = pdf.Sheet(
-        title=f"{period}{form.name}（乡镇汇总）", form_code=form.code, form_version=form.version,
-        period_name=period, unit_name=town["name"], unit_code=division,
-        rows=_rows(form, tot["totals"]), date=_date(None),
-        facts=[f"汇总范围：经乡镇审核通过（含以上）的村级报表 {tot['report_count']} 份，"
+        title=f"{period}{form.name}（{kind}）", form_code=form.code, form_version=form.version,
+        period_name=period, unit_name=place["name"], unit_code=division,
+        rows=_rows(form, tot["totals"]), date=paper.date_zh(None),
+        facts=[f"汇总范围：经{by}审核通过（含以上）的村级报表 {tot['report_count']} 份，"
                f"应报 {expected} 个村（居）委会",
                f"其中已验收 {progress.get(rep.ACCEPTED, 0)} 份，"
-               f"自治区已确认 {progress.get(rep.CONFIRMED, 0)} 份"])
-    return pdf.render(sheet, SUMMARY_COPIES), f"{form.code}_{tot['period']}_{division}_summary.pdf"
+               f"自治区已确认 {progress.get(rep.CONFIRMED, 0)} 份"],
+        header=paper.header(form.code, form.version))
+    name = paper.file_name(place["name"], period + form.name, kind)
+    return pdf.render(sheet, SUMMARY_COPIES[level]), name + ".pdf"

@@ -1,0 +1,68 @@
+"""What printed forms and exported files share: the catalogue's form header (表号, 制定机关 …),
+Chinese names of status and files, and numbers formatted by each indicator's decimals."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from importlib import resources
+
+from gx_contracts.divisions import Level
+from gx_contracts.roles import Role
+
+from gx_agri.adapters import pdf
+from gx_agri.domain.catalogue import Form
+
+CST = timezone(timedelta(hours=8))  # 北京时间: dates on paper are local dates
+
+
+@lru_cache(maxsize=16)
+def header(code: str, version: int) -> pdf.Header:
+    """The form's header block as the catalogue gives it (defaults when it gives none)."""
+    try:
+        raw = json.loads(resources.files("gx_agri.catalogue").joinpath(
+            f"{code}.v{version}.json").read_text(encoding="utf-8")).get("header") or {}
+    except FileNotFoundError:
+        raw = {}
+    return pdf.Header(table_no=raw.get("table_no") or f"{code}表",
+                      issuer=raw.get("issuer") or "广西壮族自治区统计局",
+                      approver=raw.get("approver", ""), approval_no=raw.get("approval_no", ""),
+                      valid_until=raw.get("valid_until", ""))
+
+
+def local(at: datetime | str | None) -> datetime:
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return (at or datetime.now(timezone.utc)).astimezone(CST)
+
+
+def date_zh(at: datetime | str | None) -> str:
+    d = local(at)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def person(name: str | None, role: str | None, division_name: str | None) -> str:
+    """姓名（角色 · 区划）: never a user id alone when a name is known."""
+    try:
+        role_zh = Role(role).label_zh if role else ""
+    except ValueError:
+        role_zh = role or ""
+    extra = " · ".join(x for x in (role_zh, division_name) if x)
+    return f"{name or '—'}（{extra}）" if extra else (name or "—")
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def file_name(*parts: str) -> str:
+    """青秀区_2026年早稻_已验收: parts joined, without characters file systems refuse."""
+    return "_".join(_UNSAFE.sub("", p) for p in parts if p)
+
+
+def level_zh(level: str | Level) -> str:
+    return Level(level).label_zh
+
+
+def period_zh(form: Form, period: str) -> str:
+    return form.period_name(period) or period
