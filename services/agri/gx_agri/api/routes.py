@@ -138,7 +138,7 @@ async def report_pdf(report_id: uuid.UUID, p: Principal = Depends(principal),
             responses={200: {"content": {"application/pdf": {}}}})
 async def summary_pdf(task_id: uuid.UUID, division: str = Query(..., max_length=12),
                       p: Principal = Depends(principal), rt=Depends(runtime)) -> Response:
-    """乡镇汇总表（经乡镇审核通过的村级报表），两联（乡镇存档、县级存档）."""
+    """汇总表（乡镇、县、市或自治区，经本级审核通过的村级报表），本级与上级两联存档."""
     return _pdf(*await archive.summary_pdf(rt, p, task_id, division))
 
 

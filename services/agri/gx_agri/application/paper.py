@@ -1,5 +1,5 @@
 """What printed forms and exported files share: the catalogue's form header (表号, 制定机关 …),
-Chinese names of status and files, and numbers formatted by each indicator's decimals."""
+local dates, people as 姓名（角色 · 区划）, and Chinese file names."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 
-from gx_contracts.divisions import Level
 from gx_contracts.roles import Role
 
 from gx_agri.adapters import pdf
@@ -58,10 +57,6 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 def file_name(*parts: str) -> str:
     """青秀区_2026年早稻_已验收: parts joined, without characters file systems refuse."""
     return "_".join(_UNSAFE.sub("", p) for p in parts if p)
-
-
-def level_zh(level: str | Level) -> str:
-    return Level(level).label_zh
 
 
 def period_zh(form: Form, period: str) -> str:
