@@ -112,7 +112,8 @@ async def test_absurd_stored_values_never_break_totals_exports_or_pdf(agri):
     assert rows[-1][1] == "合计" and len(rows) == 4
     r = await agri.client.get(f"{base}/export", headers=agri.h("county"),
                               params={"division": TOWNSHIP, "format": "xlsx"})
-    assert r.status_code == 200 and load_workbook(io.BytesIO(r.content)).active.max_row == 4
+    # title block (3 rows), header, two villages, 合计
+    assert r.status_code == 200 and load_workbook(io.BytesIO(r.content)).active.max_row == 7
     for rid in (tt, dx):
         assert (await agri.client.get(f"/api/v1/agri/reports/{rid}",
                                       headers=agri.h("township"))).status_code == 200
