@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReturnCase
-from gx_contracts.events.agri import ReportSubmitted
+from gx_contracts.events.agri import ReportSubmitted, TaskPublished
 from gx_contracts.events.base import Submission, event_fields
 from gx_contracts.events.population import HouseholdSubmitted
 from gx_contracts.ids import case_id_for
@@ -162,9 +162,11 @@ async def test_a_kind_without_a_chain_is_refused_and_nothing_is_written():
 
 
 # -- typed inbound events ------------------------------------------------------------------
-def test_the_consumer_wants_exactly_the_submission_payloads_it_has_handlers_for():
-    assert intake.WANTED_TYPES == {"agri.report.submitted", "population.household.submitted"}
-    assert set(intake.EVENT_HANDLERS) == {ReportSubmitted, HouseholdSubmitted}
+def test_the_consumer_wants_exactly_the_payloads_it_has_handlers_for():
+    # submissions open cases; a published task with a scope sets 应报 (progress)
+    assert intake.WANTED_TYPES == {"agri.report.submitted", "population.household.submitted",
+                                   "agri.task.published"}
+    assert set(intake.EVENT_HANDLERS) == {ReportSubmitted, HouseholdSubmitted, TaskPublished}
     assert intake.wants("agri.report.submitted")
     assert not intake.wants("agri.report.returned") and not intake.wants("x.thing.submitted")
 

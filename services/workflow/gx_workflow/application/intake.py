@@ -1,8 +1,10 @@
 """Inbound events, typed: decoded through the contracts' registry, handled per payload class.
 
 Every registered `*.submitted` payload that carries a `submission` (agri's report,
-population's household, any domain added later) opens or resubmits a review case; the
-consumer asks only for the types that have a handler here.
+population's household, any domain added later) opens or resubmits a review case; every
+`*.task.published` payload with a `task_id` and a `scope_division` records the task's scope
+(progress counts 应报 inside it; workflow stays domain-free). The consumer asks only for the
+types that have a handler here.
 """
 from __future__ import annotations
 
@@ -47,8 +49,25 @@ async def on_submitted(ctx: Inbound, payload: Any, event: InboundEvent) -> None:
                             ctx.profile, projections=ctx.projections, chains=ctx.chains)
 
 
+def task_scope_payloads() -> list[type[EventPayload]]:
+    """Registered `*.task.published` payload classes that name the task and its scope."""
+    return [model for name, (model, _) in sorted(EVENT_TYPES.items())
+            if name.endswith(".task.published")
+            and {"task_id", "scope_division"} <= set(model.model_fields)]
+
+
+async def on_task_published(ctx: Inbound, payload: Any, event: InboundEvent) -> None:
+    # Redelivery or a later republish of the same task: the latest scope wins.
+    await ctx.conn.execute(
+        f"INSERT INTO {ctx.store.schema}.task_scopes (task_id, scope_division, source_event) "
+        f"VALUES ($1, $2, $3) ON CONFLICT (task_id) DO UPDATE SET "
+        f"scope_division = EXCLUDED.scope_division, source_event = EXCLUDED.source_event, "
+        f"recorded_at = now()", str(payload.task_id), payload.scope_division, event.id)
+
+
 EVENT_HANDLERS: dict[type[BaseModel], Handler] = {
-    model: on_submitted for model in submission_payloads()}
+    **{model: on_submitted for model in submission_payloads()},
+    **{model: on_task_published for model in task_scope_payloads()}}
 WANTED_TYPES = frozenset(m.EVENT_TYPE for m in EVENT_HANDLERS)  # type: ignore[attr-defined]
 
 

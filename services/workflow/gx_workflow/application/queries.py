@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from gx_contracts.divisions import Level, is_valid_code, prefix_of
+from gx_contracts.divisions import Level, contains, is_valid_code, prefix_of
 
 from gx_workflow.application.paging import encode_cursor
 
@@ -97,60 +97,95 @@ def step_label(step: dict[str, Any]) -> str:
 
 
 PROGRESS_LABELS = {
-    "expected": "应报", "not_started": "未报", "submitted": "已报", "returned": "已退回",
-    "accepted_early": "已验收（待确认）", "confirmed": "已确认", "accepted": "已确认（同 confirmed）",
-    "late": "超期"}
-"""Chinese names of the progress counts: 已验收 = accepted early (e.g. 乡镇数据验收) and waiting for
-the final level's confirmation; 已确认 = accepted by the final level (e.g. 自治区审核确认)."""
+    "expected": "应报", "not_started": "未报", "returned": "退回", "submitted": "已报",
+    "in_review": "审核中", "accepted_early": "已验收", "confirmed": "已确认",
+    "accepted": "已确认", "late": "超期"}
+"""Chinese names of the progress counts — one definition each (口径), used by every view:
+应报 = villages of the division inside the task's scope = 未报 + 退回 + 审核中 + 已验收 + 已确认;
+未报 = no case yet (drafts live in the domain service: workflow cannot see them, so 未报 includes
+them); 退回 = returned and not yet resubmitted; 已报 = 审核中 + 已验收 + 已确认 (a case in review or
+accepted; 退回 not included); 审核中 = in review, not yet accepted by any level; 已验收 = accepted
+early (e.g. 乡镇数据验收), waiting for the final level; 已确认 = accepted by the final level
+(`accepted` is its older name); 超期 = late, counted across the other states."""
+
+PROGRESS_BASIS = ("应报 = 任务范围内的村数 = 未报 + 退回 + 审核中 + 已验收 + 已确认；"
+                  "已报 = 审核中 + 已验收 + 已确认（不含退回）；未报含草稿")
+
+
+async def task_scope(conn: asyncpg.Connection, schema: str, task_id: str) -> str | None:
+    """The task's scope as its domain published it (None: not known, the whole tree counts)."""
+    return await conn.fetchval(
+        f"SELECT scope_division FROM {schema}.task_scopes WHERE task_id = $1", task_id)
+
+
+def _overlap(a: str, b: str) -> str | None:
+    """The smaller of two divisions if one contains the other, else None (disjoint)."""
+    return b if contains(a, b) else a if contains(b, a) else None
 
 
 async def progress(conn: asyncpg.Connection, schema: str, task_id: str,
                    division: str) -> dict[str, Any]:
-    """Per child division of `division`: expected villages and where their cases stand."""
+    """Per child division of `division`: expected villages and where their cases stand.
+
+    应报 follows the task's scope (from the domain's `*.task.published`): only the part of
+    the tree inside the scope is counted, divisions outside it are not listed."""
     parent = await conn.fetchrow(
         f"SELECT code, name, level, village_count FROM {schema}.divisions WHERE code = $1",
         division)
     if parent is None:
         return {}
-    children = await conn.fetch(
+    scope = await task_scope(conn, schema, task_id)
+    inside = _overlap(division, scope) if scope else division  # None: division outside scope
+    children = [] if inside is None else await conn.fetch(
         f"SELECT code, name, level, village_count FROM {schema}.divisions "
         f"WHERE parent_code = $1 ORDER BY code", division)
+    if scope and inside == scope and scope != division:  # the scope lies below `division`
+        counts = await conn.fetchval(
+            f"SELECT village_count FROM {schema}.divisions WHERE code = $1", scope) or 0
+        children = [dict(c, village_count=counts) for c in children if contains(c["code"], scope)]
     child_len = Level.from_csv_level(parent["level"] + 1).prefix_len if parent["level"] < 5 else 12
     level_cols = ", ".join(
         f"count(*) FILTER (WHERE status = 'in_review' AND level = '{lv.value}') AS at_{lv.value}"
         for lv in _REVIEW_LEVELS)
-    rows = await conn.fetch(
-        f"SELECT left(division_code, $3) AS child, count(*) AS submitted, {level_cols}, "
+    rows = [] if inside is None else await conn.fetch(
+        f"SELECT left(division_code, $3) AS child, {level_cols}, "
         f"count(*) FILTER (WHERE status = 'returned') AS returned, "
         f"count(*) FILTER (WHERE status = 'accepted') AS accepted, "
+        f"count(*) FILTER (WHERE status = 'in_review' AND accepted_level IS NULL) AS in_review, "
         f"count(*) FILTER (WHERE status = 'in_review' AND accepted_level IS NOT NULL) "
         f"AS accepted_early, "
         f"count(*) FILTER (WHERE late OR (status = 'in_review' AND deadline <= now())) AS late "
         f"FROM {schema}.cases WHERE task_id = $1 AND division_code LIKE $2 GROUP BY 1",
-        task_id, prefix_of(division) + "%", child_len)
+        task_id, prefix_of(inside or division) + "%", child_len)
     by_prefix = {r["child"]: r for r in rows}
     items = [_progress_item(c["code"], c["name"], c["village_count"],
                             by_prefix.get(c["code"][:child_len])) for c in children]
-    total = _progress_item(parent["code"], parent["name"], parent["village_count"], None)
-    for key in ("submitted", "returned", "accepted", "accepted_early", "confirmed", "late",
-                "not_started"):
-        total[key] = sum(i[key] for i in items)
-    total["at_level"] = {lv.value: sum(i["at_level"][lv.value] for i in items)
-                         for lv in _REVIEW_LEVELS}
-    return {"task_id": task_id, "division": division, "total": total, "children": items,
-            "labels": PROGRESS_LABELS}
+    if parent["level"] == 5:  # a village's own view: its own case(s), no children
+        total = _progress_item(parent["code"], parent["name"],
+                               parent["village_count"] if inside else 0,
+                               by_prefix.get(parent["code"][:child_len]))
+    else:
+        total = _progress_item(parent["code"], parent["name"], 0, None)
+        for key in ("expected", "not_started", "submitted", "returned", "in_review",
+                    "accepted", "accepted_early", "confirmed", "late"):
+            total[key] = sum(i[key] for i in items)
+        total["at_level"] = {lv.value: sum(i["at_level"][lv.value] for i in items)
+                             for lv in _REVIEW_LEVELS}
+    return {"task_id": task_id, "division": division, "scope": scope, "total": total,
+            "children": items, "labels": PROGRESS_LABELS, "basis": PROGRESS_BASIS}
 
 
 def _progress_item(code: str, name: str, expected: int, r: asyncpg.Record | None) -> dict:
     get = (lambda k: int(r[k])) if r is not None else (lambda k: 0)
-    submitted = get("submitted")
+    returned, in_review = get("returned"), get("in_review")
+    early, confirmed = get("accepted_early"), get("accepted")
+    submitted = in_review + early + confirmed
     return {"code": code, "name": name, "expected": expected,
-            "not_started": max(expected - submitted, 0),
-            "draft": 0,  # drafts live in the domain services; not tracked here
-            "submitted": submitted,
+            "not_started": max(expected - submitted - returned, 0),
+            "draft": None,  # drafts live in the domain services: unknown here, inside 未报
+            "submitted": submitted, "returned": returned, "in_review": in_review,
             "at_level": {lv.value: get(f"at_{lv.value}") for lv in _REVIEW_LEVELS},
-            "returned": get("returned"), "accepted": get("accepted"),
-            "accepted_early": get("accepted_early"), "confirmed": get("accepted"),
+            "accepted": confirmed, "accepted_early": early, "confirmed": confirmed,
             "late": get("late")}
 
 
