@@ -15,6 +15,15 @@ from dataclasses import asdict, dataclass
 from gx_kernel.errors import Unauthorized
 
 PRINCIPAL_HEADER = "X-Gx-Principal"
+NAME_MAX = 64  # a display name, not a document: bounded so the header stays small
+
+
+def display_name(name: object) -> str | None:
+    """The person's name as shown to people: text without NULs, trimmed, at most NAME_MAX."""
+    if not isinstance(name, str):
+        return None
+    clean = name.replace("\x00", "").strip()[:NAME_MAX]
+    return clean or None
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,10 @@ class Principal:
     role: str
     scope: str  # jurisdiction: the code whose prefix bounds what this principal may touch
     device_id: str | None = None
+    name: str | None = None  # display name (the user's 姓名); optional, older tokens lack it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", display_name(self.name))
 
 
 def _b64(raw: bytes) -> str:
@@ -35,7 +48,8 @@ def _unb64(text: str) -> bytes:
 
 
 def sign_principal(p: Principal, secret: str, ttl_seconds: int = 60) -> str:
-    body = _b64(json.dumps({**asdict(p), "exp": int(time.time()) + ttl_seconds},
+    claims = {k: v for k, v in asdict(p).items() if k != "name" or v is not None}
+    body = _b64(json.dumps({**claims, "exp": int(time.time()) + ttl_seconds},
                            separators=(",", ":")).encode())
     mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
     return f"{body}.{_b64(mac)}"

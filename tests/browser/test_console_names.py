@@ -18,6 +18,7 @@ expect = pytest.importorskip("playwright.async_api").expect
 
 from gx_contracts.roles import DEMO_USERS
 from gx_devstack.demo import EXTRA_COORDINATORS, load_demo
+from gx_gateway.demo_people import PERSON_NAMES
 
 from .support import PHONE, open_as, shot
 
@@ -107,12 +108,15 @@ async def test_case_pages_name_people_and_indicators_in_chinese(stack, browser, 
             await expect(timeline).to_contain_text("乡镇统计员 · 长塘镇")
             if which == "returned":  # the township's per-field note, under the indicator's name
                 await expect(timeline).to_contain_text("早稻产量：请核实早稻产量")
+            # people by their 姓名, with role and division (issue 13 §3)
+            await expect(timeline).to_contain_text(f"{PERSON_NAMES['changtang_zhen']}（乡镇统计员 · 长塘镇）")
             if which == "confirmed":
-                await expect(timeline).to_contain_text("自治区统计局 · 广西壮族自治区")
+                await expect(timeline).to_contain_text("韦秀梅（自治区统计局 · 广西壮族自治区）")
+                await expect(timeline).to_contain_text("黄春兰（村级统计协管员 · 天堂村委会）")
             if which == "accepted":  # 附件3: the township's 数据验收 waits for the region
                 await expect(page.locator("#case-early")).to_have_text("乡镇已数据验收，待自治区确认")
             header = await _header(page)
-            assert header == ("自治区统计局" if who == "qu_tongji" else "长塘镇统计员")
+            assert header == ("韦秀梅（自治区统计局）" if who == "qu_tongji" else "陆建国（乡镇统计员）")
             await _check(page, f"names-case-{which}-{size}.png")
 
 
@@ -126,11 +130,36 @@ async def test_report_pages_and_their_history_in_chinese(stack, browser, world, 
             await page.locator("details.card > summary", has_text="处理记录").click()
             timeline = page.locator("details.card ol.timeline")
             await expect(timeline).to_be_visible()
-            await expect(timeline).to_contain_text("乡镇统计员 · 长塘镇")
+            await expect(timeline).to_contain_text("陆建国（乡镇统计员 · 长塘镇）")
             if which == "returned":
                 await expect(timeline).to_contain_text("早稻产量：请核实早稻产量")
+                await expect(page.locator("#btn-archive-pdf")).to_have_count(0)  # not printable
             await _header(page)
             await _check(page, f"names-report-{which}-{size}.png")
+
+
+async def _downloads_pdf(page) -> str:
+    async with page.expect_download() as info:
+        await page.locator("#btn-archive-pdf").click()
+    download = await info.value
+    with open(await download.path(), "rb") as f:
+        assert f.read(5) == b"%PDF-"
+    return download.suggested_filename
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_village_archive_pdf_downloads_from_report_and_case_pages(stack, browser,
+                                                                             world, size):
+    rid, cid = world["confirmed"]["report_id"], world["confirmed"]["case_id"]
+    async with _page(stack, browser, "tiantang_cun", size, f"/#/report/{rid}") as page:
+        await expect(page.locator("#btn-archive-pdf")).to_have_text("下载归档 PDF")
+        name = await _downloads_pdf(page)
+        assert name.endswith(".pdf") and re.search(r"[\u4e00-\u9fff]", name), name
+        assert not page.errors, page.errors
+    async with _page(stack, browser, "qu_tongji", size, f"/#/case/{cid}") as page:
+        await expect(page.locator("ol.timeline")).to_be_visible()
+        await _downloads_pdf(page)
+        assert not page.errors, page.errors
 
 
 def test_the_checks_catch_what_they_look_for():

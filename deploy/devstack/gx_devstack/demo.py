@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
+from gx_contracts.roles import DEMO_PASSWORD
+from gx_gateway.demo_people import demo_users, person_name
 
 log = logging.getLogger("gx_devstack.demo")
 
@@ -28,11 +29,11 @@ TASKS = {
 }
 
 # More coordinators of 长塘镇 (450103103), real village codes from the division tree.
+# Each is a person: name_zh is their 姓名 (the gateway's demo people).
 EXTRA_COORDINATORS = [
-    {"username": "dongjiang_cun", "name_zh": "洞江村统计协管员", "division": "450103103203"},
-    {"username": "fengmu_cun", "name_zh": "枫木村统计协管员", "division": "450103103204"},
-    {"username": "nazeng_cun", "name_zh": "那曾村统计协管员", "division": "450103103205"},
-    {"username": "changda_cun", "name_zh": "长大村统计协管员", "division": "450103103206"},
+    {"username": u, "name_zh": person_name(u, u), "division": d}
+    for u, d in (("dongjiang_cun", "450103103203"), ("fengmu_cun", "450103103204"),
+                 ("nazeng_cun", "450103103205"), ("changda_cun", "450103103206"))
 ]
 
 
@@ -86,8 +87,8 @@ RETURN = {"reason_code": "R03", "reason": "早稻单产与往年差异较大，�
 
 
 def users_table() -> str:
-    rows = [("username", "role", "division", "name")]
-    rows += [(u["username"], u["role"], u["division"], u["name_zh"]) for u in DEMO_USERS]
+    rows = [("username", "role", "division", "姓名")]
+    rows += [(u["username"], u["role"], u["division"], u["name_zh"]) for u in demo_users()]
     rows += [(u["username"], "village_coordinator", u["division"], u["name_zh"])
              for u in EXTRA_COORDINATORS]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]

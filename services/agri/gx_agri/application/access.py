@@ -42,9 +42,10 @@ def require_reviewer_over(p: Principal, division_code: str) -> None:
 
 
 def metadata(p: Principal, causation_id: str | None) -> dict:
-    """Event metadata: who (id and username, as the workflow records it), where, from which device."""
-    return {"actor": p.user_id, "actor_name": p.username, "role": p.role, "division": p.scope,
-            "device": p.device_id, "causation_id": causation_id}
+    """Event metadata: who (id, and the name people read: 姓名, else the username), where, from
+    which device."""
+    return {"actor": p.user_id, "actor_name": p.name or p.username, "role": p.role,
+            "division": p.scope, "device": p.device_id, "causation_id": causation_id}
 
 
 def reaction_metadata(inbound: dict, event_id) -> dict:

@@ -33,7 +33,7 @@ class Caller:
     @property
     def principal(self) -> Principal:
         c = self.claims
-        return Principal(c.user_id, c.username, c.role, c.division, self.device_id)
+        return Principal(c.user_id, c.username, c.role, c.division, self.device_id, c.name)
 
 
 def path_and_query(request: Request) -> str:

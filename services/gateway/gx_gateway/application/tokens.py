@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import jwt
 
 from gx_kernel.errors import Unauthorized
+from gx_kernel.identity import display_name
 
 ALGORITHM = "HS256"
 ISSUER = "gxstat-gateway"
@@ -22,6 +23,7 @@ class AccessClaims:
     role: str
     division: str
     family_id: str  # the login session (refresh-token family) this token belongs to
+    name: str | None = None  # the user's 姓名 (name_zh); tokens issued before it lack it
 
 
 def issue_access(user: dict, secret: str, ttl: int, now: float | None = None,
@@ -31,6 +33,9 @@ def issue_access(user: dict, secret: str, ttl: int, now: float | None = None,
               "div": user["division"], "typ": "access", "iss": ISSUER, "iat": now,
               "exp": now + ttl, "jti": uuid.uuid4().hex,
               "fam": str(family_id or uuid.uuid4())}
+    name = display_name(user.get("name_zh"))
+    if name:
+        claims["nam"] = name
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -64,7 +69,8 @@ def _verify(token: str | None, secret: str) -> tuple[AccessClaims, float]:
     if data.get("typ") != "access" or not all(isinstance(data.get(k), str)
                                                for k in ("usr", "role", "div", "fam")):
         raise Unauthorized("访问令牌无效", code="token_invalid")
-    return (AccessClaims(data["sub"], data["usr"], data["role"], data["div"], data["fam"]),
+    return (AccessClaims(data["sub"], data["usr"], data["role"], data["div"], data["fam"],
+                         display_name(data.get("nam"))),
             float(data["exp"]))
 
 

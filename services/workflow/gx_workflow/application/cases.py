@@ -43,8 +43,9 @@ def actor_of(p: Principal) -> dc.Actor:
 
 
 def metadata_of(p: Principal, causation: str | None) -> dict[str, Any]:
-    return {"actor": p.user_id, "actor_name": p.username, "role": p.role, "division": p.scope,
-            "device": p.device_id, "causation_id": causation}
+    # actor_name is what people read: the 姓名 when the gateway signed one, else the username
+    return {"actor": p.user_id, "actor_name": p.name or p.username, "role": p.role,
+            "division": p.scope, "device": p.device_id, "causation_id": causation}
 
 
 async def load_case(store: Any, conn: Any, case_id: UUID) -> ReviewCase | None:

@@ -3,7 +3,7 @@
 import { api, ApiError, newKey } from "./api.js";
 import { CASE_STATUS, errorBox, fmtNum, fmtTime, h, LEVEL, labeled, mount, openDialog, toast } from "./ui.js";
 import { getMeta } from "./meta.js";
-import { historyList } from "./history.js";
+import { archiveButton, historyList } from "./history.js";
 import { divisionNames } from "./people.js";
 
 const LEVEL_OF_ROLE = { township_statistician: "township", county_statistician: "county",
@@ -61,7 +61,8 @@ export async function render(ctx) {
         kase.chain.map((lv) => LEVEL[lv] || lv).join(" → "), ` · 第 ${kase.revision} 次报送`),
       h("p", { class: "muted" }, `报送单位 ${where || (report && report.village_name) || "—"}（区划代码 ${kase.division_code}） · 到达 ${fmtTime(kase.arrived_at)} · 时限 ${fmtTime(kase.deadline)}`),
       !mine && kase.status === "in_review" ? h("p", { class: "muted" }, `案卷在${LEVEL[kase.level]}审核，您当前不能操作。`) : null,
-      buttons.length ? h("div", { class: "actions" }, buttons) : null),
+      buttons.length ? h("div", { class: "actions" }, buttons) : null,
+      archiveButton(report)),
     h("div", { class: "two-col" },
       h("section", { "aria-labelledby": "values-h" }, h("h2", { id: "values-h" }, "报送数据"), valuesTable(report, kase)),
       h("section", { "aria-labelledby": "hist-h" }, h("h2", { id: "hist-h" }, "处理记录"), timeline)));

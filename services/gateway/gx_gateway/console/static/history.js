@@ -1,6 +1,6 @@
 // 处理记录时间线：谁（姓名、角色、区划）、何时、做了什么、原因与指标批注（指标的中文名称）。
-import { api } from "./api.js";
-import { errorBox, fmtTime, h, LEVEL } from "./ui.js";
+import { api, download } from "./api.js";
+import { errorBox, fmtTime, h, LEVEL, toast } from "./ui.js";
 import { reasonLabel } from "./meta.js";
 import { actorLabel, divisionNames } from "./people.js";
 
@@ -37,4 +37,26 @@ export async function reportHistory(report, box) {
   } catch (err) {
     box.lastElementChild.replaceChildren(errorBox(err));
   }
+}
+
+// 可打印存档的报表状态（农业统计服务只打印已报送、已验收、已确认的报表）
+const PRINTABLE = new Set(["submitted", "accepted", "confirmed"]);
+
+// 本村报表的归档 PDF（农业统计服务 /reports/{id}/pdf，带令牌下载，与其他导出相同）；
+// 尚不能打印的报表（草稿、已退回）没有按钮
+export function archiveButton(report) {
+  if (!report || !PRINTABLE.has(report.status)) return null;
+  const btn = h("button", { type: "button", id: "btn-archive-pdf" }, "下载归档 PDF");
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    try {
+      await download(`/api/v1/agri/reports/${report.report_id}/pdf`,
+        `${report.village_name || report.village_code || "报表"}_归档.pdf`);
+    } catch (err) {
+      toast(`归档 PDF 下载失败：${err.message || err}`);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return btn;
 }

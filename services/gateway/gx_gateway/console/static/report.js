@@ -4,7 +4,7 @@
 import { api, ApiError, newKey } from "./api.js";
 import { errorBox, fmtTime, h, LEVEL, mount, reportStatus, setBusy, toast } from "./ui.js";
 import { reasonLabel } from "./meta.js";
-import { reportHistory } from "./history.js";
+import { archiveButton, reportHistory } from "./history.js";
 import { deviceNotice } from "./device.js";
 import { enqueue, outboxItems, removeItem, retryable, sendNow } from "./outbox.js";
 import { stateText } from "./outbox_view.js";
@@ -83,7 +83,7 @@ class ReportPage {
       h("form", { id: "report-form", novalidate: true, onsubmit: (e) => e.preventDefault() }, list),
       this.readOnly ? this.readOnlyNote(sent)
         : h("div", { class: "actions sticky-actions" }, this.buttons.save, this.buttons.check, this.buttons.submit),
-      historyBox);
+      r._cachedAt ? null : archiveButton(r), historyBox);
     mount(this.root);
     this.showFindings(this.findings.filter((f) => this.touched.has(f.indicator)), {});
     if (this.restored) { // 恢复的值视同已填过：马上校验一遍
