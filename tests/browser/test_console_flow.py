@@ -76,6 +76,11 @@ async def test_report_climbs_the_chain_in_the_browser(stack, api, browser):
         # …and the region's progress page counted it, live.
         await expect(progress.locator(
             f'#tree-body tr[data-code="{NANNING}"] td[data-col="submitted"]')).to_have_text("1")
+        # 应报 follows the task's scope (青秀区, 119 villages): only 南宁市 is listed, then 合计
+        await expect(progress.locator("#tree-body tr")).to_have_count(2)
+        assert await _cell(progress, NANNING, "expected") == "119"
+        assert await _cell(progress, NANNING, "not_started") == "118"
+        await expect(progress.locator("#basis")).to_contain_text("已报 = 审核中")
         assert await progress.evaluate("window.__sameDocument") == 1
 
         # The township opens it: values, the warning with its explanation, the timeline.

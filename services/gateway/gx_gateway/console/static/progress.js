@@ -7,11 +7,19 @@ const POLL_MS = 5000;
 const PREFIX_LENS = [2, 4, 6, 9, 12];
 const LEVEL_BY_LEN = { 2: "region", 4: "city", 6: "county", 9: "township", 12: "village" };
 const NAMES_KEY = "gx.division-names";
+// 口径（每个词一个定义，看板、表格、图表一致；与工作流服务 /progress 的 basis 相同）：
+// 应报 = 未报 + 退回 + 审核中 + 已验收 + 已确认；已报 = 审核中 + 已验收 + 已确认（不含退回）。
+// “在乡镇…在自治区”是审核中与已验收的案卷此刻所在的层级（其和 = 审核中 + 已验收）。
 const COLUMNS = [
-  ["expected", "应报"], ["not_started", "未报"], ["submitted", "已报"],
-  ["township", "乡镇审核中"], ["county", "县审核中"], ["city", "市审核中"], ["region", "自治区审核中"],
-  ["returned", "已退回"], ["accepted", "已验收"], ["late", "超期"],
+  ["expected", "应报"], ["not_started", "未报"], ["returned", "退回"], ["submitted", "已报"],
+  ["in_review", "审核中"], ["accepted_early", "已验收"], ["accepted", "已确认"],
+  ["township", "在乡镇"], ["county", "在县"], ["city", "在市"], ["region", "在自治区"],
+  ["late", "超期"],
 ];
+const KPIS = [["expected", "应报"], ["not_started", "未报"], ["returned", "退回"], ["submitted", "已报"],
+  ["in_review", "审核中"], ["accepted_early", "已验收"], ["accepted", "已确认"], ["late", "超期"]];
+const BASIS = "口径：应报 = 任务范围内的村数 = 未报 + 退回 + 审核中 + 已验收 + 已确认；"
+  + "已报 = 审核中 + 已验收（如乡镇数据验收）+ 已确认（终审）；退回不计入已报；未报含草稿（草稿不单独统计）；超期跨各状态计数。";
 
 function names() { try { return JSON.parse(sessionStorage.getItem(NAMES_KEY) || "{}"); } catch { return {}; } }
 function remember(items) {
@@ -38,6 +46,7 @@ export async function render(ctx) {
   const live = h("span", { class: "live", id: "live", "aria-live": "polite" }, "连接中…");
   const crumbs = h("ol", { class: "crumbs", "aria-label": "区划层级" });
   const kpis = h("div", { class: "kpis", id: "kpis" });
+  const basis = h("p", { class: "muted", id: "basis" }, BASIS);
   const tbody = h("tbody", { id: "tree-body" });
   const updated = h("span", { class: "muted", id: "updated" });
   const exportsBox = h("div", { class: "actions", id: "exports" });
@@ -49,7 +58,7 @@ export async function render(ctx) {
     h("div", { class: "filters card" }, h("div", {}, h("label", { for: "p-task" }, "报表任务"), taskSel),
       h("div", {}, live, " ", updated)),
     errors,
-    h("nav", { "aria-label": "区划导航" }, crumbs), kpis,
+    h("nav", { "aria-label": "区划导航" }, crumbs), kpis, basis,
     treeHead,
     h("div", { class: "table-wrap" }, h("table", { "aria-labelledby": "tree-h", id: "tree" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "区划"), COLUMNS.map(([, t]) => h("th", { scope: "col" }, t)))),
@@ -89,14 +98,14 @@ export async function render(ctx) {
         : h("button", { type: "button", class: "link", onclick: () => setHash(code) }, label));
     }));
     const t = p.total;
-    kpis.replaceChildren(...[["应报", t.expected], ["已报", t.submitted], ["已验收", t.accepted],
-      ["已退回", t.returned], ["超期", t.late]].map(([k, v]) => h("div", { class: "kpi" }, k, h("b", {}, fmtNum(v)))));
+    kpis.replaceChildren(...KPIS.map(([k, label]) => h("div", { class: "kpi", dataset: { kpi: k } }, label, h("b", {}, fmtNum(cell(t, k))))));
+    basis.textContent = p.scope ? `${BASIS}只列出任务范围内的区划。` : BASIS;
     const drillable = len < 9; // 乡镇的下级是村，村没有下级
     tbody.replaceChildren(...p.children.map((c) => h("tr", { dataset: { code: c.code } },
       h("td", {}, drillable ? h("button", { type: "button", class: "link", onclick: () => setHash(c.code) }, c.name) : c.name),
       COLUMNS.map(([k, label]) => h("td", { class: k === "late" && cell(c, k) > 0 ? "late" : "", dataset: { col: k, label } },
         fmtNum(cell(c, k)))))),
-    h("tr", { class: "total", dataset: { code: "total" } }, h("td", {}, "合计"),
+    h("tr", { class: "total", dataset: { code: "total" } }, h("td", {}, p.children.length ? "合计" : t.name),
       COLUMNS.map(([k, label]) => h("td", { dataset: { col: k, label } }, fmtNum(cell(t, k))))));
     updated.textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN")}`;
     // 供基准测试：树首次渲染完成的时刻（毫秒，自导航开始）
@@ -153,7 +162,9 @@ export async function render(ctx) {
     const ind = totals.indicators.find((i) => i.code === indSel.value) || totals.indicators[0];
     if (!ind) return;
     const kids = totals.children.length ? totals.children : [{ name: totals.division, totals: totals.totals }];
-    chartMsg.textContent = `${ind.name}（${ind.unit}）：合计 ${fmtNum(totals.totals[ind.code] ?? 0)}，已报 ${totals.report_count} 份`;
+    // 汇总口径随数据说明：默认“已报”（审核中 + 已验收 + 已确认，不含退回），与上表一致
+    const on = totals.basis === "approved" ? `经${LEVEL[totals.min_approved_level] || ""}审核通过（含以上）` : "已报（不含退回）";
+    chartMsg.textContent = `${ind.name}（${ind.unit}）：合计 ${fmtNum(totals.totals[ind.code] ?? 0)}；口径：${on}的报表 ${totals.report_count} 份`;
     chart ||= window.echarts.init(chartBox, null, { renderer: "canvas" });
     chart.setOption({
       textStyle: { fontFamily: getComputedStyle(document.body).fontFamily }, tooltip: { trigger: "axis" }, grid: { left: 8, right: 8, bottom: 8, top: 36, containLabel: true },
