@@ -2,8 +2,7 @@
 with every record intact, and a fresh one comes out the same (real PostgreSQL)."""
 import uuid
 
-import asyncpg
-import pytest
+from tests.migration_support import pool, schemas, shape  # noqa: F401 - fixtures
 
 from gx_agri.adapters import schema as agri_schema
 from gx_kernel.migrations import run_migrations
@@ -41,34 +40,6 @@ CREATE TABLE IF NOT EXISTS {s}.review_log (
     data jsonb NOT NULL, metadata jsonb NOT NULL, at timestamptz NOT NULL);
 CREATE INDEX IF NOT EXISTS review_log_report ON {s}.review_log (report_id, at);
 """
-
-
-@pytest.fixture
-async def pool(infra):
-    pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def schemas(pool):
-    """Fresh schema names, dropped after the test."""
-    made: list[str] = []
-    yield lambda: made.append(f"m_{uuid.uuid4().hex[:10]}") or made[-1]
-    async with pool.acquire() as conn:
-        for s in made:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
-
-
-async def shape(conn, s: str) -> tuple:
-    columns = await conn.fetch(
-        "SELECT table_name, column_name, data_type, is_nullable, column_default "
-        "FROM information_schema.columns WHERE table_schema = $1 "
-        "AND table_name <> 'schema_migrations' ORDER BY 1, 2", s)
-    indexes = await conn.fetch(
-        "SELECT indexname, replace(indexdef, $1 || '.', '') FROM pg_indexes "
-        "WHERE schemaname = $1 AND tablename <> 'schema_migrations' ORDER BY 1", s)
-    return [tuple(r) for r in columns], [tuple(r) for r in indexes]
 
 
 async def test_a_schema_from_before_adopts_the_migrations_with_every_record(pool, schemas):
