@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, create_model
 
 from . import __version__
 from .envelope import (
+    CE_DATASCHEMAVERSION,
     CE_ID,
     CE_SOURCE,
     CE_SPECVERSION,
@@ -16,12 +17,15 @@ from .envelope import (
     CE_TYPE,
     CONTENT_TYPE,
     DLQ_ATTEMPTS,
+    DLQ_ERROR_KIND,
+    DLQ_ERROR_TYPE,
     DLQ_CONSUMER_GROUP,
     DLQ_ERROR,
     DLQ_ORIGINAL_OFFSET,
     DLQ_ORIGINAL_PARTITION,
     DLQ_ORIGINAL_TOPIC,
     DOMAIN_TOPICS,
+    HEADERS,
     JSON_CONTENT_TYPE,
     SPECVERSION,
     TRACEPARENT,
@@ -41,7 +45,8 @@ Wire format: CloudEvents 1.0, Kafka binding, binary content mode.
 - **Partitioner**: aiokafka's default — murmur2 hash of the key modulo partitions, the same as
   the Java client's default — so every event of one stream is in one partition, in order.
 - **Headers**: `ce_id`, `ce_type`, `ce_source` (`/gxstat/<service>`), `ce_specversion` (`1.0`),
-  `ce_time` (RFC 3339), `ce_subject` (stream id), `content-type` (`application/json`), `traceparent`.
+  `ce_time` (RFC 3339), `ce_subject` (stream id), `ce_dataschemaversion` (= `schema_version`),
+  `content-type` (`application/json`), `traceparent`.
 - **Value**: JSON envelope `{id, type, schema_version, stream_id, version, data, metadata, time}`;
   `data` is described per event type below and in `schemas/events/<type>.v<N>.json`.
 
@@ -75,10 +80,11 @@ def _headers(event_type: str | None) -> dict[str, Any]:
         CE_SPECVERSION: _str_header("CloudEvents 版本", SPECVERSION),
         CE_TIME: _str_header("RFC 3339 时间 (= value.time)"),
         CE_SUBJECT: _str_header("事件流ID (= key)"),
+        CE_DATASCHEMAVERSION: _str_header("data 的模式版本 (= value.schema_version)"),
         CONTENT_TYPE: _str_header("内容类型", JSON_CONTENT_TYPE),
         TRACEPARENT: _str_header("W3C trace context"),
     }
-    required = [CE_ID, CE_TYPE, CE_SOURCE, CE_SPECVERSION, CE_TIME, CE_SUBJECT, CONTENT_TYPE]
+    required = list(HEADERS)
     if event_type is None:
         for name, doc in (
             (DLQ_ERROR, "处理失败原因"),
@@ -87,6 +93,8 @@ def _headers(event_type: str | None) -> dict[str, Any]:
             (DLQ_ORIGINAL_OFFSET, "原偏移量"),
             (DLQ_CONSUMER_GROUP, "失败的消费组"),
             (DLQ_ATTEMPTS, "已尝试次数"),
+            (DLQ_ERROR_KIND, "失败类别：transient（重试用尽）或 permanent"),
+            (DLQ_ERROR_TYPE, "异常类型"),
         ):
             props[name] = _str_header(doc)
     return {"type": "object", "properties": props, "required": required}

@@ -33,6 +33,7 @@ __all__ = [
     "CE_SPECVERSION",
     "CE_TIME",
     "CE_SUBJECT",
+    "CE_DATASCHEMAVERSION",
     "CONTENT_TYPE",
     "TRACEPARENT",
     "SPECVERSION",
@@ -43,6 +44,8 @@ __all__ = [
     "DLQ_ORIGINAL_OFFSET",
     "DLQ_CONSUMER_GROUP",
     "DLQ_ATTEMPTS",
+    "DLQ_ERROR_KIND",
+    "DLQ_ERROR_TYPE",
     "DOMAIN_TOPICS",
     "KafkaEnvelope",
     "source_for",
@@ -57,6 +60,7 @@ CE_SOURCE = "ce_source"
 CE_SPECVERSION = "ce_specversion"
 CE_TIME = "ce_time"
 CE_SUBJECT = "ce_subject"
+CE_DATASCHEMAVERSION = "ce_dataschemaversion"  # = value.schema_version (data's schema version)
 CONTENT_TYPE = "content-type"
 TRACEPARENT = "traceparent"
 SPECVERSION = "1.0"
@@ -69,6 +73,8 @@ DLQ_ORIGINAL_PARTITION = "x-gx-original-partition"
 DLQ_ORIGINAL_OFFSET = "x-gx-original-offset"
 DLQ_CONSUMER_GROUP = "x-gx-consumer-group"
 DLQ_ATTEMPTS = "x-gx-attempts"
+DLQ_ERROR_KIND = "x-gx-error-kind"  # transient (tries used up) or permanent
+DLQ_ERROR_TYPE = "x-gx-error-type"  # the exception's qualified class name
 
 DOMAIN_TOPICS = ("agri.events", "workflow.events", "registry.events", "population.events")
 
@@ -104,4 +110,5 @@ def dlq_topic(topic: str) -> str:
 
 # Every message carries these headers; the kernel's encoder (gx_kernel.kafka.encode) writes
 # them, and tests/contracts checks it against this list.
-HEADERS = (CE_ID, CE_TYPE, CE_SOURCE, CE_SPECVERSION, CE_TIME, CE_SUBJECT, CONTENT_TYPE)
+HEADERS = (CE_ID, CE_TYPE, CE_SOURCE, CE_SPECVERSION, CE_TIME, CE_SUBJECT, CE_DATASCHEMAVERSION,
+           CONTENT_TYPE)
