@@ -59,15 +59,16 @@ chain and are deliberately absent (use ``LEVEL_OF_ROLE.get(role)``)."""
 DEMO_PASSWORD = "Demo@2026"
 
 DEMO_USERS: list[dict[str, str]] = [
-    {"username": "qu_tongji", "name_zh": "自治区统计局", "role": Role.region_statistician.value, "division": "450000000000"},
-    {"username": "nanning_shi", "name_zh": "南宁市统计局", "role": Role.city_statistician.value, "division": "450100000000"},
-    {"username": "qingxiu_qu", "name_zh": "青秀区统计局", "role": Role.county_statistician.value, "division": "450103000000"},
-    {"username": "changtang_zhen", "name_zh": "长塘镇统计员", "role": Role.township_statistician.value, "division": "450103103000"},
-    {"username": "liuxu_zhen", "name_zh": "刘圩镇统计员", "role": Role.township_statistician.value, "division": "450103100000"},
-    {"username": "tiantang_cun", "name_zh": "天堂村统计协管员", "role": Role.village_coordinator.value, "division": "450103103201"},
-    {"username": "dingxi_cun", "name_zh": "定西村统计协管员", "role": Role.village_coordinator.value, "division": "450103103202"},
-    {"username": "tiantang_wangge", "name_zh": "天堂村网格员", "role": Role.grid_worker.value, "division": "450103103201"},
+    {"username": "qu_tongji", "name_zh": "韦秀梅", "role": Role.region_statistician.value, "division": "450000000000"},
+    {"username": "nanning_shi", "name_zh": "黄志强", "role": Role.city_statistician.value, "division": "450100000000"},
+    {"username": "qingxiu_qu", "name_zh": "覃丽华", "role": Role.county_statistician.value, "division": "450103000000"},
+    {"username": "changtang_zhen", "name_zh": "陆建国", "role": Role.township_statistician.value, "division": "450103103000"},
+    {"username": "liuxu_zhen", "name_zh": "蒙海燕", "role": Role.township_statistician.value, "division": "450103100000"},
+    {"username": "tiantang_cun", "name_zh": "黄春兰", "role": Role.village_coordinator.value, "division": "450103103201"},
+    {"username": "dingxi_cun", "name_zh": "莫振华", "role": Role.village_coordinator.value, "division": "450103103202"},
+    {"username": "tiantang_wangge", "name_zh": "卢小燕", "role": Role.grid_worker.value, "division": "450103103201"},
     {"username": "sheng_xitong", "name_zh": "省级订阅系统", "role": Role.subscriber.value, "division": "450000000000"},
-    {"username": "yunwei", "name_zh": "运维值班", "role": Role.ops.value, "division": "450000000000"},
+    {"username": "yunwei", "name_zh": "梁文斌", "role": Role.ops.value, "division": "450000000000"},
 ]
-"""演示账号 (all with ``DEMO_PASSWORD``); ``role`` is the ``Role`` value, ``division`` a 12-digit code."""
+"""演示账号 (all with ``DEMO_PASSWORD``); ``name_zh`` is the person's 姓名 (the subscriber, a system,
+keeps its title); ``role`` is the ``Role`` value, ``division`` a 12-digit code."""

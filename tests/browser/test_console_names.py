@@ -18,7 +18,6 @@ expect = pytest.importorskip("playwright.async_api").expect
 
 from gx_contracts.roles import DEMO_USERS
 from gx_devstack.demo import EXTRA_COORDINATORS, load_demo
-from gx_gateway.demo_people import PERSON_NAMES
 
 from .support import PHONE, open_as, shot
 
@@ -28,6 +27,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 CODE_LABEL = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\s*[：:]")  # grain_area：…
 ENGLISH_STATUS = re.compile(r"\b(not_started|draft|submitted|in_review|returned|accepted|"
                             r"confirmed|approved|opened)\b", re.I)
+PERSON_NAMES = {u["username"]: u["name_zh"] for u in DEMO_USERS}
 USERNAMES = [u["username"] for u in DEMO_USERS] + [u["username"] for u in EXTRA_COORDINATORS]
 
 

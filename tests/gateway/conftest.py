@@ -11,11 +11,10 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from gx_contracts.roles import DEMO_PASSWORD
+from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 from gx_kernel.identity import PRINCIPAL_HEADER, verify_principal
 
 from gx_gateway.application.accounts import seed_users
-from gx_gateway.demo_people import demo_users
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.main import create_app
 from gx_gateway.settings import GatewaySettings
@@ -83,7 +82,7 @@ async def gateway(settings):
     app = create_app(settings)
     async with serving(fake, FAKE_PORT), app.router.lifespan_context(app):
         rt = app.state.runtime
-        await seed_users(rt.pool, settings.schema, demo_users(), DEMO_PASSWORD, 1024)
+        await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD, 1024)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://gw") as client:
             yield app, client, seen

@@ -14,10 +14,12 @@ import pytest
 from gx_kernel.errors import Unauthorized
 from gx_kernel.identity import NAME_MAX, Principal, _b64, sign_principal, verify_principal
 
+from gx_contracts.roles import DEMO_USERS
 from gx_gateway.application import tokens
-from gx_gateway.demo_people import PERSON_NAMES
 
 from .conftest import auth, login
+
+PERSON_NAMES = {u["username"]: u["name_zh"] for u in DEMO_USERS}
 
 SECRET = "unit-secret"
 

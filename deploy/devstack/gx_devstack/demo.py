@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 
-from gx_contracts.roles import DEMO_PASSWORD
-from gx_gateway.demo_people import demo_users, person_name
+from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 
 log = logging.getLogger("gx_devstack.demo")
 
@@ -29,11 +28,13 @@ TASKS = {
 }
 
 # More coordinators of 长塘镇 (450103103), real village codes from the division tree.
-# Each is a person: name_zh is their 姓名 (the gateway's demo people).
+# Each is a person: name_zh is their 姓名.
 EXTRA_COORDINATORS = [
-    {"username": u, "name_zh": person_name(u, u), "division": d}
-    for u, d in (("dongjiang_cun", "450103103203"), ("fengmu_cun", "450103103204"),
-                 ("nazeng_cun", "450103103205"), ("changda_cun", "450103103206"))
+    {"username": u, "name_zh": n, "division": d}
+    for u, n, d in (("dongjiang_cun", "韦光明", "450103103203"),
+                    ("fengmu_cun", "覃美玲", "450103103204"),
+                    ("nazeng_cun", "蓝海涛", "450103103205"),
+                    ("changda_cun", "廖秋菊", "450103103206"))
 ]
 
 
@@ -88,7 +89,7 @@ RETURN = {"reason_code": "R03", "reason": "早稻单产与往年差异较大，�
 
 def users_table() -> str:
     rows = [("username", "role", "division", "姓名")]
-    rows += [(u["username"], u["role"], u["division"], u["name_zh"]) for u in demo_users()]
+    rows += [(u["username"], u["role"], u["division"], u["name_zh"]) for u in DEMO_USERS]
     rows += [(u["username"], "village_coordinator", u["division"], u["name_zh"])
              for u in EXTRA_COORDINATORS]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]

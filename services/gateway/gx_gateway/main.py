@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncpg
 from fastapi import FastAPI
 
-from gx_contracts.roles import DEMO_PASSWORD
+from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 from gx_kernel.service import ServiceRuntime, create_service_app, serve
 
 from gx_gateway.adapters.schema import ddl
@@ -16,7 +16,6 @@ from gx_gateway.application.forwarding import (make_client, make_upstream,
                                                service_ready_check)
 from gx_gateway.application.revocations import RevokedFamilies
 from gx_gateway.console import router as console_router
-from gx_gateway.demo_people import demo_users
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.settings import SERVICES, GatewaySettings
 
@@ -41,7 +40,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         rt.state["upstream"] = make_upstream(settings)
         rt.state["openapi"] = MergedOpenAPI(app, settings, lambda: rt.state["http"])
         if settings.demo:
-            await seed_users(rt.pool, settings.schema, demo_users(), DEMO_PASSWORD,
+            await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD,
                              settings.argon2_memory_kib)
 
     async def on_shutdown(rt: ServiceRuntime) -> None:
