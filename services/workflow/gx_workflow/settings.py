@@ -9,7 +9,8 @@ from gx_kernel.settings import ServiceSettings
 class WorkflowSettings(ServiceSettings):
     service_name: str = Field("workflow", alias="GX_SERVICE_NAME")
     # Domain topics whose `*.submitted` events (with a `submission` object) open review cases.
-    source_topics: list[str] = Field(["agri.events", "population.events"],
+    source_topics: list[str] = Field(["agri.events", "registry.events", "population.events",
+                                      "organisation.events"],
                                      alias="GX_WORKFLOW_SOURCE_TOPICS")
     # Seconds between scans for overdue cases.
     overdue_interval: float = Field(30.0, alias="GX_WORKFLOW_OVERDUE_INTERVAL")
