@@ -1,9 +1,9 @@
 """Publish → draft → submit over HTTP with signed principals; bad input; reactions to workflow."""
 import uuid
 
-from gx_contracts.ids import report_id_for
-
 from agri_support import TIANTANG, case_data
+
+from gx_contracts.ids import report_id_for
 
 GOOD = {"grain_area": 2600, "early_rice_area": 1200, "early_rice_output": 468000,
         "late_rice_area": 1100, "maize_area": 300, "maize_output": 90000}
@@ -190,8 +190,11 @@ async def test_return_and_accept_from_workflow(agri):
     assert r.status_code == 409 and r.json()["code"] == "report_read_only"
     hist = (await agri.client.get(f"{url}/history", headers=agri.h("county"))).json()["steps"]
     whats = [s["what"] for s in hist]
-    assert whats.count("agri.report.submitted") == 2 and "agri.report.returned" in whats
-    returned = next(s for s in hist if s["what"] == "agri.report.returned")
+    assert whats.count("agri.report.submitted") == 2 and "workflow.case.returned" in whats
+    # the report's own 退回修改 is the reaction to 审核退回: one step, not two
+    assert "agri.report.returned" not in whats and "agri.report.accepted" not in whats
+    assert [s["what_zh"] for s in hist].count("审核退回") == 1
+    returned = next(s for s in hist if s["what"] == "workflow.case.returned")
     assert returned["who"] == "u-county" and returned["reason"] == "玉米单产偏低，请核实"
     assert all(s["who"] and s["when"] for s in hist)
     submitted = next(s for s in hist if s["what"] == "agri.report.submitted")

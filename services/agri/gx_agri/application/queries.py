@@ -5,19 +5,18 @@ import json
 import uuid
 from typing import Any
 
-from gx_contracts.commands.agri import SaveDraft
-from gx_contracts.divisions import Level
-from gx_contracts.ids import stream_id
-from gx_kernel.errors import NotFound
-from gx_kernel.identity import Principal
-from gx_kernel.service import ServiceRuntime
-
 from gx_agri.adapters import repo
 from gx_agri.application.access import jurisdiction, require_reader, require_role
 from gx_agri.application.validation import check_input, findings_for
 from gx_agri.domain import report as rep
 from gx_agri.domain.catalogue import default_catalogue
 from gx_agri.domain.rules import blocking
+from gx_contracts.commands.agri import SaveDraft
+from gx_contracts.divisions import Level
+from gx_contracts.ids import stream_id
+from gx_kernel.errors import NotFound
+from gx_kernel.identity import Principal
+from gx_kernel.service import ServiceRuntime
 
 
 def _task_view(t) -> dict[str, Any]:
@@ -153,7 +152,11 @@ async def history(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> dic
         await readable_report(conn, s, p, report_id)
         own = await rt.store.read_stream(stream_id("report", report_id), conn=conn)
         review = await repo.review_log(conn, s, report_id)
-    steps = [_step(e.type, e.data, e.metadata, e.recorded_at, "agri") for e in own]
+    # a reaction to a review event (退回修改 after 审核退回, 报表已验收 after 数据验收) is the same
+    # step seen twice: the review event, with its reason and notes, stands for both
+    shown = {str(r["event_id"]) for r in review}
+    steps = [_step(e.type, e.data, e.metadata, e.recorded_at, "agri") for e in own
+             if (e.metadata or {}).get("causation_id") not in shown]
     steps += [_step(r["type"], _json(r["data"]),
                     _json(r["metadata"]), r["at"], "workflow") for r in review]
     steps.sort(key=lambda x: x["when"])
