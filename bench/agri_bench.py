@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "agri"
 
 from _infra import bench_infra, percentile  # noqa: E402
 from agri_support import Agri, case_data  # noqa: E402
+
 from gx_agri.main import create_app  # noqa: E402
 from gx_agri.settings import AgriSettings  # noqa: E402
 

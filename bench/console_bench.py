@@ -23,10 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from _infra import bench_infra, percentile  # noqa: E402
+
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_contracts.ids import report_id_for  # noqa: E402
 from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal  # noqa: E402
+
 from tests.browser.chromium import launch, missing_reason  # noqa: E402
 from tests.e2e.stack import running_stack  # noqa: E402
 

@@ -24,10 +24,11 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._infra import bench_infra, percentile, start_services  # noqa: E402
-from gx_devstack.run import stop_services  # noqa: E402
 from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal  # noqa: E402
+
+from bench._infra import bench_infra, percentile, start_services  # noqa: E402
+from gx_devstack.run import stop_services  # noqa: E402
 
 PATH = "/api/v1/workflow/queue"
 USER = "changtang_zhen"

@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "services" / "registry"), str(ROOT / "contracts"), str(ROOT / "bench")]
 
 import duckdb  # noqa: E402
+from registry_data import generate  # noqa: E402
 
 from gx_registry.domain.placement import place  # noqa: E402
 from gx_registry.matching.engine import decisions, index_stock, match  # noqa: E402
-from registry_data import generate  # noqa: E402
 
 
 def _load(con: duckdb.DuckDBPyConnection, data: Path) -> None:

@@ -26,6 +26,7 @@ from _infra import bench_infra, percentile, start_services  # noqa: E402
 
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
+
 from gx_devstack import run as devrun  # noqa: E402
 from gx_gateway.application.tokens import issue_access  # noqa: E402
 
@@ -130,7 +131,7 @@ async def drive(gateway: str, database_url: str, rate: float, seconds: float, se
                                           json={"expected_version": 1},
                                           headers={**auth, "Idempotency-Key": uuid.uuid4().hex})
                 statuses.append(status)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 statuses.append(type(exc).__name__)
             http_ms.append((time.perf_counter() - sent[rid]) * 1000)
 

@@ -40,6 +40,7 @@ from slice_latency_bench import VALUES, Gateway  # noqa: E402
 
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
+
 from gx_devstack import run as devrun  # noqa: E402
 from gx_gateway.application.tokens import issue_access  # noqa: E402
 
@@ -149,7 +150,7 @@ class Soak:
             op.http_ms = (time.perf_counter() - op.t) * 1000
             if status != 200:
                 op.error = f"submit {status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             op.error = type(exc).__name__
 
     async def approve(self, op: Op, case_id: str, version: int) -> None:
@@ -161,7 +162,7 @@ class Soak:
                 headers={**self.auth[op.township], "Idempotency-Key": uuid.uuid4().hex})
             if status != 200:
                 op.approve_error = f"approve {status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             op.approve_error = type(exc).__name__
         op.approve_ms = (time.perf_counter() - t) * 1000
 

@@ -18,8 +18,14 @@ from typing import Union
 from uuid import UUID
 
 from .divisions import Level
-from .events.workflow import (CaseAccepted, CaseApproved, CaseOpened, CaseReopened,
-                              CaseResubmitted, CaseReturned)
+from .events.workflow import (
+    CaseAccepted,
+    CaseApproved,
+    CaseOpened,
+    CaseReopened,
+    CaseResubmitted,
+    CaseReturned,
+)
 
 __all__ = ["Status", "SubmissionState", "Returned", "Accepted", "Outcome", "ReviewEvent", "REVIEW_EVENTS",
            "NotEditable", "EDITABLE", "READ_ONLY", "react", "save_draft", "submit",

@@ -19,9 +19,9 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -66,7 +66,7 @@ def _dead_letter(record) -> DeadLetter:
     h = {k: v.decode(errors="replace") for k, v in raw}
     return DeadLetter(
         partition=record.partition, offset=record.offset,
-        time=datetime.fromtimestamp(record.timestamp / 1000, tz=timezone.utc),
+        time=datetime.fromtimestamp(record.timestamp / 1000, tz=UTC),
         event_id=h.get("ce_id"), type=h.get("ce_type"), error=h.get("x-gx-error", ""),
         kind=h.get("x-gx-error-kind"), error_type=h.get("x-gx-error-type"),
         attempts=_int(h.get("x-gx-attempts")), consumer_group=h.get("x-gx-consumer-group"),

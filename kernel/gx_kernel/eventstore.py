@@ -13,9 +13,10 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -201,7 +202,7 @@ class EventStore:
     async def wait_for_append(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._appended.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self._appended.clear()
 

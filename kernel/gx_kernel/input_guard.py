@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.responses import JSONResponse
@@ -44,7 +45,7 @@ class Limits:
     max_json_items: int = 10_000
 
     @classmethod
-    def from_settings(cls, settings: Any = None) -> "Limits":
+    def from_settings(cls, settings: Any = None) -> Limits:
         """A setting's own field when it has one (the gateway's), else the environment."""
         def pick(attr: str, env: str, default: int) -> int:
             value = getattr(settings, attr, None)

@@ -8,9 +8,10 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -172,7 +173,7 @@ _RECORD_OVERHEAD = 61 + 21 + 5 * 4
 # A number in exponent form as json.dumps writes it (after ": ", ", " or "["; 1e+30, 1.5e-07).
 # The same text inside a string only counts a few bytes too many.
 _EXPONENT = re.compile(r"(?:[:,] |\[)-?\d+(?:\.\d+)?e[+-](\d+)")
-_SIZING_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)  # longest form
+_SIZING_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)  # longest form
 _SIZING_VERSION = 2**31 - 1  # the widest version the events table can hold
 
 

@@ -12,13 +12,13 @@ import asyncio
 import bisect
 import contextlib
 import json
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from gx_kernel import telemetry
-from gx_kernel.eventstore import (Checkpoint, ConcurrencyError, EventStore, NewEvent,
-                                  StoredEvent)
+from gx_kernel.eventstore import Checkpoint, ConcurrencyError, EventStore, NewEvent, StoredEvent
 
 # The PostgreSQL store's event size limit (the Kafka record an event becomes), same check.
 from gx_kernel.kafka import DEFAULT_MAX_EVENT_BYTES, check_event_size
@@ -68,7 +68,7 @@ class MemoryTransaction:
             if fresh_lock:
                 self._locks.pop(stream_id).release()
             raise
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         meta_json = _json(meta)
         stored = []
         for i, e in enumerate(events, start=1):

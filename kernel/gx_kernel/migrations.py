@@ -17,9 +17,10 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 KERNEL_MIGRATIONS = Path(__file__).with_name("migrations")

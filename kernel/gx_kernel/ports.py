@@ -5,7 +5,8 @@ tests/kernel/test_eventstore_contract.py holds them to the same behaviour.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from gx_kernel.eventstore import Checkpoint, NewEvent, StoredEvent
 

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import SpanKind

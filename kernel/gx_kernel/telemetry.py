@@ -11,7 +11,8 @@ import logging
 import os
 import sys
 import uuid
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -25,7 +26,6 @@ def setup_telemetry(service_name: str) -> None:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
     if isinstance(trace.get_tracer_provider(), TracerProvider):

@@ -22,8 +22,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from gx_kernel.errors import AppError
 from gx_kernel.eventstore import NewEvent, StoredEvent

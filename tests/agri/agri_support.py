@@ -5,15 +5,16 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from gx_agri.settings import AgriSettings
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal
 from gx_kernel.kafka import encode
+
+from gx_agri.settings import AgriSettings
 
 REGION = "450000000000"
 COUNTY = "450103000000"  # 青秀区
@@ -61,7 +62,7 @@ class Agri:
         case_stream = f"case-{uuid.uuid5(uuid.NAMESPACE_URL, data['subject_id'])}"
         ev = StoredEvent(uuid.uuid4(), case_stream, 1, 1, 1, type_, 1, data,
                          {"actor": actor, "role": role, "division": TOWNSHIP, "device": "pc-3"},
-                         datetime.now(timezone.utc))
+                         datetime.now(UTC))
         key, value, headers = encode(ev, "/gxstat/workflow")
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
                                     acks="all")

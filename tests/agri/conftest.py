@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 import pytest
-
 from agri_support import Agri
+
 from gx_agri.main import create_app
 from gx_agri.settings import AgriSettings
 

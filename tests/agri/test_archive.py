@@ -3,11 +3,12 @@ import io
 import re
 from urllib.parse import quote
 
+from agri_support import COUNTY, DINGXI, REGION, TIANTANG, TOWNSHIP, case_data
 from pypdf import PdfReader
 
-from agri_support import COUNTY, DINGXI, REGION, TIANTANG, TOWNSHIP, case_data
-from gx_agri.adapters import cjk_font
 from gx_contracts.ids import report_id_for
+
+from gx_agri.adapters import cjk_font
 
 TIANTANG_VALUES = {"crop_area": 3100, "grain_area": 2600, "early_rice_area": 1200,
                    "early_rice_output": 900000, "maize_area": 300, "maize_output": 90000}

@@ -4,9 +4,9 @@ import csv
 import io
 from urllib.parse import quote
 
+from agri_support import TIANTANG
 from openpyxl import load_workbook
 
-from agri_support import TIANTANG
 from gx_contracts.ids import report_id_for
 
 

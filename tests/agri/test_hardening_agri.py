@@ -5,10 +5,10 @@ import csv
 import io
 import uuid
 
+from agri_support import DINGXI, REGION, TIANTANG, TOWNSHIP, case_data
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from agri_support import DINGXI, REGION, TIANTANG, TOWNSHIP, case_data
 from gx_contracts.ids import report_id_for
 
 GOOD = {"crop_area": 4000, "grain_area": 2600, "early_rice_area": 1200,

@@ -2,10 +2,10 @@
 with every record intact, and a fresh one comes out the same (real PostgreSQL)."""
 import uuid
 
-from tests.migration_support import pool, schemas, shape  # noqa: F401 - fixtures
+from gx_kernel.migrations import run_migrations
 
 from gx_agri.adapters import schema as agri_schema
-from gx_kernel.migrations import run_migrations
+from tests.migration_support import pool, schemas, shape  # noqa: F401 - fixtures
 
 # The agri read models exactly as gx_agri.adapters.schema.ddl created them before migrations.
 BEFORE_MIGRATIONS = """

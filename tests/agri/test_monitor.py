@@ -1,5 +1,6 @@
 """进度监控: counts by state and totals (submitted and approved basis) per child, one answer."""
 from agri_support import DINGXI, TIANTANG, TOWNSHIP, case_data
+
 from gx_contracts.ids import report_id_for
 
 COUNTY = "450103000000"

@@ -3,22 +3,29 @@
 The aggregate on the shared lifecycle; the inbound handlers on the kernel's FakeUnitOfWork and
 in-memory event store (the row writes, SQL, are recorded instead)."""
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from gx_agri.adapters import repo
-from gx_agri.application import consumer
-from gx_agri.domain.report import Report
 from gx_contracts.divisions import Level
 from gx_contracts.events.agri import ReportAccepted, ReportReturned, ReportSubmitted
 from gx_contracts.events.base import validate_payload
-from gx_contracts.events.workflow import (CaseAccepted, CaseApproved, CaseOpened, CaseOverdue,
-                                          CaseReopened, CaseReturned)
+from gx_contracts.events.workflow import (
+    CaseAccepted,
+    CaseApproved,
+    CaseOpened,
+    CaseOverdue,
+    CaseReopened,
+    CaseReturned,
+)
 from gx_contracts.lifecycle import REVIEW_EVENTS, NotEditable, Status
 from gx_kernel.kafka import InboundEvent
 from gx_kernel.memstore import InMemoryEventStore
 from gx_kernel.uow import FakeUnitOfWork
+
+from gx_agri.adapters import repo
+from gx_agri.application import consumer
+from gx_agri.domain.report import Report
 
 pytestmark = pytest.mark.unit
 VILLAGE = "450102001001"
@@ -130,7 +137,7 @@ def inbound(payload, **meta) -> InboundEvent:
     data = payload.model_dump(mode="json")
     return InboundEvent(uuid.uuid4(), payload.EVENT_TYPE, f"case-{CASE}", 1, 1, data,
                         {"actor": "u-county", "role": "county_statistician", **meta},
-                        datetime.now(timezone.utc), "workflow.events", 0, 0, {})
+                        datetime.now(UTC), "workflow.events", 0, 0, {})
 
 
 @pytest.fixture

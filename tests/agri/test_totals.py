@@ -5,6 +5,7 @@ import uuid
 from decimal import Decimal
 
 from agri_support import TIANTANG, case_data
+
 from gx_contracts.ids import report_id_for
 
 COUNTY = "450103000000"

@@ -2,12 +2,19 @@
 import uuid
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gx_contracts import lifecycle as lc
 from gx_contracts.divisions import Level
-from gx_contracts.events.workflow import (CaseAccepted, CaseApproved, CaseOpened, CaseReopened,
-                                          CaseResubmitted, CaseReturned)
+from gx_contracts.events.workflow import (
+    CaseAccepted,
+    CaseApproved,
+    CaseOpened,
+    CaseReopened,
+    CaseResubmitted,
+    CaseReturned,
+)
 from gx_contracts.lifecycle import Status, SubmissionState
 
 CASE = uuid.uuid4()

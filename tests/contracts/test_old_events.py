@@ -17,8 +17,14 @@ import pytest
 from gx_contracts.divisions import Level
 from gx_contracts.events import EVENT_TYPES, EventDecodeError, decode
 from gx_contracts.events.agri import ReportAccepted, ReportSubmitted
-from gx_contracts.events.upcasting import (UPCASTING, InvalidPayload, MissingUpcaster,
-                                           UnknownEventType, UnknownSchemaVersion, Upcasting)
+from gx_contracts.events.upcasting import (
+    UPCASTING,
+    InvalidPayload,
+    MissingUpcaster,
+    UnknownEventType,
+    UnknownSchemaVersion,
+    Upcasting,
+)
 from gx_contracts.events.workflow import CaseOpened, CaseResubmitted
 from gx_contracts.types import EventPayload
 
@@ -39,7 +45,7 @@ def test_old_event_decodes_into_todays_payload_class(event_type: str) -> None:
     before = copy.deepcopy(old["data"])
     payload = decode(event_type, old["schema_version"], old["data"])
     model, _ = EVENT_TYPES[event_type]
-    assert type(payload) is model and payload.EVENT_TYPE == event_type
+    assert type(payload) is model and event_type == payload.EVENT_TYPE
     assert old["data"] == before  # the stored dict is not changed by reading it
     # Every field the old code wrote keeps its value (nothing dropped or reinterpreted).
     _assert_kept(old["data"], payload.model_dump(mode="json"), event_type)

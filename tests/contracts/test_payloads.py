@@ -8,11 +8,17 @@ from pydantic import ValidationError
 
 from gx_contracts.commands import COMMANDS, Login, PublishTask, ReturnCase, SaveDraft
 from gx_contracts.envelope import HEADERS, KafkaEnvelope, source_for, topic_for
-from gx_kernel.eventstore import StoredEvent
-from gx_kernel.kafka import encode
-from gx_contracts.events import EVENT_TYPES, RETURN_REASONS, event_fields, payload_model, validate_payload
+from gx_contracts.events import (
+    EVENT_TYPES,
+    RETURN_REASONS,
+    event_fields,
+    payload_model,
+    validate_payload,
+)
 from gx_contracts.events.agri import SUBJECT_KIND, ReportSubmitted
 from gx_contracts.events.workflow import CaseReturned
+from gx_kernel.eventstore import StoredEvent
+from gx_kernel.kafka import encode
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -126,4 +132,4 @@ def test_workflow_returned_to_submitter():
 
 def test_every_event_is_registered_once_with_a_version():
     assert len(EVENT_TYPES) == len({m for m, _ in EVENT_TYPES.values()})
-    assert all(v >= 1 and m.EVENT_TYPE == t for t, (m, v) in EVENT_TYPES.items())
+    assert all(v >= 1 and t == m.EVENT_TYPE for t, (m, v) in EVENT_TYPES.items())

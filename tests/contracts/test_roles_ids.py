@@ -2,7 +2,13 @@ from uuid import uuid4
 
 from gx_contracts.divisions import Level, contains, is_valid_code, level_of, load_divisions
 from gx_contracts.ids import case_id_for, id_of_stream, report_id_for, stream_id
-from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS, LEVEL_OF_ROLE, REVIEWER_ROLE_FOR_LEVEL, Role
+from gx_contracts.roles import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    LEVEL_OF_ROLE,
+    REVIEWER_ROLE_FOR_LEVEL,
+    Role,
+)
 
 
 def test_role_labels_and_mappings():

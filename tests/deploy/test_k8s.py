@@ -13,8 +13,18 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .k8s_facts import (K8S, KUSTOMIZATIONS, PENDING_SETTINGS, ROOT, SERVICES, aliases,
-                        container_env, of_kind, service_container, settings_class)
+from .k8s_facts import (
+    K8S,
+    KUSTOMIZATIONS,
+    PENDING_SETTINGS,
+    ROOT,
+    SERVICES,
+    aliases,
+    container_env,
+    of_kind,
+    service_container,
+    settings_class,
+)
 from .k8s_render import containers, crd_schemas, image_name, key, pod_spec, render, strict
 
 CRDS = ROOT.parent / "shared" / "k8s-crds"  # in CI a read-only copy beside the clone

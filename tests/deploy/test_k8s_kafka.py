@@ -13,10 +13,16 @@ import yaml
 
 from gx_kernel.settings import ServiceSettings
 
-from .k8s_facts import (PENDING_SETTINGS, ROOT, SERVICES, container_env, of_kind,
-                        service_container, wiring)
+from .k8s_facts import (
+    PENDING_SETTINGS,
+    ROOT,
+    SERVICES,
+    container_env,
+    of_kind,
+    service_container,
+    wiring,
+)
 from .k8s_render import pod_spec
-
 
 # ---- Kafka: topics and ACLs from the services' code ---------------------------------------
 

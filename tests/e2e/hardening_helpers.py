@@ -55,7 +55,7 @@ def chinese(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 
 
-def problem(r: httpx.Response | "RawResponse") -> dict[str, Any]:
+def problem(r: httpx.Response | RawResponse) -> dict[str, Any]:
     """The problem JSON of a refusal: a 4xx (never a 5xx), its message in Chinese."""
     status = r.status_code
     assert 400 <= status < 500, f"{status}: {r.text[:400]}"

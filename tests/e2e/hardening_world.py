@@ -20,8 +20,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gx_contracts.roles import DEMO_PASSWORD
-from gx_gateway.domain.device_proof import (DEVICE_ID_HEADER, SIGNATURE_HEADER,
-                                            TIMESTAMP_HEADER, b64encode, canonical_message)
+
+from gx_gateway.domain.device_proof import (
+    DEVICE_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    b64encode,
+    canonical_message,
+)
 
 from ..harness import wait_for
 from .slice_helpers import VALUES, my_report, publish_task, save_and_submit

@@ -15,13 +15,20 @@ import pytest
 from opentelemetry.trace import SpanKind
 
 from gx_contracts.roles import DEMO_PASSWORD
+
 from gx_gateway.settings import GatewaySettings
 
 from ..harness import wait_for
-from .hardening_helpers import (names_field, problem, raw_request, refused, settled,
-                               unbounded_fields)
-from .hardening_world import (DINGXI, TIANTANG, TOWNSHIP, World, device_key, open_world,
-                              shapes_of_login)
+from .hardening_helpers import names_field, problem, raw_request, refused, settled, unbounded_fields
+from .hardening_world import (
+    DINGXI,
+    TIANTANG,
+    TOWNSHIP,
+    World,
+    device_key,
+    open_world,
+    shapes_of_login,
+)
 from .slice_helpers import VALUES, act, my_report, report_status, save_and_submit
 
 

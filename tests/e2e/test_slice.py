@@ -6,8 +6,15 @@ broker; an outside aiokafka consumer reads the same story from the topics.
 import httpx
 
 from ..kernel.kafka_util import body, read_topic
-from .slice_helpers import (VALUES, act, case_in_queue, my_report, publish_task,
-                            report_status, save_and_submit)
+from .slice_helpers import (
+    VALUES,
+    act,
+    case_in_queue,
+    my_report,
+    publish_task,
+    report_status,
+    save_and_submit,
+)
 
 VILLAGE, TOWNSHIP, COUNTY, REGION = "tiantang_cun", "changtang_zhen", "qingxiu_qu", "qu_tongji"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+
 from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 
 from gx_gateway.application.accounts import seed_users

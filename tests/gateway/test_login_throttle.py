@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from gx_contracts.roles import DEMO_PASSWORD
 
 from gx_gateway.adapters import throttle_repo as throttle

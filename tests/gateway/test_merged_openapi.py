@@ -9,7 +9,6 @@ import yaml
 from gx_gateway.domain.openapi_merge import dangling_refs, merge, operations
 
 
-
 @pytest.fixture(scope="module")
 async def gw(stack):
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as c:

@@ -11,10 +11,10 @@ import time
 import jwt
 import pytest
 
+from gx_contracts.roles import DEMO_USERS
 from gx_kernel.errors import Unauthorized
 from gx_kernel.identity import NAME_MAX, Principal, _b64, sign_principal, verify_principal
 
-from gx_contracts.roles import DEMO_USERS
 from gx_gateway.application import tokens
 
 from .conftest import auth, login

@@ -10,7 +10,6 @@ import uuid
 from datetime import date
 
 import pytest
-
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from gx_kernel.errors import EventTooLarge

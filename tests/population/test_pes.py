@@ -5,8 +5,15 @@ from fractions import Fraction as F
 import pytest
 
 from gx_population.domain import idnumber
-from gx_population.domain.pes import (BY_ID, BY_NAME, PesPerson, coverage, draw_sample,
-                                      formulas_text, match)
+from gx_population.domain.pes import (
+    BY_ID,
+    BY_NAME,
+    PesPerson,
+    coverage,
+    draw_sample,
+    formulas_text,
+    match,
+)
 
 
 def pid(i: int) -> str:
@@ -120,7 +127,8 @@ def test_different_id_numbers_never_match_by_name():
     assert match(enum, [no_id]).decisions[0].enumeration_id == "e1"
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @settings(deadline=None, max_examples=60)
@@ -137,7 +145,7 @@ def test_known_omissions_and_duplicates_give_exact_rates(n, data):
     check = [PesPerson(f"q{i}", p.area_code, p.id_number, p.name, p.sex, p.birth)
              for i, p in enumerate(people)]
     _, total = coverage(enum, check, match(enum, check))
-    assert (total.P, total.M, total.C) == (n, n - len(omitted), n - len(omitted) + len(doubled))
+    assert (n, n - len(omitted), n - len(omitted) + len(doubled)) == (total.P, total.M, total.C)
     assert total.omission_rate == F(len(omitted), n)
     assert total.erroneous_inclusion_rate == F(len(doubled), total.C)
     assert total.dse == n  # the check is complete here, so the estimate is the truth

@@ -4,11 +4,17 @@ import datetime as dt
 
 import pytest
 
-from gx_population.privacy import cipher as c
 from gx_population.domain.forms import age_at
+from gx_population.privacy import cipher as c
 from gx_population.privacy.deidentify import age_band, deidentify
-from gx_population.privacy.keys import (InMemoryKeyStore, KeyUnavailable, MasterKeyError,
-                                        MasterKeys, PersonErased, rotate)
+from gx_population.privacy.keys import (
+    InMemoryKeyStore,
+    KeyUnavailable,
+    MasterKeyError,
+    MasterKeys,
+    PersonErased,
+    rotate,
+)
 
 KEY1, KEY2 = MasterKeys.generate_key_text(), MasterKeys.generate_key_text()
 PERSON = {"person_id": "p1", "household_id": "h1", "area_code": "450103001001",

@@ -5,8 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gx_registry.domain.codes import (
-    ALPHABET, AUTHORITIES, UNIT_TYPES, make_uscc, org_check_char, uscc_check_char,
-    validate_org_code, validate_registration_number, validate_uscc,
+    ALPHABET,
+    AUTHORITIES,
+    UNIT_TYPES,
+    make_uscc,
+    org_check_char,
+    uscc_check_char,
+    validate_org_code,
+    validate_registration_number,
+    validate_uscc,
 )
 
 PUBLISHED = ("91110000600037341L", "91310110666007217T", "91310115591693856A")

@@ -4,7 +4,12 @@ import duckdb
 import pytest
 
 from gx_registry.domain.names import (
-    core, core_sql, distinctive, is_branch_name, normalise, normalise_sql,
+    core,
+    core_sql,
+    distinctive,
+    is_branch_name,
+    normalise,
+    normalise_sql,
 )
 
 CASES = [

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from workflow_support import Workflow, make_settings
 
 from gx_workflow.main import create_app
-from workflow_support import Workflow, make_settings
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,31 @@ and on others."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from hypothesis import event, given, settings, strategies as st
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from gx_contracts.divisions import Level, contains
 from gx_contracts.events.base import Submission, event_fields
 from gx_contracts.roles import REVIEWER_ROLE_FOR_LEVEL
+
 from gx_workflow.domain import commands as dc
 from gx_workflow.domain.case import CaseStatus, ReviewCase
 from gx_workflow.domain.chains import ChainConfig, load_chain_file
-from gx_workflow.domain.errors import (CaseRefused, InvalidInput, InvalidTransition, NotPermitted,
-                                       NotYourTurn, StaleVersion)
+from gx_workflow.domain.errors import (
+    CaseRefused,
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+    NotYourTurn,
+    StaleVersion,
+)
 
-T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = 86400
 CHAINS = {
     "agri.report": ChainConfig("agri.report", 1, (Level.township, Level.county, Level.region),

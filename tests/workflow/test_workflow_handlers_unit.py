@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from workflow_support import USERS, VILLAGE
 
 from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReturnCase
 from gx_contracts.events.agri import ReportSubmitted, TaskPublished
@@ -24,6 +25,7 @@ from gx_kernel.kafka import InboundEvent
 from gx_kernel.memstore import InMemoryEventStore
 from gx_kernel.projections import ProjectionRegistry
 from gx_kernel.uow import AfterCommit, FakeUnitOfWork
+
 from gx_workflow.application import intake, projection
 from gx_workflow.application.cases import act, intake_submission
 from gx_workflow.application.projection import CASE_EVENT_TYPES, case_view
@@ -31,10 +33,9 @@ from gx_workflow.domain import commands as dc
 from gx_workflow.domain.case import ReviewCase, case_stream_id
 from gx_workflow.domain.chains import load_chain_file, pick_chain
 from gx_workflow.domain.errors import NotYourTurn, StaleVersion
-from workflow_support import USERS, VILLAGE
 
 pytestmark = pytest.mark.unit
-NOW = datetime(2026, 4, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 CHAINS = load_chain_file()
 
 
@@ -164,8 +165,8 @@ async def test_a_kind_without_a_chain_is_refused_and_nothing_is_written():
 # -- typed inbound events ------------------------------------------------------------------
 def test_the_consumer_wants_exactly_the_payloads_it_has_handlers_for():
     # submissions open cases; a published task with a scope sets 应报 (progress)
-    assert intake.WANTED_TYPES == {"agri.report.submitted", "population.household.submitted",
-                                   "agri.task.published"}
+    assert {"agri.report.submitted", "population.household.submitted",
+                                   "agri.task.published"} == intake.WANTED_TYPES
     assert set(intake.EVENT_HANDLERS) == {ReportSubmitted, HouseholdSubmitted, TaskPublished}
     assert intake.wants("agri.report.submitted")
     assert not intake.wants("agri.report.returned") and not intake.wants("x.thing.submitted")

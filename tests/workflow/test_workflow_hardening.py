@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from workflow_support import VILLAGE
 
 LABELS = {"crop_area": "农作物总播种面积", "grain_area": "粮食作物播种面积",
@@ -254,4 +253,4 @@ async def test_strict_chain_is_still_available(wf_strict):
     steps = _ok(await wf.get(f"/cases/{cid}/history", "village"))["steps"]
     assert [s["label_zh"] for s in steps] == ["报送", "乡镇审核通过，报县", "县审核通过，报自治区",
                                               "自治区审核确认"]
-    assert VILLAGE == v["division_code"]
+    assert v["division_code"] == VILLAGE

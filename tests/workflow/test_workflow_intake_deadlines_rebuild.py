@@ -5,7 +5,9 @@ import asyncio
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from workflow_support import VILLAGE
 
 from gx_contracts.divisions import Level
 from gx_contracts.events.agri import ReportSubmitted
@@ -13,10 +15,10 @@ from gx_contracts.events.base import Submission, event_fields
 from gx_contracts.ids import case_id_for
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.kafka import encode, make_producer
+
 from gx_workflow.adapters.schema import publish_chain
 from gx_workflow.application.rebuild import rebuild_projections
 from gx_workflow.domain.chains import ChainConfig
-from workflow_support import VILLAGE
 
 
 async def _eventually(fn, timeout=15.0):
@@ -39,7 +41,7 @@ async def test_agri_submitted_record_opens_case_in_township_queue(wf):
     stored = StoredEvent(uuid.uuid4(), f"report-{report_id}", 2, 1, 1, f["type"],
                          f["schema_version"], f["data"],
                          {"actor": "u-v", "role": "village_coordinator", "division": VILLAGE,
-                          "device": "phone-9"}, datetime.now(timezone.utc))
+                          "device": "phone-9"}, datetime.now(UTC))
     key, value, headers = encode(stored, "/gxstat/agri")
     producer = make_producer(wf.settings.kafka_bootstrap_servers, False)
     await producer.start()

@@ -5,12 +5,13 @@ import uuid
 
 import asyncpg
 import httpx
+from workflow_support import VILLAGE, SseReader
 
 from gx_contracts.events.base import Submission
 from gx_kernel.eventstore import EventStore
+
 from gx_workflow.application.cases import intake_submission, now_utc
 from tests.e2e.stack import running_stack
-from workflow_support import VILLAGE, SseReader
 
 
 async def _open_case(stack, task: uuid.UUID) -> str:

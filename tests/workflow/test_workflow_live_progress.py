@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from workflow_support import SseReader, Workflow, make_settings
 
 from gx_workflow.main import create_app
 from tests.harness import serving, wait_for
-from workflow_support import SseReader, Workflow, make_settings
 
 TOWNSHIP = "450103103000"        # 长塘镇
 OTHER_TOWNSHIP_VILLAGE = "450103100201"

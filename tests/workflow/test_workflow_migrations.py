@@ -2,11 +2,11 @@
 adopts them with every record intact, and a fresh one comes out the same (real PostgreSQL)."""
 import uuid
 
-from tests.migration_support import pool, schemas, shape  # noqa: F401 - fixtures
-
 from gx_kernel.migrations import run_migrations
+
 from gx_workflow.adapters.schema import MIGRATIONS, setup_schema
 from gx_workflow.domain.chains import load_chain_file
+from tests.migration_support import pool, schemas, shape  # noqa: F401 - fixtures
 
 # The workflow tables exactly as gx_workflow.adapters.schema.ddl created them before migrations.
 BEFORE_MIGRATIONS = """

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+
+from workflow_support import OTHER_VILLAGE, VILLAGE
 
 from gx_kernel.kafka import InboundEvent
+
 from gx_workflow.application.intake import Inbound, handle
-from workflow_support import OTHER_VILLAGE, VILLAGE
 
 COUNTY = "450103000000"     # 青秀区
 CITY = "450100000000"       # 南宁市
@@ -18,7 +20,7 @@ PARTS = ("not_started", "returned", "in_review", "accepted_early", "confirmed")
 
 async def publish_task(wf, task: uuid.UUID, scope: str) -> None:
     """agri.task.published as the intake consumer receives it, without the broker."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data = {"task_id": str(task), "form_code": "A301", "form_version": 1, "period": "2026-EARLY",
             "title": "2026年早稻", "scope_division": scope,
             "deadline": (now + timedelta(days=7)).isoformat(), "published_by": "u-region"}

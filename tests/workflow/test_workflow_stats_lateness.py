@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from workflow_support import OTHER_VILLAGE
 
 from gx_contracts.divisions import Level
-from gx_workflow.adapters.schema import publish_chain
 from gx_kernel.uow import UnitOfWork
+
+from gx_workflow.adapters.schema import publish_chain
 from gx_workflow.application.cases import load_case, record
 from gx_workflow.application.projection import projections_for
 from gx_workflow.domain import commands as dc
 from gx_workflow.domain.chains import ChainConfig
 from tests.harness import wait_for
-from workflow_support import OTHER_VILLAGE
 
-T0 = datetime(2026, 4, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
 
 def _ok(resp) -> dict:
@@ -174,4 +175,4 @@ async def test_late_counts_per_child_division_and_in_queues(wf):
     item = county[moved_on["case_id"]]
     deadline = datetime.fromisoformat(item["deadline"])
     assert item["late"] is False
-    assert timedelta(minutes=59) < deadline - datetime.now(timezone.utc) <= timedelta(hours=1)
+    assert timedelta(minutes=59) < deadline - datetime.now(UTC) <= timedelta(hours=1)

@@ -7,8 +7,16 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 
 from ..events.agri import MAX_INDICATORS
-from ..types import (Command, DivisionCode, ExpectedVersion, FormCode, IndicatorCode,
-                     NonNegativeValue, Period, no_nul)
+from ..types import (
+    Command,
+    DivisionCode,
+    ExpectedVersion,
+    FormCode,
+    IndicatorCode,
+    NonNegativeValue,
+    Period,
+    no_nul,
+)
 
 __all__ = ["PublishTask", "SaveDraft", "SubmitReport", "MAX_EXPLANATION"]
 

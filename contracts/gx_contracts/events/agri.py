@@ -8,7 +8,16 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from ..divisions import Level
-from ..types import DivisionCode, EventPayload, FieldNotes, FormCode, IndicatorCode, IndicatorValue, Period, Revision
+from ..types import (
+    DivisionCode,
+    EventPayload,
+    FieldNotes,
+    FormCode,
+    IndicatorCode,
+    IndicatorValue,
+    Period,
+    Revision,
+)
 from .base import Submission, event
 
 __all__ = [

@@ -7,7 +7,15 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from ..divisions import Level
-from ..types import Comment, DivisionCode, EventPayload, FieldLabels, FieldNotes, Revision, SubjectKind
+from ..types import (
+    Comment,
+    DivisionCode,
+    EventPayload,
+    FieldLabels,
+    FieldNotes,
+    Revision,
+    SubjectKind,
+)
 from .base import Submission, event
 
 __all__ = [

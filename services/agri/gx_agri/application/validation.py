@@ -1,7 +1,8 @@
 """Machine validation in context: the form's rules plus the village's last accepted period."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gx_kernel.errors import AppError
 

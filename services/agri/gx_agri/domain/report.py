@@ -1,14 +1,20 @@
 """农业报表: its states and permissions, and the report aggregate (pure, no I/O)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from uuid import UUID
 
 from gx_contracts import lifecycle as lc
 from gx_contracts.divisions import Level
-from gx_contracts.events.agri import (SUBJECT_KIND, ReportAccepted, ReportDraftSaved,
-                                      ReportReturned, ReportSubmitted)
+from gx_contracts.events.agri import (
+    SUBJECT_KIND,
+    ReportAccepted,
+    ReportDraftSaved,
+    ReportReturned,
+    ReportSubmitted,
+)
 from gx_contracts.events.base import EventPayload, Submission, event_fields
 from gx_contracts.ids import stream_id
 from gx_contracts.lifecycle import Status, SubmissionState

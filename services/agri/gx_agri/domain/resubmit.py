@@ -1,8 +1,9 @@
 """重新报送: after a return with field notes, each note is answered by a change or an explanation."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from gx_agri.domain.numbers import as_decimal
 

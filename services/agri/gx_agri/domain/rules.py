@@ -5,9 +5,10 @@ Rules are data (the `rules` list of a catalogue form). Severity `error` blocks s
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gx_agri.domain.catalogue import Form, Indicator
 from gx_agri.domain.numbers import as_decimal, quantized

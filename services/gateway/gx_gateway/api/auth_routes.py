@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from gx_contracts.commands import Login, Refresh
 
+from gx_contracts.commands import Login, Refresh
 from gx_kernel.errors import AppError, Unauthorized
 
 from gx_gateway.adapters import users_repo as users

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import asyncpg
-from gx_contracts.divisions import prefix_of
 
+from gx_contracts.divisions import prefix_of
 from gx_kernel.errors import AppError, Forbidden
 from gx_kernel.eventstore import EventStore
 from gx_kernel.identity import Principal

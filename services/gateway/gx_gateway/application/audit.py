@@ -5,10 +5,10 @@ commit together, and the relay is woken only after that commit — no handler wa
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gx_contracts.ids import stream_id
-
 from gx_kernel.eventstore import NewEvent
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime

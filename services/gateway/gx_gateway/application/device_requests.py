@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from gx_contracts.divisions import prefix_of
-
 from gx_kernel.errors import Conflict, Forbidden, NotFound
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime

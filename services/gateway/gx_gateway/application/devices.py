@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gx_contracts.divisions import contains
-
 from gx_kernel.errors import AppError, Forbidden, NotFound, Unauthorized
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from gx_kernel.errors import AppError, Conflict
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import asyncpg
 
@@ -45,7 +45,7 @@ class RevokedFamilies:
         self._added = set()
         try:
             fresh = await users.revoked_families(self.pool, self.schema, self.access_ttl)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             # Keep enforcing what is known; try again after the cache period, not per request.
             log.warning("revoked sessions: reload failed; keeping %d known", len(self._ids))
         else:

@@ -2,7 +2,8 @@
 lie inside the caller's jurisdiction. Services check again against the records themselves."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from gx_contracts.divisions import contains, is_valid_code
 

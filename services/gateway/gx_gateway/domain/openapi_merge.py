@@ -9,7 +9,8 @@ same way; bearer auth, the `Idempotency-Key` header and the problem-details erro
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 API_PREFIX = "/api/v1/"
 MUTATING = ("post", "put", "patch", "delete")

@@ -1,7 +1,8 @@
 """Topics an outside system may be granted (可订阅的主题) and what a subscriber is told. Pure."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from gx_kernel.errors import AppError
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from gx_contracts.divisions import Level, contains, is_valid_code, level_of, prefix_of
 from gx_contracts.roles import LEVEL_OF_ROLE, Role
-
 from gx_kernel.errors import AppError, Forbidden
 
 # A county creates only these, inside its own county (下级账号).

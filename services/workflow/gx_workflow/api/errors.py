@@ -8,8 +8,14 @@ from gx_kernel.errors import AppError
 from gx_kernel.eventstore import ConcurrencyError
 from gx_kernel.http import PROBLEM_JSON
 
-from gx_workflow.domain.errors import (CaseRefused, InvalidInput, InvalidTransition, NotPermitted,
-                                       NotYourTurn, StaleVersion)
+from gx_workflow.domain.errors import (
+    CaseRefused,
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+    NotYourTurn,
+    StaleVersion,
+)
 
 _STATUS: dict[type[CaseRefused], int] = {NotPermitted: 403, NotYourTurn: 409,
                                          InvalidTransition: 409, InvalidInput: 422}

@@ -18,8 +18,8 @@ from gx_kernel.service import ServiceRuntime
 
 from gx_workflow.application import queries, stats
 from gx_workflow.application.cases import act
-from gx_workflow.application.paging import MAX_CURSOR_CHARS, decode_cursor
 from gx_workflow.application.live import ProgressFeed
+from gx_workflow.application.paging import MAX_CURSOR_CHARS, decode_cursor
 from gx_workflow.domain import commands as dc
 
 router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])

@@ -8,8 +8,9 @@ the commit. Nothing here calls the store's notify by hand.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from gx_contracts.events.base import EventPayload, Submission, event_fields
@@ -35,7 +36,7 @@ UnitOfWorkFactory = Callable[..., UnitOfWork]
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def actor_of(p: Principal) -> dc.Actor:

@@ -23,8 +23,9 @@ import contextlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import asyncpg
 
@@ -210,7 +211,7 @@ async def _wait(q: asyncio.Queue, timeout: float) -> bool:
     try:
         await asyncio.wait_for(q.get(), timeout)
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-from functools import lru_cache
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from functools import cache
+from typing import Any
 
 import asyncpg
 
@@ -108,7 +109,7 @@ _FIELDS = "id, stream_id, version, position, tx_id, type, schema_version, data, 
           "recorded_at"
 
 
-@lru_cache(maxsize=None)
+@cache
 def projections_for(schema: str) -> ProjectionRegistry:
     """The read models of the workflow schema `schema`, as projectors of its case events."""
     registry = ProjectionRegistry()

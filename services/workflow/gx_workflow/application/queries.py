@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -49,7 +49,7 @@ async def queue(conn: asyncpg.Connection, schema: str, level: Level, scope: str,
         f"ORDER BY arrived_at, case_id LIMIT $6 OFFSET $7",
         level.value, scope_prefix(scope) + "%", statuses, kind, task_id, limit + 1, offset,
         at, last)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     page = rows[:limit]
     next_cursor = (encode_cursor(page[-1]["arrived_at"], page[-1]["case_id"])
                    if len(rows) > limit else None)
@@ -58,7 +58,7 @@ async def queue(conn: asyncpg.Connection, schema: str, level: Level, scope: str,
 
 async def case_by_id(conn: asyncpg.Connection, schema: str, case_id: UUID) -> dict | None:
     view = await conn.fetchval(f"SELECT view FROM {schema}.cases WHERE case_id = $1", case_id)
-    return with_late(view, datetime.now(timezone.utc)) if view else None
+    return with_late(view, datetime.now(UTC)) if view else None
 
 
 async def history(conn: asyncpg.Connection, schema: str, case_id: UUID) -> list[dict[str, Any]]:

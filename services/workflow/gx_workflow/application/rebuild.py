@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -39,7 +39,8 @@ async def replay(pool: asyncpg.Pool, schema: str, batch_size: int = 5000,
 
 
 async def _main(args: argparse.Namespace) -> tuple[RebuildResult, int]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     pool = await asyncpg.create_pool(args.database_url, min_size=2, max_size=3)
     try:

@@ -5,15 +5,23 @@ event payloads (gx_contracts.events.workflow) that the caller appends and then a
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from gx_contracts.divisions import Level
-from gx_contracts.events.workflow import (CaseAccepted, CaseApproved, CaseOpened, CaseOverdue,
-                                          CaseReopened, CaseResubmitted, CaseReturned)
+from gx_contracts.events.workflow import (
+    CaseAccepted,
+    CaseApproved,
+    CaseOpened,
+    CaseOverdue,
+    CaseReopened,
+    CaseResubmitted,
+    CaseReturned,
+)
 from gx_contracts.ids import stream_id
 
 
@@ -88,13 +96,13 @@ class ReviewCase:
 
     # -- evolution ----------------------------------------------------------------------
     @classmethod
-    def replay(cls, events: Iterable[Recorded]) -> "ReviewCase | None":
+    def replay(cls, events: Iterable[Recorded]) -> ReviewCase | None:
         case: ReviewCase | None = None
         for e in events:
             case = evolve(case, e)
         return case
 
-    def apply(self, event: Recorded) -> "ReviewCase":
+    def apply(self, event: Recorded) -> ReviewCase:
         return evolve(self, event)
 
 

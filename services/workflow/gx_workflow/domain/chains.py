@@ -51,7 +51,7 @@ class ChainConfig:
             raise ValueError(f"{self.subject_kind}: deadlines must be >= 0 seconds")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ChainConfig":
+    def from_dict(cls, d: dict[str, Any]) -> ChainConfig:
         return cls(subject_kind=d["subject_kind"], version=int(d.get("version", 1)),
                    levels=tuple(Level(x) for x in d["levels"]),
                    final_level=Level(d.get("final_level") or d["levels"][-1]),

@@ -16,16 +16,28 @@ from uuid import UUID
 
 from gx_contracts.divisions import Level, ancestor_at, contains, level_of
 from gx_contracts.events.base import Submission
-from gx_contracts.events.workflow import (RETURN_REASONS, CaseAccepted, CaseApproved,
-                                          CaseOpened, CaseOverdue, CaseReopened,
-                                          CaseResubmitted, CaseReturned)
+from gx_contracts.events.workflow import (
+    RETURN_REASONS,
+    CaseAccepted,
+    CaseApproved,
+    CaseOpened,
+    CaseOverdue,
+    CaseReopened,
+    CaseResubmitted,
+    CaseReturned,
+)
 from gx_contracts.roles import LEVEL_OF_ROLE, REVIEWER_ROLE_FOR_LEVEL, Role
 from gx_contracts.types import INDICATOR_CODE_PATTERN, MAX_FIELD_NOTES
 
 from gx_workflow.domain.case import CaseStatus, ReviewCase
 from gx_workflow.domain.chains import ChainConfig
-from gx_workflow.domain.errors import (InvalidInput, InvalidTransition, NotPermitted, NotYourTurn,
-                                       StaleVersion)
+from gx_workflow.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+    NotYourTurn,
+    StaleVersion,
+)
 
 _ZH_ACTION = {"approve": "审核通过", "return": "退回", "accept": "验收", "reopen": "重新打开",
               "resubmit": "重新报送", "overdue": "超期标记"}
