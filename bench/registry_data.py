@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "services" / "registry"), str(ROOT / "contracts")]
 
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
+
 from gx_registry.domain.codes import ALPHABET, make_uscc  # noqa: E402
 from gx_registry.domain.names import core, normalise  # noqa: E402
 

@@ -29,6 +29,7 @@ from gx_contracts.events.base import Submission
 from gx_kernel.eventstore import EventStore
 from gx_kernel.idempotency import ddl as idem_ddl
 from gx_kernel.identity import Principal, sign_principal
+
 from gx_workflow.adapters.schema import setup_schema
 from gx_workflow.application import queries
 from gx_workflow.application.cases import act, intake_submission, now_utc

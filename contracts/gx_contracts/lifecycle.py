@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Union
 from uuid import UUID
 
 from .divisions import Level
@@ -44,8 +43,8 @@ class Status(str, Enum):
 EDITABLE = frozenset({Status.not_started, Status.draft, Status.returned})
 READ_ONLY = frozenset({Status.accepted, Status.confirmed})
 
-ReviewEvent = Union[CaseOpened, CaseApproved, CaseReturned, CaseResubmitted, CaseAccepted,
-                    CaseReopened]
+ReviewEvent = (CaseOpened | CaseApproved | CaseReturned | CaseResubmitted | CaseAccepted
+               | CaseReopened)
 REVIEW_EVENTS: tuple[type[ReviewEvent], ...] = (CaseOpened, CaseApproved, CaseReturned,
                                                 CaseResubmitted, CaseAccepted, CaseReopened)
 """The review events a submission follows (their payload classes)."""
@@ -97,7 +96,7 @@ class Accepted:
     accepted_level: Level | None = None  # final: the earlier 数据验收, if any
 
 
-Outcome = Union[Returned, Accepted]
+Outcome = Returned | Accepted
 
 
 class NotEditable(Exception):

@@ -62,9 +62,9 @@ DEMO_USERS: list[dict[str, str]] = [
     {"username": "qu_tongji", "name_zh": "韦秀梅", "role": Role.region_statistician.value, "division": "450000000000"},
     {"username": "nanning_shi", "name_zh": "黄志强", "role": Role.city_statistician.value, "division": "450100000000"},
     {"username": "qingxiu_qu", "name_zh": "覃丽华", "role": Role.county_statistician.value, "division": "450103000000"},
-    {"username": "changtang_zhen", "name_zh": "陆建国", "role": Role.township_statistician.value, "division": "450103103000"},
-    {"username": "liuxu_zhen", "name_zh": "蒙海燕", "role": Role.township_statistician.value, "division": "450103100000"},
-    {"username": "tiantang_cun", "name_zh": "黄春兰", "role": Role.village_coordinator.value, "division": "450103103201"},
+    {"username": "changtang_zhen", "name_zh": "陆建国", "role": Role.township_statistician.value, "division": "450103103000"},  # noqa: E501
+    {"username": "liuxu_zhen", "name_zh": "蒙海燕", "role": Role.township_statistician.value, "division": "450103100000"},  # noqa: E501
+    {"username": "tiantang_cun", "name_zh": "黄春兰", "role": Role.village_coordinator.value, "division": "450103103201"},  # noqa: E501
     {"username": "dingxi_cun", "name_zh": "莫振华", "role": Role.village_coordinator.value, "division": "450103103202"},
     {"username": "tiantang_wangge", "name_zh": "卢小燕", "role": Role.grid_worker.value, "division": "450103103201"},
     {"username": "sheng_xitong", "name_zh": "省级订阅系统", "role": Role.subscriber.value, "division": "450000000000"},

@@ -168,7 +168,7 @@ class OutboxRelay:
 
     async def _acknowledged(self, events: list[StoredEvent], results: list) -> Checkpoint:
         offsets, done = dict(self._pos.offsets), 0
-        for event, result in zip(events, results):
+        for _event, result in zip(events, results):
             if result is None or isinstance(result, BaseException):
                 break
             if result.offset <= offsets.get(result.partition, -1):

@@ -56,7 +56,8 @@ def test_asyncapi_describes_topics_key_and_headers():
     assert doc["asyncapi"].startswith("3.")
     topics = {"agri.events", "workflow.events", "registry.events", "population.events"}
     assert set(doc["channels"]) == topics | {f"{t}.dlq" for t in topics}
-    assert set(doc["channels"]["workflow.events"]["messages"]) == {t for t in EXPECTED_TYPES if t.startswith("workflow.")}
+    assert set(doc["channels"]["workflow.events"]["messages"]) == {
+        t for t in EXPECTED_TYPES if t.startswith("workflow.")}
     msg = doc["components"]["messages"]["agri.report.submitted"]
     assert msg["bindings"]["kafka"]["key"]["type"] == "string"
     assert msg["headers"]["properties"]["ce_type"]["const"] == "agri.report.submitted"

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from gx_contracts.roles import DEMO_PASSWORD
+
 from gx_agri.main import create_app as agri_app
 from gx_agri.settings import AgriSettings
-from gx_contracts.roles import DEMO_PASSWORD
 from gx_gateway.main import create_app as gateway_app
 from gx_gateway.settings import GatewaySettings
 from gx_population.main import create_app as population_app

@@ -124,11 +124,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("workflow.case_history", "GET", "/api/v1/workflow/cases/{case}/history",
              inside=each(200, subscriber=G403, ops=(403, "role_forbidden")), outside=outside(404)),
     Endpoint("workflow.progress", "GET", "/api/v1/workflow/progress?task_id={task}&division={division}",
-             inside=each(200, subscriber=G403, ops=(403, "role_forbidden")), outside=outside((403, "outside_jurisdiction"))),
+             inside=each(200, subscriber=G403, ops=(403, "role_forbidden")),
+             outside=outside((403, "outside_jurisdiction"))),
     Endpoint("workflow.progress_stream", "GET",
              "/api/v1/workflow/progress/stream?task_id={task}&division={division}",
-             inside=each(200, subscriber=G403, ops=(403, "role_forbidden")), outside=outside((403, "outside_jurisdiction")),
-             stream=True),
+             inside=each(200, subscriber=G403, ops=(403, "role_forbidden")),
+             outside=outside((403, "outside_jurisdiction")), stream=True),
     Endpoint("workflow.stats", "GET", "/api/v1/workflow/stats?task_id={task}&division={division}",
              inside=each(200, village=(403, "role_forbidden"), grid=(403, "role_forbidden"),
                          subscriber=G403, ops=(403, "role_forbidden")),
@@ -339,7 +340,7 @@ async def world(stack) -> World:
                                "village_code": village, "coordinator": user,
                                "device": device["device_id"],
                                "device_request": req["request_id"]}
-        for name, rec in w.records.items():
+        for rec in w.records.values():
             url = f"/api/v1/workflow/cases/by-subject/agri.report/{rec['report']}"
 
             async def opened(url=url):

@@ -32,6 +32,7 @@ from schemathesis import GenerationMode
 
 from gx_contracts.ids import report_id_for
 from gx_contracts.roles import DEMO_USERS
+
 from gx_gateway.domain.capabilities import may_call
 
 from ..harness import wait_for

@@ -126,10 +126,11 @@ async def test_merged_openapi_marks_a_down_service_missing(client):
 
 async def test_a_dropped_upstream_connection_is_503_not_500():
     """A keep-alive connection the service closed mid-request was once a 500."""
-    from gx_gateway.application.forwarding import forward, make_upstream
-    from gx_gateway.settings import GatewaySettings
     from gx_kernel.errors import AppError
     from gx_kernel.identity import Principal
+
+    from gx_gateway.application.forwarding import forward, make_upstream
+    from gx_gateway.settings import GatewaySettings
 
     async def hang_up(reader, writer):  # reads the request, closes without an answer
         await reader.read(1024)

@@ -104,7 +104,7 @@ async def test_own_enrolled_phone_logs_in_while_the_name_is_held_back(client, cl
     await enrol(client, phone, username=user)
     attacker = client_at(_addr())
     await _fail(attacker, user, settings.login_free_failures_user + 2)
-    body = ('{"username": "%s", "password": "%s"}' % (user, RIGHT)).encode()
+    body = f'{{"username": "{user}", "password": "{RIGHT}"}}'.encode()
     mine = client_at(_addr())
     plain = await mine.post(LOGIN, content=body, headers={"Content-Type": "application/json"})
     assert plain.status_code == 429

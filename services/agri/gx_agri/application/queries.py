@@ -5,18 +5,19 @@ import json
 import uuid
 from typing import Any
 
-from gx_agri.adapters import repo
-from gx_agri.application.access import jurisdiction, require_reader, require_role
-from gx_agri.application.validation import check_input, findings_for
-from gx_agri.domain import report as rep
-from gx_agri.domain.catalogue import default_catalogue
-from gx_agri.domain.rules import blocking
 from gx_contracts.commands.agri import SaveDraft
 from gx_contracts.divisions import Level
 from gx_contracts.ids import stream_id
 from gx_kernel.errors import NotFound
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
+
+from gx_agri.adapters import repo
+from gx_agri.application.access import jurisdiction, require_reader, require_role
+from gx_agri.application.validation import check_input, findings_for
+from gx_agri.domain import report as rep
+from gx_agri.domain.catalogue import default_catalogue
+from gx_agri.domain.rules import blocking
 
 
 def _task_view(t) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Reads (GET/HEAD) are open to every signed-in role but `subscriber` — each service filters by
 jurisdiction; an outside system reads events from Kafka (its granted topics), never the
-services' records over HTTP (SPEC §1: "reads events only"). A mutation is allowed when the longest matching (method, path prefix) rule lists the role.
+services' records over HTTP (SPEC §1: "reads events only"). A mutation is allowed when the
+longest matching (method, path prefix) rule lists the role.
 """
 from __future__ import annotations
 
