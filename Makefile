@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.gx-installed
 PKGS   := kernel contracts deploy/devstack \
-          services/registry services/agri services/population services/workflow services/gateway
+          services/registry services/agri services/population services/organisation services/workflow services/gateway
 # Reinstall only when a dependency list changes.
 DEPS   := requirements.txt requirements-dev.txt $(wildcard $(addsuffix /pyproject.toml,$(PKGS)))
 

@@ -14,7 +14,7 @@ from .k8s_render import pod_spec
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATIONS = [K8S / "base", K8S / "overlays" / "guangxi-prod"]
-SERVICES = ["registry", "agri", "population", "workflow", "gateway"]
+SERVICES = ["registry", "agri", "population", "organisation", "workflow", "gateway"]
 # Settings the manifests already pass and the kernel does not read yet (SASL/TLS to Kafka):
 # see deploy/k8s/README.md, "Waiting on the kernel".
 PENDING_SETTINGS = {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",

@@ -9,7 +9,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SERVICES = ["registry", "agri", "population", "workflow", "gateway"]
+SERVICES = ["registry", "agri", "population", "organisation", "workflow", "gateway"]
 
 
 @pytest.fixture(scope="module")

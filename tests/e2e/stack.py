@@ -1,4 +1,4 @@
-"""The whole system in one process: five services on real ports, real PostgreSQL and broker.
+"""The whole system in one process: six services on real ports, real PostgreSQL and broker.
 
 Each run gets its own schemas and topic prefix, so it never meets another run's data.
 """
@@ -15,6 +15,8 @@ from gx_agri.main import create_app as agri_app
 from gx_agri.settings import AgriSettings
 from gx_gateway.main import create_app as gateway_app
 from gx_gateway.settings import GatewaySettings
+from gx_organisation.main import create_app as organisation_app
+from gx_organisation.settings import OrganisationSettings
 from gx_population.main import create_app as population_app
 from gx_population.settings import PopulationSettings
 from gx_registry.main import create_app as registry_app
@@ -26,6 +28,7 @@ from ..harness import free_port, serving, unique_prefix
 
 SERVICES = {"registry": (registry_app, RegistrySettings), "agri": (agri_app, AgriSettings),
             "population": (population_app, PopulationSettings),
+            "organisation": (organisation_app, OrganisationSettings),
             "workflow": (workflow_app, WorkflowSettings)}
 
 

@@ -1,4 +1,4 @@
-"""`make run`: local infrastructure + the five services as processes, demo data, one log stream.
+"""`make run`: local infrastructure + the six services as processes, demo data, one log stream.
 
 Ctrl-C (or SIGTERM) stops the services (SIGTERM, then SIGKILL after a grace period), then
 the infrastructure. If a service dies, everything is stopped and the exit code is non-zero.
@@ -26,7 +26,7 @@ from gx_devstack.infra import DEFAULT_DATA_DIR, Infra, start_infra
 from gx_devstack.procs import die_with_parent, free_port, listens_on, port_is_free
 
 URL_FILE = "gateway-url"  # in the data dir: the walk-through's $GW comes from it
-SERVICES = ["registry", "agri", "population", "workflow", "gateway"]  # gateway last
+SERVICES = ["registry", "agri", "population", "organisation", "workflow", "gateway"]  # gateway last
 _print_lock = threading.Lock()
 
 

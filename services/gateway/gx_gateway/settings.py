@@ -5,7 +5,7 @@ from pydantic import Field
 
 from gx_kernel.settings import ServiceSettings
 
-SERVICES = ("registry", "agri", "population", "workflow")
+SERVICES = ("registry", "agri", "population", "organisation", "workflow")
 """Services the gateway fronts: /api/v1/<service>/... goes to GX_<SERVICE>_URL."""
 
 
@@ -17,6 +17,7 @@ class GatewaySettings(ServiceSettings):
     registry_url: str = Field("http://127.0.0.1:8001", alias="GX_REGISTRY_URL")
     agri_url: str = Field("http://127.0.0.1:8002", alias="GX_AGRI_URL")
     population_url: str = Field("http://127.0.0.1:8003", alias="GX_POPULATION_URL")
+    organisation_url: str = Field("http://127.0.0.1:8005", alias="GX_ORGANISATION_URL")
     workflow_url: str = Field("http://127.0.0.1:8004", alias="GX_WORKFLOW_URL")
     # Login throttling (登录限速), per username and per client address: after this many wrong
     # passwords within the window, each further one doubles a delay (from 1 s up to the cap).

@@ -11,6 +11,7 @@ PUBLIC_TOPICS: dict[str, str] = {
     "workflow.events": "审核流程：案卷建立、审核通过、退回、重新报送、验收、重新打开、超期",
     "registry.events": "名录库：单位登记、变更、迁出",
     "population.events": "人口变动调查：住户表提交",
+    "organisation.events": "统计工作组织：机构、人员任用、改革范围与方案、进度报告、培训、考核",
 }
 """Logical topic -> description. Dead-letter topics and the gateway's own audit stream
 (accounts, devices) are never granted."""
