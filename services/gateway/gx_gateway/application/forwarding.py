@@ -18,7 +18,7 @@ from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal
 from gx_gateway.settings import GatewaySettings
 
 SERVICE_ZH = {"registry": "名录库服务", "agri": "农业统计服务", "population": "人口变动调查服务",
-              "workflow": "审核流程服务"}
+              "organisation": "统计工作组织服务", "workflow": "审核流程服务"}
 # Request headers passed through as they are; everything else (cookies, Authorization,
 # any client-sent X-Gx-Principal) stays at the gateway.
 PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match",

@@ -27,6 +27,8 @@ RULES: list[tuple[frozenset[str], str, frozenset[Role]]] = [
                                                                   R.city_statistician,
                                                                   R.county_statistician})),
     (MUTATING, "/api/v1/population/", frozenset(_REVIEWERS | _COLLECTORS)),
+    # 统计工作组织: the statistics offices record their own offices, staff, plans and reports
+    (MUTATING, "/api/v1/organisation/", frozenset(_REVIEWERS)),
 ]
 
 DATA_COLLECTION_ROLES = frozenset(_COLLECTORS)
