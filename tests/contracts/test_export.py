@@ -14,7 +14,14 @@ EXPECTED_TYPES = {
     "agri.task.published", "agri.report.draft_saved", "agri.report.submitted", "agri.report.returned",
     "agri.report.accepted", "workflow.case.opened", "workflow.case.approved", "workflow.case.returned",
     "workflow.case.resubmitted", "workflow.case.accepted", "workflow.case.reopened", "workflow.case.overdue",
-    "registry.unit.registered", "registry.unit.changed", "registry.unit.transferred_out",
+    "registry.grid.created", "registry.import.completed", "registry.import.failed",
+    "registry.import.started", "registry.review.opened", "registry.review.resolved",
+    "registry.round.opened", "registry.task.assigned", "registry.task.returned_up",
+    "registry.task.transferred_out", "registry.tasklist.pushed_down", "registry.unit.changed",
+    "registry.unit.classified", "registry.unit.closed", "registry.unit.confirmed",
+    "registry.unit.flagged", "registry.unit.moved", "registry.unit.registered",
+    "registry.unit.transferred_out", "registry.unit_form.accepted",
+    "registry.unit_form.draft_saved", "registry.unit_form.returned", "registry.unit_form.submitted",
     "population.household.submitted",
 }
 # "overdue" names a state the case passed into (became overdue); it is the one non -ed ending.
