@@ -5,9 +5,10 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -24,6 +25,7 @@ from gx_kernel.relay import OutboxRelay
 from gx_kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+S = TypeVar("S")
 
 
 @dataclass
@@ -32,8 +34,17 @@ class ConsumerSpec:
 
     name: str
     topics: list[str]
-    handler: Handler
+    handler: Handler | None = None
     wants: Callable[[str], bool] | None = None  # event types worth a transaction (None: all)
+    # Instead of `handler`: builds it once the runtime exists (its store, settings, state).
+    make_handler: Callable[[ServiceRuntime], Handler] | None = None
+
+    def bind(self, rt: ServiceRuntime) -> Handler:
+        if self.handler is not None and self.make_handler is None:
+            return self.handler
+        if self.make_handler is not None and self.handler is None:
+            return self.make_handler(rt)
+        raise ValueError(f"consumer {self.name}: give exactly one of handler, make_handler")
 
 
 @dataclass
@@ -44,7 +55,16 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)  # service-specific singletons
+    # The service's own singletons: one object of its own class (a dataclass such as
+    # `AgriState`), set in `on_setup` and read through `typed_state` (see ARCHITECTURE.md).
+    state: object = None
+
+    def typed_state(self, kind: type[S]) -> S:
+        """The service's state as its own class; fails loudly if `on_setup` has not set it."""
+        if not isinstance(self.state, kind):
+            raise RuntimeError(f"服务运行状态应为 {kind.__name__}，实为 "
+                               f"{type(self.state).__name__}（on_setup 未设置？）")
+        return self.state
 
     def producer(self):
         return make_producer(self.settings.kafka_bootstrap_servers,
@@ -90,7 +110,7 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
         consumer = IdempotentConsumer(
             pool=pool, schema=settings.schema,
             group_id=f"{settings.topic_prefix}{settings.service_name}.{spec.name}",
-            topics=[settings.topic(t) for t in spec.topics], handler=spec.handler,
+            topics=[settings.topic(t) for t in spec.topics], handler=spec.bind(rt),
             bootstrap=settings.kafka_bootstrap_servers, producer_factory=rt.producer,
             max_attempts=settings.consumer_max_attempts,
             fetch_max_wait_ms=settings.consumer_fetch_wait_ms, wants=spec.wants)
@@ -131,7 +151,7 @@ async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname, parts.port or 9092), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     return True
@@ -185,6 +205,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
 
     app = FastAPI(title=title, lifespan=lifespan, **_NO_NATIVE_TELEMETRY)
     app.state.settings = settings
+    app.state.consumer_specs = list(consumers)  # what it subscribes to (AsyncAPI, ACLs)
     http.install(app, settings.service_name)
     for router in routers:
         app.include_router(router)

@@ -15,6 +15,7 @@ from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 from gx_kernel.identity import PRINCIPAL_HEADER, verify_principal
 
 from gx_gateway.application.accounts import seed_users
+from gx_gateway.application.state import state
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.main import create_app
 from gx_gateway.settings import GatewaySettings
@@ -133,9 +134,9 @@ def auth(token: str, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def limits(runtime):
     """Swap in small token buckets for one test; restore afterwards."""
-    saved = runtime.state["limits"]
+    saved = state(runtime).limits
 
     def install(user_burst: int, device_burst: int = 5, rate: float = 0.5) -> None:
-        runtime.state["limits"] = (RateLimiter(rate, user_burst), RateLimiter(rate, device_burst))
+        state(runtime).limits = (RateLimiter(rate, user_burst), RateLimiter(rate, device_burst))
     yield install
-    runtime.state["limits"] = saved
+    state(runtime).limits = saved

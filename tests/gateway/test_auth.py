@@ -8,6 +8,7 @@ import uuid
 import jwt
 
 from gx_gateway.application.accounts import seed_users
+from gx_gateway.application.state import state
 from gx_gateway.application.tokens import issue_access
 
 from .conftest import JWT_SECRET, auth, login
@@ -122,7 +123,7 @@ async def test_revocation_by_another_gateway_instance_applies_after_reload(clien
     family = jwt.decode(tokens["access_token"], options={"verify_signature": False})["fam"]
     await runtime.pool.execute(f"UPDATE {settings.schema}.refresh_tokens SET revoked_at = now() "
                                f"WHERE family_id = $1", uuid.UUID(family))
-    revoked = runtime.state["revoked"]
+    revoked = state(runtime).revoked
     saved, revoked.cache_seconds = revoked.cache_seconds, 0.0
     try:
         calls = len(seen)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from workflow_support import SseReader, Workflow, make_settings
 
+from gx_workflow.application.state import state
 from gx_workflow.main import create_app
 from tests.harness import serving, wait_for
 
@@ -46,7 +47,7 @@ async def live(infra):
 
 
 async def _listening(*wfs: Workflow) -> bool:
-    return all(w.rt.state["progress_listener"].server_pid for w in wfs)
+    return all(state(w.rt).progress_listener.server_pid for w in wfs)
 
 
 @contextlib.asynccontextmanager
@@ -142,7 +143,7 @@ async def test_burst_is_coalesced_and_other_divisions_are_quiet(live):
 
 
 async def test_listener_reconnects_after_its_connection_is_killed(live):
-    listener = live.b.rt.state["progress_listener"]
+    listener = state(live.b.rt).progress_listener
     before, pid = listener.connects, listener.server_pid
     async with live.a.rt.pool.acquire() as conn:
         assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
@@ -162,7 +163,7 @@ async def _reconnected(listener, before: int) -> bool:
 
 
 async def test_poll_fallback_catches_a_lost_notification(live):
-    hub = live.b.rt.state["progress_hub"]
+    hub = state(live.b.rt).progress_hub
     task = uuid.uuid4()
     c = await live.a.submit(task_id=task)
     old = hub.timing.poll_interval
@@ -184,7 +185,7 @@ async def test_poll_fallback_catches_a_lost_notification(live):
 
 
 async def test_keepalive_and_client_disconnect_ends_the_stream(live):
-    hubs = [w.rt.state["progress_hub"] for w in (live.a, live.b)]
+    hubs = [state(w.rt).progress_hub for w in (live.a, live.b)]
     task = uuid.uuid4()
     async with stream(live.a, "county", task, COUNTY) as sse:
         await sse.next()
@@ -214,7 +215,7 @@ async def test_stream_jurisdiction_and_bad_input(live):
     assert r.status_code == 404
     r = await live.a.client.get(STREAM, params={"task_id": task})
     assert r.status_code == 401
-    assert all(w.rt.state["progress_hub"].subscriber_count() == 0 for w in (live.a, live.b))
+    assert all(state(w.rt).progress_hub.subscriber_count() == 0 for w in (live.a, live.b))
 
 
 async def test_streams_of_one_view_share_a_progress_read():

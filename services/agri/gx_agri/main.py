@@ -14,14 +14,13 @@ from gx_agri.settings import AgriSettings
 
 def create_app(settings: AgriSettings | None = None) -> FastAPI:
     settings = settings or AgriSettings()
-    holder: dict[str, ServiceRuntime] = {}
 
     async def on_setup(rt: ServiceRuntime) -> None:
         await schema.setup(rt.pool, settings.schema)
-        holder["rt"] = rt
 
-    consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]),
-                            wants=wants)
+    # Agri keeps no singletons of its own (no `rt.state`); its handler needs only the runtime.
+    consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants,
+                            make_handler=lambda rt: make_handler(lambda: rt))
     app = create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
                              consumers=[consumer], on_setup=on_setup)
     errors.install(app)

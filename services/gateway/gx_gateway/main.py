@@ -12,9 +12,9 @@ from gx_gateway.api import admin_routes, auth_routes, docs_routes, proxy
 from gx_gateway.api.caller import RateLimited, rate_limited_handler
 from gx_gateway.application.accounts import seed_users
 from gx_gateway.application.api_docs import MergedOpenAPI
-from gx_gateway.application.forwarding import (make_client, make_upstream,
-                                               service_ready_check)
+from gx_gateway.application.forwarding import make_client, make_upstream, service_ready_check
 from gx_gateway.application.revocations import RevokedFamilies
+from gx_gateway.application.state import GatewayState, state
 from gx_gateway.console import router as console_router
 from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.settings import SERVICES, GatewaySettings
@@ -26,27 +26,29 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def on_setup(rt: ServiceRuntime) -> None:
         async with rt.pool.acquire() as conn:
             await conn.execute(ddl(settings.schema))
-        rt.state["limits"] = (
-            RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
-            RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst))
-        # Idempotency records commit without waiting for the disk: losing the last few on a
-        # crash only means the service's own key check (in its effects' transaction) answers.
-        rt.state["idempotency_pool"] = await asyncpg.create_pool(
-            settings.database_url, min_size=1, max_size=5,
-            server_settings={"synchronous_commit": "off"})
-        rt.state["revoked"] = RevokedFamilies(rt.pool, settings.schema, settings.access_ttl,
-                                              settings.revocation_cache_seconds)
-        rt.state["http"] = make_client(settings)
-        rt.state["upstream"] = make_upstream(settings)
-        rt.state["openapi"] = MergedOpenAPI(app, settings, lambda: rt.state["http"])
+        http_client = make_client(settings)
+        rt.state = GatewayState(
+            limits=(RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
+                    RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst)),
+            # Idempotency records commit without waiting for the disk: losing the last few on
+            # a crash only means the service's own key check (in its effects' transaction)
+            # answers.
+            idempotency_pool=await asyncpg.create_pool(
+                settings.database_url, min_size=1, max_size=5,
+                server_settings={"synchronous_commit": "off"}),
+            revoked=RevokedFamilies(rt.pool, settings.schema, settings.access_ttl,
+                                    settings.revocation_cache_seconds),
+            http=http_client, upstream=make_upstream(settings),
+            openapi=MergedOpenAPI(app, settings, lambda: http_client))
         if settings.demo:
             await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD,
                              settings.argon2_memory_kib)
 
     async def on_shutdown(rt: ServiceRuntime) -> None:
-        await rt.state["http"].aclose()
-        await rt.state["upstream"].close()
-        await rt.state["idempotency_pool"].close()
+        st = state(rt)
+        await st.http.aclose()
+        await st.upstream.close()
+        await st.idempotency_pool.close()
 
     app = create_service_app(
         settings, title="gxstat 网关",

@@ -12,6 +12,7 @@ from gx_kernel.identity import Principal
 from gx_kernel.input_guard import body_too_large
 
 from gx_gateway.application import devices, tokens
+from gx_gateway.application.state import state
 from gx_gateway.domain.capabilities import is_data_collection
 from gx_gateway.domain.device_proof import DEVICE_ID_HEADER
 from gx_gateway.domain.ratelimit import RateLimited
@@ -50,10 +51,10 @@ async def authenticate(request: Request) -> Caller:
     s = rt.settings
     claims = tokens.verify_access(tokens.bearer(request.headers.get("authorization")),
                                   s.jwt_secret)
-    if await rt.state["revoked"].is_revoked(claims.family_id):
+    if await state(rt).revoked.is_revoked(claims.family_id):
         raise Unauthorized("登录会话已被撤销（刷新令牌被重复使用），请重新登录",
                            code="session_revoked")
-    user_limiter, device_limiter = rt.state["limits"]
+    user_limiter, device_limiter = state(rt).limits
     wait = user_limiter.take(claims.user_id)
     if wait:
         raise RateLimited(wait, "本账号")

@@ -9,13 +9,14 @@ from gx_kernel.errors import NotFound
 
 from gx_gateway.api.caller import Caller, authenticate
 from gx_gateway.application import contract_files, subscriptions
+from gx_gateway.application.state import state
 
 router = APIRouter(prefix="/api/v1", tags=["文档与订阅"])
 
 
 @router.get("/openapi.json", summary="统一接口文档（网关与各服务合并的 OpenAPI）")
 async def merged_openapi(request: Request) -> JSONResponse:
-    doc = await request.app.state.runtime.state["openapi"].document()
+    doc = await state(request.app.state.runtime).openapi.document()
     return JSONResponse(doc, headers={"Cache-Control": "no-cache"})
 
 

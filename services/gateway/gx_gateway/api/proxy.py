@@ -12,6 +12,7 @@ from gx_kernel.input_guard import Limits, load_json
 from gx_gateway.api.caller import authenticate, path_and_query, read_body
 from gx_gateway.application.forwarding import Upstream, forward
 from gx_gateway.application.idempotent import fingerprint, run_idempotent
+from gx_gateway.application.state import state
 from gx_gateway.domain.capabilities import MUTATING, may_call
 from gx_gateway.domain.jurisdiction import first_outside, is_json
 from gx_gateway.settings import SERVICES
@@ -43,7 +44,7 @@ async def proxy(service: str, rest: str, request: Request) -> Response:
                        field=outside)
 
     async def call() -> Upstream:
-        return await forward(rt.state["upstream"], s, service, method, path_qs, request.headers,
+        return await forward(state(rt).upstream, s, service, method, path_qs, request.headers,
                              body, caller.principal)
 
     key = request.headers.get("idempotency-key")
@@ -54,7 +55,7 @@ async def proxy(service: str, rest: str, request: Request) -> Response:
                            f"幂等键（Idempotency-Key）过长（最多 {MAX_KEY_LEN} 个字符）",
                            field="Idempotency-Key")
         up, replayed = await run_idempotent(
-            rt.state["idempotency_pool"], s.schema, caller.claims.user_id, key, fingerprint(method, path_qs, body),
+            state(rt).idempotency_pool, s.schema, caller.claims.user_id, key, fingerprint(method, path_qs, body),
             call, s.idempotency_wait_seconds, s.idempotency_stale_seconds)
     else:
         up = await call()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -19,7 +20,7 @@ MISSING_TTL = 3.0  # seconds a document with a missing service is kept
 
 
 class MergedOpenAPI:
-    """One per gateway process (rt.state["openapi"])."""
+    """One per gateway process (GatewayState.openapi)."""
 
     def __init__(self, app: FastAPI, settings: GatewaySettings,
                  client: Callable[[], httpx.AsyncClient],

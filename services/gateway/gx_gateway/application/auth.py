@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gx_contracts.divisions import contains
-
 from gx_kernel.errors import Forbidden, NotFound, Unauthorized
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -15,6 +15,7 @@ from gx_kernel.service import ServiceRuntime
 from gx_gateway.adapters import throttle_repo as throttle
 from gx_gateway.adapters import users_repo as users
 from gx_gateway.application import audit, passwords, tokens
+from gx_gateway.application.state import state
 from gx_gateway.domain import login_throttle as rules
 from gx_gateway.domain.ratelimit import RateLimited
 from gx_gateway.settings import GatewaySettings
@@ -99,7 +100,7 @@ async def refresh(rt: ServiceRuntime, refresh_token: str) -> dict[str, Any]:
                 reused = True
             else:
                 reused = False
-                if row["expires_at"] <= datetime.now(timezone.utc):
+                if row["expires_at"] <= datetime.now(UTC):
                     raise invalid
                 user = await users.by_id(conn, s.schema, row["user_id"])
                 if user is None or not user["active"]:
@@ -107,7 +108,7 @@ async def refresh(rt: ServiceRuntime, refresh_token: str) -> dict[str, Any]:
                 await users.mark_used(conn, s.schema, row["token_hash"])
                 return await _issue(conn, s, dict(user), row["family_id"])
         if reused:  # raised after commit so the revocation sticks
-            rt.state["revoked"].add(str(row["family_id"]))
+            state(rt).revoked.add(str(row["family_id"]))
             raise Unauthorized("刷新令牌（refresh_token）已被使用，为安全起见请重新登录",
                                code="refresh_reused")
     raise invalid
@@ -115,7 +116,7 @@ async def refresh(rt: ServiceRuntime, refresh_token: str) -> dict[str, Any]:
 
 async def _issue(conn, s: GatewaySettings, user: dict, family_id: uuid.UUID) -> dict[str, Any]:
     token, digest = tokens.new_refresh_token()
-    expires = datetime.now(timezone.utc) + timedelta(seconds=s.refresh_ttl)
+    expires = datetime.now(UTC) + timedelta(seconds=s.refresh_ttl)
     await users.insert_refresh(conn, s.schema, digest, user["user_id"], family_id, expires)
     return {"access_token": tokens.issue_access(user, s.jwt_secret, s.access_ttl,
                                                 family_id=family_id),

@@ -1,10 +1,9 @@
 """Forwarding to the services over one shared keep-alive HTTP client."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterator
 
 import aiohttp
 import httpx
@@ -15,6 +14,7 @@ from gx_kernel import telemetry
 from gx_kernel.errors import AppError
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal
 
+from gx_gateway.application.state import state
 from gx_gateway.settings import GatewaySettings
 
 SERVICE_ZH = {"registry": "名录库服务", "agri": "农业统计服务", "population": "人口变动调查服务",
@@ -40,7 +40,7 @@ class Upstream:
         try:
             async for chunk in self.stream.content.iter_any():
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return  # the service ended the stream; the browser reconnects
         finally:
             self.stream.release()
@@ -80,7 +80,7 @@ def _no_answer_is_503(service: str, span) -> Iterator[None]:
     no usable answer -> 503 (504 when it was too slow), never a 500."""
     try:
         yield
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         telemetry.mark_error(span, exc)
         raise timed_out(service) from None
     except aiohttp.ClientError as exc:
@@ -119,7 +119,7 @@ def service_ready_check(name: str, timeout: float = 2.0):
     """A kernel readiness check: the named service answers its own /ready with 200."""
     async def check(rt) -> bool:
         try:
-            r = await rt.state["http"].get(rt.settings.service_url(name) + "/ready",
+            r = await state(rt).http.get(rt.settings.service_url(name) + "/ready",
                                            timeout=timeout)
             return r.status_code == 200
         except httpx.HTTPError:

@@ -20,6 +20,8 @@ from gx_contracts.events.workflow import RETURN_REASONS
 from gx_contracts.roles import Role
 from gx_kernel.errors import AppError
 
+from gx_gateway.application.state import state
+
 router = APIRouter(include_in_schema=False)
 STATIC = (Path(__file__).parent / "static").resolve()
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -88,7 +90,7 @@ async def features(request: Request) -> JSONResponse:
 
     Read from each service's OpenAPI document, so the console shows only buttons that work."""
     rt = request.app.state.runtime
-    cached = rt.state.get("console_features")
+    cached = state(rt).console_features
     if cached and time.monotonic() - cached[0] < _FEATURES_TTL:
         return JSONResponse(cached[1])
     agri = await _openapi(rt, "agri")
@@ -96,13 +98,13 @@ async def features(request: Request) -> JSONResponse:
     body = {"exports": _export_routes(agri),
             "progress_stream": "/api/v1/workflow/progress/stream" in workflow.get("paths", {})}
     if agri or workflow:  # do not cache "nothing" while a service is still starting
-        rt.state["console_features"] = (time.monotonic(), body)
+        state(rt).console_features = (time.monotonic(), body)
     return JSONResponse(body)
 
 
 async def _openapi(rt, service: str) -> dict:
     try:
-        r = await rt.state["http"].get(f"{rt.settings.service_url(service)}/openapi.json",
+        r = await state(rt).http.get(f"{rt.settings.service_url(service)}/openapi.json",
                                        timeout=3.0)
         return r.json() if r.status_code == 200 else {}
     except Exception:  # noqa: BLE001 - a missing service only hides buttons

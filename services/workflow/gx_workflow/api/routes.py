@@ -20,6 +20,7 @@ from gx_workflow.application import queries, stats
 from gx_workflow.application.cases import act
 from gx_workflow.application.live import ProgressFeed
 from gx_workflow.application.paging import MAX_CURSOR_CHARS, decode_cursor
+from gx_workflow.application.state import state
 from gx_workflow.domain import commands as dc
 
 router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
@@ -151,7 +152,7 @@ async def task_progress_stream(task_id: Annotated[UUID, Query(description="任�
     """进度实时推送 (server-sent events): `progress` snapshots (as GET /progress) and `case`
     events naming each changed case (id, status, level; no personal data)."""
     division = _division_in_scope(p, division)
-    feed = ProgressFeed(rt.pool, rt.settings.schema, rt.state["progress_hub"], str(task_id),
+    feed = ProgressFeed(rt.pool, rt.settings.schema, state(rt).progress_hub, str(task_id),
                         division)
     if await feed.start() is None:
         raise NotFound("区划", division)
