@@ -73,11 +73,16 @@ async def test_enrol_sign_and_revoke_in_the_browser(stack, api, browser):
         contexts.append(ctx)
         row = county.locator('#device-requests li[data-username="tiantang_cun"]')
         await expect(row).to_contain_text(stored["fingerprint"])
+        # the owner by personal name, role and division; the login name is not shown
+        await expect(row).to_contain_text("黄春兰（村级统计协管员 · 天堂村委会）")
+        await expect(county.locator("main")).not_to_contain_text("tiantang_cun")
         await shot(county, "device-02-county-requests.png")
         await row.locator(".btn-approve").click()
         await expect(row).to_have_count(0)
-        device_row = county.locator("#device-list li", has_text="tiantang_cun")
+        device_row = county.locator('#device-list li[data-username="tiantang_cun"]')
         await expect(device_row).to_contain_text("有效")
+        await expect(device_row).to_contain_text("黄春兰（村级统计协管员 · 天堂村委会）")
+        await expect(county.locator("main")).not_to_contain_text("tiantang_cun")
 
         # The coordinator's page learns of the approval by itself; saving and submitting work.
         await expect(notice).not_to_contain_text("等待县统计局批准", timeout=15000)

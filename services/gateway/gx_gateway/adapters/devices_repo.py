@@ -46,7 +46,7 @@ async def in_jurisdiction(conn: asyncpg.Connection | asyncpg.Pool, schema: str, 
     """Devices whose owner's division starts with `scope_prefix`, newest first."""
     return await conn.fetch(
         f"SELECT d.device_id, d.user_id, d.label, d.public_key, d.enrolled_at, d.revoked_at, "
-        f"u.username, u.name_zh, u.division FROM {schema}.devices d "
+        f"u.username, u.name_zh, u.role, u.division FROM {schema}.devices d "
         f"JOIN {schema}.users u USING (user_id) WHERE u.division LIKE $1 || '%' "
         f"ORDER BY d.revoked_at IS NOT NULL, d.enrolled_at DESC LIMIT 500", scope_prefix)
 
@@ -70,7 +70,7 @@ def public_request(row: asyncpg.Record) -> dict[str, Any]:
            "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None,
            "reason": row["reason"],
            "device_id": str(row["device_id"]) if row["device_id"] else None}
-    for extra in ("username", "name_zh", "division"):
+    for extra in ("username", "name_zh", "role", "division"):
         if extra in row.keys():
             out[extra] = row[extra]
     return out
@@ -110,7 +110,7 @@ async def requests_in_jurisdiction(conn: asyncpg.Connection | asyncpg.Pool, sche
                                    scope_prefix: str, status: str) -> list[asyncpg.Record]:
     cols = ", ".join(f"r.{c.strip()}" for c in REQUEST_COLUMNS.split(","))
     return await conn.fetch(
-        f"SELECT {cols}, u.username, u.name_zh, u.division FROM {schema}.device_requests r "
+        f"SELECT {cols}, u.username, u.name_zh, u.role, u.division FROM {schema}.device_requests r "
         f"JOIN {schema}.users u USING (user_id) WHERE u.division LIKE $1 || '%' "
         f"AND r.status = $2 ORDER BY r.requested_at LIMIT 500", scope_prefix, status)
 

@@ -80,7 +80,7 @@ async def list_devices(rt: ServiceRuntime, admin: Principal) -> list[dict]:
     _check_lister(admin)
     rows = await devices.in_jurisdiction(rt.pool, rt.settings.schema, prefix_of(admin.scope))
     return [{**devices.public_device(r), "username": r["username"], "name_zh": r["name_zh"],
-             "division": r["division"], "fingerprint": fingerprint(bytes(r["public_key"]))}
+             "role": r["role"], "division": r["division"], "fingerprint": fingerprint(bytes(r["public_key"]))}
             for r in rows]
 
 

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { deviceNotice, deviceStatusText } from "./device.js";
 import { COLLECTORS } from "./devicekey.js";
+import { actorLabel, divisionNames } from "./people.js";
 import { errorBox, fmtTime, h, labeled, mount, openDialog, toast } from "./ui.js";
 
 const POLL_MS = 5000;
@@ -49,12 +50,15 @@ function admin() {
     try {
       const [reqs, devs] = await Promise.all([api("/api/v1/admin/devices/requests"), api("/api/v1/admin/devices")]);
       if (stopped) return;
+      // 持有人：姓名（角色 · 区划），登录名是内部标识，不显示
+      const nameOf = await divisionNames([...reqs.items, ...devs.items].map((x) => x.division));
+      const owner = (x) => actorLabel({ name: x.name_zh, role: x.role, division: x.division }, nameOf);
       errors.replaceChildren();
       pendingNote.textContent = reqs.items.length ? `共 ${reqs.items.length} 件待审批` : "暂无待审批的申请";
-      pending.replaceChildren(...reqs.items.map(requestRow));
+      pending.replaceChildren(...reqs.items.map((r) => requestRow(r, owner(r))));
       if (!devs.items.length) enrolled.replaceChildren(h("li", { class: "muted" }, "尚无已登记的手机"));
-      else enrolled.replaceChildren(...devs.items.map((d) => h("li", { dataset: { device: d.device_id } },
-        h("span", { class: "title" }, `${d.name_zh}（${d.username}）`),
+      else enrolled.replaceChildren(...devs.items.map((d) => h("li", { dataset: { device: d.device_id, username: d.username } },
+        h("span", { class: "title" }, owner(d)),
         h("span", {}, d.label),
         h("span", { class: "tag " + (d.revoked_at ? "returned" : "accepted") }, deviceStatusText(d)),
         h("span", { class: "muted" }, `指纹 ${d.fingerprint} · 登记于 ${fmtTime(d.enrolled_at)}`),
@@ -65,7 +69,7 @@ function admin() {
     if (!stopped) timer = setTimeout(load, POLL_MS);
   }
 
-  function requestRow(r) {
+  function requestRow(r, who) {
     const approve = h("button", { type: "button", class: "primary btn-approve", onclick: async () => {
       approve.disabled = true;
       try {
@@ -81,7 +85,7 @@ function admin() {
         await load();
       }) }, "驳回");
     return h("li", { dataset: { request: r.request_id, username: r.username } },
-      h("span", { class: "title" }, `${r.name_zh}（${r.username}）`),
+      h("span", { class: "title" }, who),
       h("span", {}, r.label),
       h("span", { class: "muted" }, `证书指纹 ${r.fingerprint} · 申请于 ${fmtTime(r.requested_at)}`),
       approve, reject);
