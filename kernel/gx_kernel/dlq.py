@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -61,7 +62,7 @@ def _int(text: str | None) -> int | None:
     return int(text) if text is not None and text.lstrip("-").isdigit() else None
 
 
-def _dead_letter(record) -> DeadLetter:
+def _dead_letter(record: Any) -> DeadLetter:  # an aiokafka ConsumerRecord
     raw = tuple((k, v or b"") for k, v in (record.headers or ()))
     h = {k: v.decode(errors="replace") for k, v in raw}
     return DeadLetter(
@@ -90,7 +91,7 @@ async def _partitions(bootstrap: str, topic: str) -> list[int]:
 
 
 async def _read_all(bootstrap: str, topic: str, quiet_ms: int = 500,
-                    timeout_s: float = 30.0) -> list:
+                    timeout_s: float = 30.0) -> list[Any]:
     """Every record of the topic, read from the beginning without a consumer group.
 
     Done when a poll comes back empty and every partition is at least at its reported end:
@@ -100,7 +101,7 @@ async def _read_all(bootstrap: str, topic: str, quiet_ms: int = 500,
                                 enable_auto_commit=False, fetch_max_wait_ms=100,
                                 **client_options())
     await consumer.start()
-    records: list = []
+    records: list[Any] = []
     try:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

@@ -56,7 +56,7 @@ TITLES = {400: "请求有误", 401: "未认证", 403: "无权访问", 404: "不�
           503: "服务暂不可用"}
 
 
-def problem(status: int, code: str, detail: str, errors: list[dict] | None = None,
+def problem(status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None,
             **extra: Any) -> dict[str, Any]:
     body = {"type": f"https://gxstat.example/problems/{code}", "title": TITLES.get(status, "错误"),
             "status": status, "code": code, "detail": detail, "errors": errors or []}

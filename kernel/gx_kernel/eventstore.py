@@ -125,7 +125,24 @@ def _append_sql(s: str) -> dict[tuple[bool, bool], str]:
             for is_new in (True, False) for single in (True, False)}
 
 
-class EventStore:
+class AppendSignal:
+    """The in-process wake-up of a store's readers (the relay): both stores share it."""
+
+    _appended: asyncio.Event
+
+    def notify_committed(self) -> None:
+        """Wake in-process readers (the relay); call after a commit that appended events."""
+        self._appended.set()
+
+    async def wait_for_append(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._appended.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._appended.clear()
+
+
+class EventStore(AppendSignal):
     """Event streams of one service, in that service's schema."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str,
@@ -159,9 +176,9 @@ class EventStore:
         meta = telemetry.enrich_metadata(dict(metadata or {}))
         datas = [json.dumps(e.data, ensure_ascii=False, default=str) for e in events]
         check_event_size(stream_id, events, meta, self.max_event_bytes, datas)
-        with telemetry.span("eventstore.append", **{"db.system": "postgresql",
-                                                    "gx.stream_id": stream_id,
-                                                    "gx.event_count": len(events)}):
+        attributes: dict[str, Any] = {"db.system": "postgresql", "gx.stream_id": stream_id,
+                                      "gx.event_count": len(events)}
+        with telemetry.span("eventstore.append", **attributes):
             if conn is not None:
                 return await self._append(conn, stream_id, expected_version, events, meta,
                                           datas)
@@ -171,11 +188,12 @@ class EventStore:
             self.notify_committed()
             return stored
 
-    async def _append(self, conn, stream_id, expected, events, meta,
-                      datas) -> list[StoredEvent]:
-        args = [stream_id, len(events), [e.id for e in events], [e.type for e in events],
-                [e.schema_version for e in events], datas,
-                json.dumps(meta, ensure_ascii=False, default=str)]
+    async def _append(self, conn: Any, stream_id: str, expected: int | None,
+                      events: Sequence[NewEvent], meta: dict[str, Any],
+                      datas: list[str]) -> list[StoredEvent]:
+        args: list[Any] = [stream_id, len(events), [e.id for e in events],
+                           [e.type for e in events], [e.schema_version for e in events], datas,
+                           json.dumps(meta, ensure_ascii=False, default=str)]
         one = len(events) == 1
         if one:
             args[2:6] = [a[0] for a in args[2:6]]
@@ -191,20 +209,10 @@ class EventStore:
                             e.schema_version, e.data, dict(meta), r["recorded_at"])
                 for e, r in zip(events, rows)]
 
-    async def _current(self, conn, stream_id: str) -> int | None:
-        return await conn.fetchval(
+    async def _current(self, conn: Any, stream_id: str) -> int | None:
+        version: int | None = await conn.fetchval(
             f"SELECT version FROM {self.schema}.streams WHERE stream_id = $1", stream_id)
-
-    def notify_committed(self) -> None:
-        """Wake in-process readers (the relay); call after a commit that appended events."""
-        self._appended.set()
-
-    async def wait_for_append(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._appended.wait(), timeout)
-        except TimeoutError:
-            pass
-        self._appended.clear()
+        return version
 
     # -- reading -----------------------------------------------------------------------
     async def stream_version(self, stream_id: str, conn: asyncpg.Connection | None = None) -> int:

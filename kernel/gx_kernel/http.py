@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gx_kernel import telemetry
 from gx_kernel.errors import TITLES, AppError, problem
@@ -68,16 +69,16 @@ def install(app: FastAPI, service_name: str) -> None:
     Limits come from `app.state.settings` when it has them (else GX_MAX_BODY_BYTES, ...)."""
 
     @app.exception_handler(AppError)
-    async def app_error(_: Request, exc: AppError):
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
         return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM_JSON)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError):
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(validation_problem(list(exc.errors())), status_code=422,
                             media_type=PROBLEM_JSON)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException):
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = _HTTP_DETAILS.get(exc.status_code) or (
             TITLES.get(exc.status_code, "请求有误") if str(exc.detail).isascii() else str(exc.detail))
@@ -85,7 +86,7 @@ def install(app: FastAPI, service_name: str) -> None:
                             media_type=PROBLEM_JSON)
 
     @app.exception_handler(Exception)
-    async def crash(_: Request, exc: Exception):
+    async def crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return JSONResponse(problem(500, "internal_error", TITLES[500]), status_code=500,
                             media_type=PROBLEM_JSON)
@@ -104,10 +105,10 @@ class ServerSpanMiddleware:
 
     _PROPAGATED = (b"traceparent", b"tracestate")
 
-    def __init__(self, app, service_name: str):
+    def __init__(self, app: ASGIApp, service_name: str) -> None:
         self.app, self.service_name = app, service_name
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         carrier = {k.decode(): v.decode("latin-1") for k, v in scope["headers"]
@@ -117,7 +118,7 @@ class ServerSpanMiddleware:
                             parent=telemetry.extract_context(carrier),
                             **{"http.request.method": method, "url.path": path,
                                "service.component": self.service_name}) as span:
-            async def send_with_status(message):
+            async def send_with_status(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     span.set_attribute("http.response.status_code", message["status"])
                 await send(message)
@@ -132,6 +133,6 @@ async def principal(request: Request) -> Principal:
     return verify_principal(request.headers.get(PRINCIPAL_HEADER), secret)
 
 
-async def runtime(request: Request):
+async def runtime(request: Request) -> Any:
     """FastAPI dependency: the service runtime (pool, store, settings)."""
     return request.app.state.runtime

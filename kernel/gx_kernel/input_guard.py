@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gx_kernel.errors import AppError
 
@@ -238,10 +239,10 @@ def check_body(body: bytes, content_type: str, limits: Limits) -> None:
 class InputGuardMiddleware:
     """Pure ASGI: buffers a request body (bounded), checks it, then replays it to the app."""
 
-    def __init__(self, app, limits: Limits | None = None):
+    def __init__(self, app: ASGIApp, limits: Limits | None = None) -> None:
         self.app, self.limits = app, limits or Limits()
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         try:
@@ -263,11 +264,12 @@ class InputGuardMiddleware:
             return await response(scope, receive, send)
         await self.app(scope, receive, send)
 
-    async def _read(self, receive, declared: bytes | None) -> bytes | None:
+    async def _read(self, receive: Receive, declared: bytes | None) -> bytes | None:
         limit = self.limits.max_body_bytes
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             raise body_too_large(limit)
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -281,10 +283,10 @@ class InputGuardMiddleware:
                 return b"".join(chunks)
 
 
-def _replay(body: bytes, receive):
+def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
-    async def replayed():
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True

@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gx_kernel import telemetry
-from gx_kernel.eventstore import Checkpoint, ConcurrencyError, EventStore, NewEvent, StoredEvent
+from gx_kernel.eventstore import (
+    AppendSignal,
+    Checkpoint,
+    ConcurrencyError,
+    NewEvent,
+    StoredEvent,
+)
 
 # The PostgreSQL store's event size limit (the Kafka record an event becomes), same check.
 from gx_kernel.kafka import DEFAULT_MAX_EVENT_BYTES, check_event_size
@@ -113,7 +119,7 @@ class MemoryTransaction:
         self._locks.clear()
 
 
-class InMemoryEventStore:
+class InMemoryEventStore(AppendSignal):
     """Same public API as `EventStore`; `conn` arguments take a `MemoryTransaction`."""
 
     def __init__(self, schema: str = "memory", max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES):
@@ -184,10 +190,6 @@ class InMemoryEventStore:
         tx.commit()
         self.notify_committed()
         return stored
-
-    # The same wake-up as the PostgreSQL store (both only use `self._appended`).
-    notify_committed = EventStore.notify_committed
-    wait_for_append = EventStore.wait_for_append
 
     # -- reading -------------------------------------------------------------------------
     def committed(self) -> list[StoredEvent]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from opentelemetry import metrics
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Counter, Meter, Observation
 
 
 @dataclass
@@ -28,7 +28,7 @@ class RelayGauge:
 
 
 _relays: dict[tuple[str, str], RelayGauge] = {}
-_failure_counters: list = []
+_failure_counters: list[Counter] = []
 
 
 def relay_gauge(service: str, relay: str) -> RelayGauge:

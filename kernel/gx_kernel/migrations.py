@@ -114,7 +114,7 @@ async def _apply(conn: Any, schema: str, migrations: list[Migration]) -> list[Mi
     if changed:
         raise MigrationError("applied migrations were changed since (write a new migration "
                              "instead): " + ", ".join(changed))
-    done = []
+    done: list[Migration] = []
     for m in migrations:
         if (m.source, m.version) in applied:
             continue

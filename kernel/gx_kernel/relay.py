@@ -21,6 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import SpanKind
@@ -63,7 +64,7 @@ class OutboxRelay:
         self.tables = RelayTables(store.pool, store.schema, name)
         self._producer: AIOKafkaProducer | None = None
         self._pos = RelayPosition(Checkpoint.START, {}, None)  # type: ignore[attr-defined]
-        self._parked: dict = {}  # event id -> reason: published as a stub
+        self._parked: dict[uuid.UUID, str] = {}  # event id -> reason: published as a stub
         self._careful = False  # after a failure the head event goes alone, before the rest
         self._checked_at = 0.0
         self._lag_at = 0.0
@@ -141,8 +142,8 @@ class OutboxRelay:
         if not events:
             return None
         producer = await self._ensure_producer()
-        results: list = [None] * len(events)
-        pending: list[tuple[int, asyncio.Future]] = []
+        results: list[Any] = [None] * len(events)
+        pending: list[tuple[int, asyncio.Future[Any]]] = []
         for i, event in enumerate(events):
             try:
                 record = encode(event, self.source, self._parked.get(event.id))
@@ -158,7 +159,8 @@ class OutboxRelay:
         await self._settle(pending, results)
         return await self._acknowledged(events, results)
 
-    async def _settle(self, pending: list, results: list) -> bool:
+    async def _settle(self, pending: list[tuple[int, asyncio.Future[Any]]],
+                      results: list[Any]) -> bool:
         """Wait for the records in flight; False if any of them failed."""
         outcomes = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
         for (i, _), outcome in zip(pending, outcomes):
@@ -166,7 +168,7 @@ class OutboxRelay:
         pending.clear()
         return not any(isinstance(o, BaseException) for o in outcomes)
 
-    async def _acknowledged(self, events: list[StoredEvent], results: list) -> Checkpoint:
+    async def _acknowledged(self, events: list[StoredEvent], results: list[Any]) -> Checkpoint:
         offsets, done = dict(self._pos.offsets), 0
         for _event, result in zip(events, results):
             if result is None or isinstance(result, BaseException):
@@ -187,7 +189,7 @@ class OutboxRelay:
         return self._pos.checkpoint
 
     async def _send(self, producer: AIOKafkaProducer, event: StoredEvent, key: bytes,
-                    value: bytes, headers: list) -> asyncio.Future:
+                    value: bytes, headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
         parent = telemetry.context_from_traceparent(event.metadata.get("traceparent"))
         with telemetry.span(f"{self.topic} publish", kind=SpanKind.PRODUCER, parent=parent,
                             **{"messaging.system": "kafka", "messaging.destination.name": self.topic,
@@ -195,7 +197,9 @@ class OutboxRelay:
             tp = telemetry.current_traceparent()
             if tp:
                 headers = headers + [("traceparent", tp.encode())]
-            return await producer.send(self.topic, value=value, key=key, headers=headers)
+            sent: asyncio.Future[Any] = await producer.send(self.topic, value=value, key=key,
+                                                            headers=headers)
+            return sent
 
     # -- the alarm --------------------------------------------------------------------------
     async def _failed(self, failed: PublishFailed, attempts: int, backoff: float) -> None:
@@ -234,7 +238,7 @@ class OutboxRelay:
             await asyncio.sleep(self.operator_poll)
         return False
 
-    async def _resolved(self, event_id) -> None:
+    async def _resolved(self, event_id: uuid.UUID) -> None:
         if self.gauge.stuck:
             log.warning("relay %s: event %s published; alarm cleared", self.name, event_id)
         self.gauge.stuck = False

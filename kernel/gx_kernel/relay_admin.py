@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def run(args: argparse.Namespace) -> tuple[int, dict]:
+async def run(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     conn_pool = await asyncpg.create_pool(args.database_url, min_size=1, max_size=2)
     try:
         tables = RelayTables(conn_pool, args.schema, args.relay)

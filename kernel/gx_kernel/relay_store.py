@@ -80,10 +80,11 @@ class RelayTables:
     async def lag(self, after: Checkpoint) -> int:
         """Events in the store not yet published (at most LAG_CAP)."""
         async with self.pool.acquire() as conn:
-            return await conn.fetchval(
+            count: int = await conn.fetchval(
                 f"SELECT count(*) FROM (SELECT 1 FROM {self.schema}.events "
                 f"WHERE (tx_id, position) > ($1, $2) LIMIT {LAG_CAP}) AS unpublished",
                 after.tx_id, after.position)
+        return count
 
     # -- the alarm ------------------------------------------------------------------------
     async def raise_alarm(self, event: StoredEvent, error: str, attempts: int) -> None:

@@ -37,8 +37,8 @@ class ServiceSettings(BaseSettings):
     demo: bool = Field(False, alias="GX_DEMO")
     graceful_shutdown_seconds: int = Field(10, alias="GX_GRACEFUL_SHUTDOWN_SECONDS")
 
-    @property
-    def schema(self) -> str:
+    @property  # shadows pydantic's deprecated BaseModel.schema() on purpose (the db schema)
+    def schema(self) -> str:  # type: ignore[override]
         return self.db_schema or self.service_name
 
     def topic(self, name: str) -> str:

@@ -95,7 +95,7 @@ class UnitOfWork:
     def __init__(self, store: Any, *, projections: ProjectionRegistry | None = None,
                  idempotency: IdempotencyKey | None = None, pool: Any = None):
         self.store, self.projections, self.idempotency = store, projections, idempotency
-        self._pool = pool if pool is not None else getattr(store, "pool", None)
+        self._pool: Any = pool if pool is not None else getattr(store, "pool", None)
         self._outer_conn: Any = None
         self._after_commit: AfterCommit | None = None
         self.conn: Any = None

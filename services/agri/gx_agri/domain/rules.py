@@ -5,7 +5,7 @@ Rules are data (the `rules` list of a catalogue form). Severity `error` blocks s
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,6 +14,9 @@ from gx_agri.domain.catalogue import Form, Indicator
 from gx_agri.domain.numbers import as_decimal, quantized
 
 Values = Mapping[str, float | int | None]
+Rule = Mapping[str, Any]
+Findings = Iterator[tuple[str, str]]  # (indicator, Chinese message)
+Check = Callable[[Form, Rule, Values, Values | None, str | None], Findings]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,14 @@ def fmt(v: float | int | Decimal | None) -> str:
     return format(d.normalize(), "f")
 
 
+def _indicator(form: Form, code: str) -> Indicator:
+    """A rule's indicator: the catalogue checks at load time that every one exists."""
+    ind = form.indicator(code)
+    if ind is None:
+        raise KeyError(code)
+    return ind
+
+
 def _label(form: Form, code: str) -> str:
     ind = form.indicator(code)
     return ind.label if ind else code
@@ -64,16 +75,16 @@ def input_problems(form: Form, values: Values, explanations: Mapping[str, str]) 
     """(field, Chinese message) for values the form cannot hold: unknown codes, types, range, decimals."""
     problems: list[tuple[str, str]] = []
     for code, value in values.items():
-        ind = form.indicator(code)
+        ind, d = form.indicator(code), as_decimal(value)
         if ind is None:
             problems.append((f"values.{code}", f"报表 {form.code} 没有指标代码“{code}”"))
-        elif value is not None and (isinstance(value, bool) or as_decimal(value) is None):
+        elif value is not None and (isinstance(value, bool) or d is None):
             problems.append((f"values.{code}", f"{_label(form, code)}应为数字"))
-        elif value is not None and not ind.in_range(as_decimal(value)):
-            problems.append((f"values.{code}", range_message(ind, as_decimal(value))))
+        elif d is not None and not ind.in_range(d):
+            problems.append((f"values.{code}", range_message(ind, d)))
         elif value is not None and ind.type == "integer" and float(value) != int(value):
             problems.append((f"values.{code}", f"{_label(form, code)}应为整数，填报值为 {fmt(value)}"))
-        elif value is not None and -Decimal(str(value)).as_tuple().exponent > max(ind.decimals, 0):
+        elif d is not None and -int(d.as_tuple().exponent) > max(ind.decimals, 0):
             problems.append((f"values.{code}",
                              f"{_label(form, code)}最多保留 {ind.decimals} 位小数，填报值为 {fmt(value)}"))
     for code in explanations:
@@ -114,13 +125,15 @@ def _num(values: Values, code: str) -> Decimal | None:
     return as_decimal(values.get(code))
 
 
-def _required(form, rule, values, previous, period):
+def _required(form: Form, rule: Rule, values: Values, previous: Values | None,
+              period: str | None) -> Findings:
     for code in rule["indicators"]:
         if values.get(code) is None:
             yield code, f"{_label(form, code)}为必填项，未填报（没有请填 0）"
 
 
-def _range(form, rule, values, previous, period):
+def _range(form: Form, rule: Rule, values: Values, previous: Values | None,
+           period: str | None) -> Findings:
     code = rule["indicator"]
     v = _num(values, code)
     lo, hi = rule.get("min"), rule.get("max")
@@ -137,14 +150,15 @@ def _kg_factor(form: Form, code: str) -> Decimal:
     return Decimal(1000) if ind and ind.unit == "吨" else Decimal(1)
 
 
-def _yield_band(form, rule, values, previous, period):
+def _yield_band(form: Form, rule: Rule, values: Values, previous: Values | None,
+                period: str | None) -> Findings:
     """产量 ≈ 播种面积 × 常年单产: output must lie in a band around area × typical yield."""
     area_code, out_code = rule["area"], rule["output"]
     area, output = _num(values, area_code), _num(values, out_code)
     if area is None or output is None:
         return
     typical = Decimal(str(rule["typical_yield_per_mu"]))
-    unit = form.indicator(out_code).unit
+    unit = _indicator(form, out_code).unit
     if area == 0:
         if output > 0:
             yield out_code, (f"{_label(form, area_code)}为 0，但{_label(form, out_code)}为 "
@@ -160,7 +174,8 @@ def _yield_band(form, rule, values, previous, period):
                          f"{fmt(high)} {unit} 之间（折合单产 {fmt(per_mu)} 公斤/亩）")
 
 
-def _sum(form, rule, values, previous, period):
+def _sum(form: Form, rule: Rule, values: Values, previous: Values | None,
+         period: str | None) -> Findings:
     """分项之和不得大于合计."""
     total_code = rule["total"]
     total = _num(values, total_code)
@@ -170,12 +185,13 @@ def _sum(form, rule, values, previous, period):
         return
     s = sum((v for _, v in filled), Decimal(0))
     if s > total:
-        names = "、".join(form.indicator(c).name for c, _ in filled)
+        names = "、".join(_indicator(form, c).name for c, _ in filled)
         yield total_code, (f"{_label(form, total_code)}为 {fmt(total)}，小于其分项（{names}）"
                            f"之和 {fmt(s)}")
 
 
-def _year_on_year(form, rule, values, previous, period):
+def _year_on_year(form: Form, rule: Rule, values: Values, previous: Values | None,
+                  period: str | None) -> Findings:
     """与本村上期（已验收）相比增减幅度."""
     if not previous:
         return
@@ -192,7 +208,8 @@ def _year_on_year(form, rule, values, previous, period):
                          f"超过 ±{fmt(limit * 100)}%")
 
 
-def _livestock_balance(form, rule, values, previous, period):
+def _livestock_balance(form: Form, rule: Rule, values: Values, previous: Values | None,
+                       period: str | None) -> Findings:
     """出栏 vs 期初存栏: slaughter far above the opening inventory needs a reason."""
     opening, slaughter = _num(values, rule["opening"]), _num(values, rule["slaughter"])
     if opening is None or slaughter is None:
@@ -204,7 +221,7 @@ def _livestock_balance(form, rule, values, previous, period):
                                   f"（{fmt(opening * ratio)}）")
 
 
-_CHECKS: dict[str, Callable] = {
+_CHECKS: dict[str, Check] = {
     "required": _required, "range": _range, "yield_band": _yield_band, "sum": _sum,
     "year_on_year": _year_on_year, "livestock_balance": _livestock_balance,
 }

@@ -24,7 +24,7 @@ class Policy:
         free = self.free_failures_address if kind == ADDRESS else self.free_failures_user
         if failures < free:
             return 0
-        return min(self.max_delay_seconds, 2 ** min(failures - free, 30))
+        return min(self.max_delay_seconds, int(2 ** min(failures - free, 30)))
 
 
 def user_key(username: str) -> str:

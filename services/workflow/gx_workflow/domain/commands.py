@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from gx_contracts.divisions import Level, ancestor_at, contains, level_of
@@ -110,7 +111,7 @@ def _deadline(case_or_secs: dict[str, int], level: Level, now: datetime) -> date
     return None if secs is None else now + timedelta(seconds=secs)
 
 
-def _ref(case: ReviewCase) -> dict:
+def _ref(case: ReviewCase) -> dict[str, Any]:
     return dict(case_id=case.case_id, subject_kind=case.subject_kind, subject_id=case.subject_id,
                 division_code=case.division_code)
 
