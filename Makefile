@@ -28,6 +28,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# ruff over the tree; mypy strict for kernel/ and every services/*/gx_*/domain package
+# (both configured in pyproject.toml).
+.PHONY: lint
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 # The tests that need no database, broker or browser (marked in tests/conftest.py).
 .PHONY: test-unit
 test-unit: $(STAMP)
