@@ -170,6 +170,13 @@ async def relay_detail(relay: OutboxRelay) -> dict[str, Any]:
         return {"stuck": None, "error": "relay state unavailable"}
 
 
+async def _passes(check: ReadyCheck, rt: ServiceRuntime) -> bool:
+    try:
+        return bool(await check(rt))
+    except Exception:  # noqa: BLE001 - a failing check is a failed dependency
+        return False
+
+
 # FastAPI >= 0.16x instruments itself once a tracer provider exists: a second server span per
 # request on top of ours, metrics, and exception logs that could carry request content.
 _NO_NATIVE_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
@@ -182,13 +189,17 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                        on_setup: SetupHook | None = None,
                        on_shutdown: SetupHook | None = None,
                        ready_checks: dict[str, ReadyCheck] | None = None,
+                       dependency_checks: dict[str, ReadyCheck] | None = None,
                        migrations: Sequence[Path] = ()) -> FastAPI:
     """The FastAPI app of a service: health, readiness, errors, tracing, lifespan.
 
     `migrations`: the service's folders of numbered SQL files (gx_kernel.migrations), applied
     after the kernel's own before anything else starts;
     `on_shutdown` runs before the background tasks stop and the pool closes;
-    `ready_checks` adds named checks to /ready (e.g. the gateway's downstream services)."""
+    `ready_checks` adds named checks to /ready that the service cannot serve without;
+    `dependency_checks` are reported in `details.dependencies` but only make it `degraded`
+    (e.g. the gateway's backends: with one down it still serves logins and the others, and
+    a Kubernetes readiness probe must not take every replica out of its Service at once)."""
     telemetry.setup_telemetry(settings.service_name)
     metrics.setup_metrics(settings.service_name)
 
@@ -233,11 +244,15 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                     checks[name] = False
             if rt.relay is not None and checks["database"]:
                 details["relay"] = await relay_detail(rt.relay)
+            if dependency_checks:
+                details["dependencies"] = dict(zip(dependency_checks, await asyncio.gather(
+                    *(_passes(check, rt) for check in dependency_checks.values()))))
         ok = all(checks.values())
         stuck = bool(details.get("relay", {}).get("stuck"))
         if stuck:
             checks["relay"] = False  # present only while stuck: the service still serves
-        status = "not_ready" if not ok else "degraded" if stuck else "ready"
+        lacking = not all(details.get("dependencies", {}).values())
+        status = "not_ready" if not ok else "degraded" if stuck or lacking else "ready"
         body: dict[str, Any] = {"status": status, "checks": checks}
         if details:
             body["details"] = details

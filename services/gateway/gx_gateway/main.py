@@ -55,7 +55,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         routers=[auth_routes.router, admin_routes.router, docs_routes.router, proxy.router,
                  console_router],
         on_setup=on_setup, on_shutdown=on_shutdown,
-        ready_checks={name: service_ready_check(name) for name in SERVICES})
+        # readiness is the gateway's own (database, broker); a backend that does not answer
+        # makes it `degraded` with the backend named, it never takes the gateway out
+        dependency_checks={name: service_ready_check(name) for name in SERVICES})
     app.add_exception_handler(RateLimited, rate_limited_handler)
     return app
 
