@@ -17,6 +17,7 @@ import pytest
 expect = pytest.importorskip("playwright.async_api").expect
 
 from gx_contracts.roles import DEMO_USERS
+
 from gx_devstack.demo import EXTRA_COORDINATORS, load_demo
 
 from .support import PHONE, open_as, shot

@@ -14,6 +14,7 @@ from gx_contracts.events.base import Submission
 from gx_kernel.identity import Principal, sign_principal
 from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import AfterCommit
+
 from gx_workflow.application.cases import intake_submission, now_utc
 from gx_workflow.settings import WorkflowSettings
 

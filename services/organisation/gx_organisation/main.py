@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve
+
 from gx_organisation.adapters import schema
 from gx_organisation.api.routes import routers
 from gx_organisation.application.consumer import make_handler, wants

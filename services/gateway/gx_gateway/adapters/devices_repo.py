@@ -71,7 +71,7 @@ def public_request(row: asyncpg.Record) -> dict[str, Any]:
            "reason": row["reason"],
            "device_id": str(row["device_id"]) if row["device_id"] else None}
     for extra in ("username", "name_zh", "role", "division"):
-        if extra in row.keys():
+        if extra in row:
             out[extra] = row[extra]
     return out
 
