@@ -17,11 +17,13 @@ import gc
 import importlib
 import json
 import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, cast
 
 from gx_kernel.eventstore import Checkpoint, EventStore, StoredEvent
 
+_loads: Callable[[str | bytes], Any]
 try:
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - the standard library is ~5x slower at it
@@ -228,21 +230,26 @@ async def _replay(reader: Any, writer: Any, schema: str, types: list[str],
             await asyncio.gather(reading, return_exceptions=True)
 
 
-def _load(spec: str) -> ProjectionRegistry:
+def _load(spec: str, schema: str) -> ProjectionRegistry:
+    """`module:attribute`: a registry, or a function of the schema returning one (projectors
+    bound to their schema, e.g. `gx_agri.application.projections:projections`)."""
     module, _, attr = spec.partition(":")
-    registry = getattr(importlib.import_module(module), attr or "PROJECTIONS")
+    found = getattr(importlib.import_module(module), attr or "PROJECTIONS")
     # Under `python -m` this file is __main__: check against the importable module's class.
-    if not isinstance(registry, importlib.import_module("gx_kernel.projections")
-                      .ProjectionRegistry):
-        raise SystemExit(f"{spec} is not a ProjectionRegistry")
-    return registry
+    kind = importlib.import_module("gx_kernel.projections").ProjectionRegistry
+    registry = found if isinstance(found, kind) or not callable(found) else found(schema)
+    if not isinstance(registry, kind):
+        raise SystemExit(f"{spec} is not a ProjectionRegistry (nor a function of the schema "
+                         f"returning one)")
+    return cast(ProjectionRegistry, registry)
 
 
 async def _main(args: argparse.Namespace) -> RebuildResult:
     import asyncpg
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
-    registry = _load(args.registry)
+    registry = _load(args.registry, args.schema)
     pool = await asyncpg.create_pool(args.database_url, min_size=1, max_size=2)
     try:
         with Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -265,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--per-batch-transactions", action="store_true",
                         help="commit each batch (default: one transaction for the whole rebuild)")
-    parser.add_argument("registry", help="module:attribute of a ProjectionRegistry")
+    parser.add_argument("registry", help="module:attribute of a ProjectionRegistry, or of a "
+                                         "function(schema) returning one")
     result = asyncio.run(_main(parser.parse_args(argv)))
     print(f"{result.events} events replayed in {result.seconds:.1f} s "
           f"({result.per_second:,.0f} events/s)")

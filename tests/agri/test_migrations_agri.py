@@ -69,7 +69,7 @@ async def test_a_schema_from_before_adopts_the_migrations_with_every_record(pool
         assert await conn.fetchval(f"SELECT count(*) FROM {s}.divisions") > 10000
         assert [tuple(r) for r in await conn.fetch(
             f"SELECT source, version, name FROM {s}.schema_migrations")] == [
-            ("gx_agri", 1, "initial")]
+            ("gx_agri", 1, "initial"), ("gx_agri", 2, "review_history_in_stream")]
     assert await run_migrations(pool, s, [agri_schema.MIGRATIONS], kernel=False) == []
 
 

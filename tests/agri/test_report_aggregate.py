@@ -1,14 +1,24 @@
 """The agri report aggregate and its inbound handlers, without infrastructure (unit).
 
-The aggregate on the shared lifecycle; the inbound handlers on the kernel's FakeUnitOfWork and
-in-memory event store (the row writes, SQL, are recorded instead)."""
+The aggregate on the shared lifecycle, loaded from its stream through the contracts' decode
+(an event stored by 820aedc's code replays); the inbound handlers on the kernel's
+FakeUnitOfWork and in-memory event store (the read models, SQL, are not under test here)."""
+import copy
+import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from gx_contracts.divisions import Level
-from gx_contracts.events.agri import ReportAccepted, ReportReturned, ReportSubmitted
+from gx_contracts.events.agri import (
+    ReportAccepted,
+    ReportReturned,
+    ReportReviewFollowed,
+    ReportSubmitted,
+    ReviewStep,
+)
 from gx_contracts.events.base import validate_payload
 from gx_contracts.events.workflow import (
     CaseAccepted,
@@ -19,11 +29,11 @@ from gx_contracts.events.workflow import (
     CaseReturned,
 )
 from gx_contracts.lifecycle import REVIEW_EVENTS, NotEditable, Status
+from gx_kernel.eventstore import NewEvent
 from gx_kernel.kafka import InboundEvent
 from gx_kernel.memstore import InMemoryEventStore
 from gx_kernel.uow import FakeUnitOfWork
 
-from gx_agri.adapters import repo
 from gx_agri.application import consumer
 from gx_agri.domain.report import Report
 
@@ -45,6 +55,21 @@ def submitted(values=None) -> Report:
     report.save_draft(values or {"crop_area": 4000}, {})
     report.submit(title="t", field_labels={}, note_answers={}, changed=[])
     return report
+
+
+def step(payload) -> ReviewStep:
+    """The review event as agri receives it (its history)."""
+    return ReviewStep(event_id=uuid.uuid4(), type=payload.EVENT_TYPE,
+                      data=payload.model_dump(mode="json"), metadata={"actor": "u-county"},
+                      at=datetime.now(UTC))
+
+
+def follow(report: Report, payload, keep_note=bool) -> None:
+    report.follow(payload, keep_note, step(payload))
+
+
+def decoded(report: Report) -> list:
+    return [validate_payload(e.type, e.data) for e in report.pending_events]
 
 
 def returned(revision=1, notes=None, to=Level.village) -> CaseReturned:
@@ -71,10 +96,11 @@ def test_commands_raise_events_and_the_stream_replays_to_the_same_state():
 def test_a_return_to_the_village_raises_returned_with_the_form_notes_only():
     report = submitted()
     report.pending_events.clear()
-    report.follow(returned(notes={"crop_area": "核实", "nonsense": "x"}),
-                  keep_note=lambda code: code == "crop_area")
-    (event,) = report.pending_events
-    back = validate_payload(event.type, event.data)
+    follow(report, returned(notes={"crop_area": "核实", "nonsense": "x"}),
+           keep_note=lambda code: code == "crop_area")
+    followed, back = decoded(report)
+    assert isinstance(followed, ReportReviewFollowed) and followed.moved.status == "returned"
+    assert followed.review.type == "workflow.case.returned"
     assert isinstance(back, ReportReturned) and back.field_notes == {"crop_area": "核实"}
     assert len(back.reason) == 1000 and back.from_level is Level.county
     assert report.state.editable and report.status == "returned"
@@ -87,10 +113,11 @@ def test_a_return_to_the_village_raises_returned_with_the_form_notes_only():
 def test_early_acceptance_then_confirmation_raise_accepted_events():
     report = submitted()
     report.pending_events.clear()
-    report.follow(CaseAccepted(**REF, revision=1, level=Level.township, final=False,
-                               next_level=Level.region), keep_note=bool)
-    report.follow(CaseAccepted(**REF, revision=1, level=Level.region), keep_note=bool)
-    early, final = (validate_payload(e.type, e.data) for e in report.pending_events)
+    follow(report, CaseAccepted(**REF, revision=1, level=Level.township, final=False,
+                                next_level=Level.region))
+    follow(report, CaseAccepted(**REF, revision=1, level=Level.region))
+    moved_early, early, moved_final, final = decoded(report)
+    assert moved_early.moved.status == "accepted" and moved_final.moved.status == "confirmed"
     assert isinstance(early, ReportAccepted) and not early.final
     assert early.next_level is Level.region and early.level is Level.township
     assert final.final and final.accepted_level is Level.township
@@ -102,17 +129,23 @@ def test_early_acceptance_then_confirmation_raise_accepted_events():
 
 def test_review_events_about_an_older_revision_change_nothing():
     report = submitted()
-    report.follow(returned(), keep_note=bool)
+    follow(report, returned())
     report.submit(title="t", field_labels={}, note_answers={}, changed=[])
     report.pending_events.clear()
     before = report.state
-    for late in (CaseAccepted(**REF, revision=1, level=Level.region), returned(revision=1),
-                 CaseReopened(**REF, revision=1, level=Level.county, reason="x")):
-        report.follow(late, keep_note=bool)
-    assert report.state == before and report.pending_events == []
+    late = (CaseAccepted(**REF, revision=1, level=Level.region), returned(revision=1),
+            CaseReopened(**REF, revision=1, level=Level.county, reason="x"),
+            CaseOverdue(**REF, level=Level.township, deadline=datetime.now(UTC)))
+    for event in late:
+        follow(report, event)
+    assert report.state == before
+    # kept as history only: one review_followed each, nothing moved, no returned/accepted
+    assert [(e.review.type, e.moved) for e in decoded(report)] == [
+        (e.EVENT_TYPE, None) for e in late]
 
 
-def test_own_and_review_events_replay_to_the_live_state():
+async def test_the_stream_replays_to_the_live_state_through_decode():
+    """Own events and the review moves it followed: its stream alone gives its state."""
     live = submitted()
     review = [CaseOpened(case_id=CASE, level=Level.township, chain=[Level.township,
               Level.county, Level.region], submission={**{k: v for k, v in REF.items()
@@ -122,14 +155,54 @@ def test_own_and_review_events_replay_to_the_live_state():
               returned(to=Level.township),
               CaseAccepted(**REF, revision=1, level=Level.township, final=False,
                            next_level=Level.region)]
-    log = [validate_payload(e.type, e.data) for e in live.pending_events]
     for e in review:
-        live.follow(e, keep_note=bool)
-        log.append(e)
-    log.append(validate_payload(live.pending_events[-1].type, live.pending_events[-1].data))
-    again = Report.replay(fresh(), log)
-    assert again.state == live.state and again.version == len(live.pending_events)
+        follow(live, e)
+    store = InMemoryEventStore("agri")
+    async with FakeUnitOfWork(store) as uow:
+        uow.add(live)
+    again = Report.load(fresh(), await store.read_stream(live.stream_id))
+    assert again.state == live.state and again.version == live.version == 7
     assert live.state.status is Status.accepted and live.state.case_id == CASE
+    assert again.state.review_level is Level.region and again.values == live.values
+
+
+OLD = {e["type"]: e for e in json.loads(
+    (Path(__file__).parents[1] / "contracts" / "fixtures" / "events_820aedc.json")
+    .read_text(encoding="utf-8"))["events"]}
+
+
+async def test_a_stream_stored_by_older_code_replays_through_decode():
+    """820aedc's events (fixture of tests/contracts/test_old_events.py): a return, then a
+    resubmission accepted before `final` existed, i.e. confirmed."""
+    old = {t: copy.deepcopy(OLD[f"agri.report.{t}"]["data"])
+           for t in ("draft_saved", "submitted", "returned", "accepted")}
+    rid = uuid.UUID(old["submitted"]["report_id"])
+    again = copy.deepcopy(old["submitted"])
+    again["revision"] = again["submission"]["revision"] = old["accepted"]["revision"]
+    old["returned"]["revision"] = old["submitted"]["revision"]
+    store = InMemoryEventStore("agri")
+    stream = [("draft_saved", old["draft_saved"]), ("submitted", old["submitted"]),
+              ("returned", old["returned"]), ("submitted", again), ("accepted", old["accepted"])]
+    await store.append(f"report-{rid}", 0, [NewEvent(f"agri.report.{t}", d, schema_version=1)
+                                            for t, d in stream])
+    head = Report(rid, uuid.UUID(old["submitted"]["task_id"]), old["submitted"]["village_code"],
+                  "A302", 1, "2026-Q1")
+    report = Report.load(head, await store.read_stream(f"report-{rid}"))
+    assert report.version == 5 and report.status == "confirmed"
+    assert report.state.confirmed_level is Level.region and report.state.revision == 2
+    assert report.values["pigs_slaughter"] is None and report.values["pigs_opening"] == 1250.5
+    assert report.last_return.reason_code == "R03" and report.last_return.from_level is Level.township
+    with pytest.raises(NotEditable):
+        report.save_draft({}, {})
+
+
+def test_an_event_of_a_version_newer_than_known_is_refused_on_replay():
+    from gx_contracts.events import EventDecodeError
+
+    newer = NewEvent("agri.report.draft_saved", OLD["agri.report.draft_saved"]["data"],
+                     schema_version=99)
+    with pytest.raises(EventDecodeError):
+        Report.load(fresh(), [newer])
 
 
 # -- inbound handlers on the fake unit of work ---------------------------------------------
@@ -140,23 +213,14 @@ def inbound(payload, **meta) -> InboundEvent:
                         datetime.now(UTC), "workflow.events", 0, 0, {})
 
 
-@pytest.fixture
-def saved_states(monkeypatch):
-    states = []
-
-    async def save_state(conn, s, report_id, state):  # the row write (SQL) is not under test
-        states.append((report_id, state))
-    monkeypatch.setattr(repo, "save_state", save_state)
-    return states
-
-
 def test_handlers_are_registered_per_payload_class_and_wants_follows_them():
     assert set(consumer.HANDLERS) == {*REVIEW_EVENTS, CaseOverdue}
+    assert len(set(consumer.HANDLERS.values())) == 1  # one reaction: follow (and record)
     assert consumer.wants("workflow.case.returned") and consumer.wants("workflow.case.overdue")
     assert not consumer.wants("workflow.case.noted") and not consumer.wants("agri.report.submitted")
 
 
-async def test_a_return_is_appended_in_the_consumers_transaction(saved_states):
+async def test_a_return_is_appended_in_the_consumers_transaction():
     store = InMemoryEventStore("agri")
     report = submitted()
     async with FakeUnitOfWork(store) as uow:  # the command that submitted it
@@ -167,16 +231,20 @@ async def test_a_return_is_appended_in_the_consumers_transaction(saved_states):
             "maize_output": "请核实", "zz": "x"}), event)
     stream = await store.read_stream(f"report-{RID}")
     assert [e.type for e in stream] == ["agri.report.draft_saved", "agri.report.submitted",
-                                        "agri.report.returned"]
-    last = stream[-1]
+                                        "agri.report.review_followed", "agri.report.returned"]
+    followed, last = stream[-2:]
+    assert followed.data["review"]["event_id"] == str(event.id)  # the history, as received
+    assert followed.data["review"]["data"] == event.data
+    assert followed.data["review"]["metadata"] == event.metadata
     assert last.data["field_notes"] == {"maize_output": "请核实"}  # only the form's indicators
-    assert last.metadata["causation_id"] == str(event.id)
-    assert last.metadata["actor"] == "u-county" and last.metadata["correlation_id"] == "c-1"
-    assert saved_states[-1] == (RID, report.state) and report.status == "returned"
-    assert report.version == 3
+    for e in (followed, last):
+        assert e.metadata["causation_id"] == str(event.id)
+        assert e.metadata["actor"] == "u-county" and e.metadata["correlation_id"] == "c-1"
+    assert report.status == "returned" and report.version == 4
+    assert Report.load(fresh(), stream).state == report.state
 
 
-async def test_an_approval_changes_the_state_and_raises_nothing(saved_states):
+async def test_an_approval_is_recorded_as_a_move_of_the_report():
     store = InMemoryEventStore("agri")
     report = submitted()
     async with FakeUnitOfWork(store) as uow:
@@ -184,12 +252,14 @@ async def test_an_approval_changes_the_state_and_raises_nothing(saved_states):
     approval = CaseApproved(**REF, revision=1, from_level=Level.township, to_level=Level.county)
     async with FakeUnitOfWork(store) as uow:
         await consumer.HANDLERS[CaseApproved](uow, report, approval, inbound(approval))
-    assert len(store.committed()) == 2 and uow.stored == []
-    assert saved_states[-1][1].approved_rank == Level.township.rank
-    assert saved_states[-1][1].review_level is Level.county
+    (moved,) = uow.stored
+    assert moved.type == "agri.report.review_followed" and len(store.committed()) == 3
+    assert moved.data["moved"]["approved_rank"] == Level.township.rank
+    assert moved.data["moved"]["review_level"] == "county"
+    assert Report.load(fresh(), await store.read_stream(f"report-{RID}")).state == report.state
 
 
-async def test_a_stale_report_version_rolls_the_reaction_back(saved_states):
+async def test_a_stale_report_version_rolls_the_reaction_back():
     from gx_kernel.eventstore import ConcurrencyError
 
     store = InMemoryEventStore("agri")

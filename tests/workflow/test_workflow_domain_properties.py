@@ -62,6 +62,7 @@ class Ev:
     version: int
     data: dict[str, Any]
     recorded_at: datetime
+    schema_version: int = 1
 
 
 actors = st.builds(dc.Actor, user_id=st.sampled_from(["u1", "u2"]), role=st.sampled_from(ROLES),

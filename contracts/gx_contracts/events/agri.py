@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -27,6 +27,10 @@ __all__ = [
     "ReportSubmitted",
     "ReportReturned",
     "ReportAccepted",
+    "ReviewStep",
+    "ReportStanding",
+    "ReportReviewFollowed",
+    "ReportHistoryAdopted",
     "MAX_INDICATORS",
 ]
 
@@ -117,3 +121,50 @@ class ReportAccepted(EventPayload):
     final: bool = Field(True, description="true = 最终确认（已确认）；false = 数据验收（已验收，待上级确认）")
     next_level: Level | None = Field(None, description="数据验收后报送确认的层级（如自治区）")
     accepted_level: Level | None = Field(None, description="最终确认时：此前数据验收的层级（如有）")
+
+
+class ReviewStep(EventPayload):
+    """审核动态：one review-chain event about the report, as agri received it (its history)."""
+
+    event_id: UUID = Field(description="审核事件ID（workflow 事件的 id）")
+    type: str = Field(pattern=r"^workflow\.case\.[a-z_]{1,40}$", description="审核事件类型")
+    schema_version: int = Field(1, ge=1, description="审核事件的 schema_version（解码时据此升级）")
+    data: dict[str, Any] = Field(description="审核事件的数据，原样保存")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="审核事件的元数据（谁、角色、区划、设备）")
+    at: AwareDatetime = Field(description="审核事件的时间")
+
+
+class ReportStanding(EventPayload):
+    """报表的审核状态 (the shared submission lifecycle's state of the report)."""
+
+    status: Literal["not_started", "draft", "submitted", "returned", "accepted", "confirmed"]
+    revision: int = Field(ge=0, description="已提交次数（审核中的为第几次）")
+    review_level: Level | None = Field(None, description="当前审核层级")
+    approved_rank: int = Field(0, ge=0, le=5, description="已审核通过的最高层级序号")
+    case_id: UUID | None = Field(None, description="审核案卷ID")
+    accepted_level: Level | None = Field(None, description="数据验收层级")
+    confirmed_level: Level | None = Field(None, description="最终确认层级")
+    returned_from: Level | None = Field(None, description="上次退回村级的审核层级")
+
+
+@event("agri.report.review_followed", 1)
+class ReportReviewFollowed(EventPayload):
+    """报表已跟随审核动态: the report took in one review-chain event (``review``, kept for its
+    history) and, if that moved it, its lifecycle state after (``moved``; None = unchanged, e.g.
+    an overdue notice or an event about an older revision). Raised before the returned/accepted
+    event the same review event may cause; agri's read models rebuild from agri's stream alone."""
+
+    report_id: UUID
+    review: ReviewStep
+    moved: ReportStanding | None = Field(None, description="跟随后的审核状态（无变化为 null）")
+
+
+@event("agri.report.history_adopted", 1)
+class ReportHistoryAdopted(EventPayload):
+    """报表审核历史已并入事件流: written once by migration 0002 for reports from before
+    ``review_followed`` existed: their lifecycle state and review history then lived only in the
+    read models; this event carries both, so a rebuild loses neither."""
+
+    report_id: UUID
+    standing: ReportStanding
+    review: list[ReviewStep] = Field(default_factory=list, description="此前收到的审核动态，按时间")

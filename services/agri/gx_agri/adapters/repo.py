@@ -51,18 +51,20 @@ async def division(conn, s: str, code: str) -> asyncpg.Record | None:
 async def insert_task(conn, s: str, t: dict[str, Any]) -> None:
     await conn.execute(
         f"INSERT INTO {s}.tasks (task_id, form_code, form_version, period, title, scope_division,"
-        f" scope_prefix, deadline, published_by, village_count, version)"
-        f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        f" scope_prefix, deadline, published_by, village_count, version, published_at)"
+        f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
         t["task_id"], t["form_code"], t["form_version"], t["period"], t["title"],
         t["scope_division"], t["scope_prefix"], t["deadline"], t["published_by"],
-        t["village_count"], t["version"])
+        t["village_count"], t["version"], t["published_at"])
 
 
 async def copy_reports(conn, s: str, rows: list[tuple]) -> None:
-    """Bulk path (COPY): one not-started report row per village of a task."""
+    """Bulk path (COPY): one not-started report row per village of a task (updated_at = the
+    task's publication)."""
     await conn.copy_records_to_table(
         "reports", schema_name=s, records=rows,
-        columns=["report_id", "task_id", "village_code", "form_code", "form_version", "period"])
+        columns=["report_id", "task_id", "village_code", "form_code", "form_version", "period",
+                 "updated_at"])
 
 
 async def task(conn, s: str, task_id: uuid.UUID) -> asyncpg.Record | None:
@@ -98,16 +100,6 @@ async def report(conn, s: str, report_id: uuid.UUID, lock: bool = False) -> dict
     return report_dict(row) if row else None
 
 
-async def update_report(conn, s: str, report_id: uuid.UUID, **cols: Any) -> None:
-    """Set projection columns (jsonb given as Python objects)."""
-    names = list(cols)
-    values = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
-              for v in cols.values()]
-    sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
-    await conn.execute(f"UPDATE {s}.reports SET {sets}, updated_at = now() WHERE report_id = $1",
-                       report_id, *values)
-
-
 async def last_accepted(conn, s: str, village: str, form_code: str,
                         before_period: str) -> asyncpg.Record | None:
     """The village's last accepted (or confirmed) report of this form, preferring the same period
@@ -120,13 +112,13 @@ async def last_accepted(conn, s: str, village: str, form_code: str,
         f" ORDER BY (period = $4) DESC, period DESC LIMIT 1", village, form_code, before_period, same)
 
 
-async def log_review_event(conn, s: str, event_id, report_id, type_: str, data: dict,
-                           metadata: dict, at) -> bool:
-    status = await conn.execute(
-        f"INSERT INTO {s}.review_log (event_id, report_id, type, data, metadata, at)"
-        f" VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING", event_id, report_id, type_,
-        json.dumps(data, ensure_ascii=False), json.dumps(metadata, ensure_ascii=False), at)
-    return status.endswith("1")
+async def log_review_steps(conn, s: str, rows: list[tuple]) -> None:
+    """review_log rows (event_id, report_id, type, data json, metadata json, at); a step kept
+    already is left as it is."""
+    if rows:
+        await conn.executemany(
+            f"INSERT INTO {s}.review_log (event_id, report_id, type, data, metadata, at)"
+            f" VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING", rows)
 
 
 async def review_log(conn, s: str, report_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -134,10 +126,18 @@ async def review_log(conn, s: str, report_id: uuid.UUID) -> list[asyncpg.Record]
                             report_id)
 
 
-async def save_state(conn, s: str, report_id: uuid.UUID, state: Any) -> None:
-    """The report's lifecycle state (gx_contracts.lifecycle.SubmissionState) into its row."""
-    lv = lambda level: level.value if level is not None else None  # noqa: E731
-    await update_report(conn, s, report_id, status=state.status.value,
-                        review_level=lv(state.review_level), approved_rank=state.approved_rank,
-                        case_id=state.case_id, accepted_level=lv(state.accepted_level),
-                        confirmed_level=lv(state.confirmed_level))
+async def reports_by_id(conn, s: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Report rows by id (the projection folds its events onto them)."""
+    rows = await conn.fetch(f"SELECT {_REPORT_COLS} FROM {s}.reports r"
+                            f" WHERE r.report_id = ANY($1::uuid[])", ids)
+    return {r["report_id"]: report_dict(r) for r in rows}
+
+
+async def save_reports(conn, s: str, rows: list[tuple]) -> None:
+    """Every projected column of report rows (tuples in this order; jsonb as JSON text)."""
+    await conn.executemany(
+        f"UPDATE {s}.reports SET status = $2, version = $3, revision = $4, vals = $5,"
+        f" explanations = $6, case_id = $7, approved_rank = $8, review_level = $9,"
+        f" return_reason_code = $10, return_reason = $11, return_from_level = $12,"
+        f" field_notes = $13, submitted_at = $14, updated_at = $15, accepted_level = $16,"
+        f" confirmed_level = $17 WHERE report_id = $1", rows)

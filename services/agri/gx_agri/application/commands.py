@@ -84,7 +84,8 @@ async def _load_for_edit(uow: UnitOfWork, s: str, p: Principal, report_id: uuid.
     if row is None:
         raise NotFound("报表", str(report_id))
     require_owner(p, row["village_code"], str(report_id))
-    report = rep.Report.from_row(row)
+    head = rep.Report.from_row(row).head()  # from its stream (typed, upcast), not the row
+    report = rep.Report.load(head, await uow.store.read_stream(head.stream_id, conn=uow.conn))
     if not report.state.editable:
         raise _not_editable(NotEditable(report.state))
     if report.version != expected_version:
@@ -102,10 +103,9 @@ def _not_editable(exc: NotEditable) -> Conflict:
 
 async def _commit(uow: UnitOfWork, s: str, report: rep.Report, p: Principal,
                   key: str | None) -> None:
-    """Append the report's events (projected), and keep its lifecycle state in its row."""
+    """Append the report's events; the projection folds them into its row."""
     uow.add(report, metadata(p, key))
     await uow.flush()
-    await repo.save_state(uow.conn, s, report.report_id, report.state)
 
 
 async def save_draft(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID, cmd: SaveDraft,

@@ -2,9 +2,11 @@
 
 Inbound events decode through the contracts' registry into their payload classes; handlers
 register per payload class (`HANDLERS`), and the consumer wants exactly their event types.
-Every case event about an `agri.report` is kept in `review_log` (the report's history); the
-report aggregate follows it through the shared lifecycle, which ignores events about an
-older revision, so a late event never reopens or closes a newer submission.
+The report aggregate, loaded from its stream, follows every case event about an
+`agri.report` through the shared lifecycle (which ignores events about an older revision, so
+a late event never reopens or closes a newer submission) and records it as its own
+`agri.report.review_followed` event: the report's history (`review_log`) and its state are
+projected from agri's stream alone.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from gx_contracts.events import decode as decode_payload
-from gx_contracts.events.agri import SUBJECT_KIND
+from gx_contracts.events.agri import SUBJECT_KIND, ReviewStep
 from gx_contracts.events.base import EventPayload
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
 from gx_contracts.lifecycle import REVIEW_EVENTS
@@ -50,7 +52,7 @@ def wants(event_type: str) -> bool:
     return event_type in {model.EVENT_TYPE for model in HANDLERS}
 
 
-@handles(*REVIEW_EVENTS)
+@handles(*REVIEW_EVENTS, CaseOverdue)
 async def follow_review(uow: UnitOfWork, report: rep.Report, payload: EventPayload,
                         event: InboundEvent) -> None:
     form = default_catalogue().get(report.form_code, report.form_version)
@@ -62,19 +64,14 @@ async def follow_review(uow: UnitOfWork, report: rep.Report, payload: EventPaylo
             dropped.append(code)
         return kept
 
-    report.follow(payload, on_form)  # type: ignore[arg-type]
+    step = ReviewStep(event_id=event.id, type=event.type, schema_version=event.schema_version,
+                      data=event.data, metadata=event.metadata, at=event.time)
+    report.follow(payload, on_form, step)
     if dropped:
         log.warning("workflow event %s: %d field notes not on indicators of %s v%s dropped",
                     event.id, len(dropped), report.form_code, report.form_version)
     uow.add(report, reaction_metadata(event.metadata, event.id))
-    await uow.flush()
-    await repo.save_state(uow.conn, uow.store.schema, report.report_id, report.state)
-
-
-@handles(CaseOverdue)
-async def history_only(uow: UnitOfWork, report: rep.Report, payload: EventPayload,
-                       event: InboundEvent) -> None:
-    return None  # kept in review_log (the report's history), no state change
+    await uow.flush()  # appended and projected (row, review_log) in the consumer's transaction
 
 
 def make_handler(get_rt: Callable[[], ServiceRuntime]):
@@ -93,12 +90,12 @@ def make_handler(get_rt: Callable[[], ServiceRuntime]):
             return
         rt = get_rt()
         s = rt.settings.schema
-        row = await repo.report(conn, s, report_id, lock=True)
+        row = await repo.report(conn, s, report_id, lock=True)  # its identity; one writer
         if row is None:
             log.warning("workflow event %s for unknown report %s ignored", event.id, report_id)
             return
-        await repo.log_review_event(conn, s, event.id, report_id, event.type, event.data,
-                                    event.metadata, event.time)
+        head = rep.Report.from_row(row).head()
+        report = rep.Report.load(head, await rt.store.read_stream(head.stream_id, conn=conn))
         async with UnitOfWork.for_connection(conn, rt.store, projections=projections(s)) as uow:
-            await HANDLERS[type(payload)](uow, rep.Report.from_row(row), payload, event)
+            await HANDLERS[type(payload)](uow, report, payload, event)
     return handle

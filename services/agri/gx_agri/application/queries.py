@@ -157,7 +157,8 @@ async def history(rt: ServiceRuntime, p: Principal, report_id: uuid.UUID) -> dic
     # step seen twice: the review event, with its reason and notes, stands for both
     shown = {str(r["event_id"]) for r in review}
     steps = [_step(e.type, e.data, e.metadata, e.recorded_at, "agri") for e in own
-             if (e.metadata or {}).get("causation_id") not in shown]
+             if (e.metadata or {}).get("causation_id") not in shown
+             and e.type != "agri.report.history_adopted"]  # migration 0002's: review_log rows
     steps += [_step(r["type"], _json(r["data"]),
                     _json(r["metadata"]), r["at"], "workflow") for r in review]
     steps.sort(key=lambda x: x["when"])

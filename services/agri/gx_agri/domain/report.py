@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from gx_contracts import lifecycle as lc
 from gx_contracts.divisions import Level
+from gx_contracts.events import decode
 from gx_contracts.events.agri import (
     SUBJECT_KIND,
     ReportAccepted,
     ReportDraftSaved,
+    ReportHistoryAdopted,
     ReportReturned,
+    ReportReviewFollowed,
+    ReportStanding,
     ReportSubmitted,
+    ReviewStep,
 )
 from gx_contracts.events.base import EventPayload, Submission, event_fields
 from gx_contracts.ids import stream_id
@@ -51,9 +56,26 @@ def required_rank(level: Level) -> int:
     return max(level.rank, Level.township.rank)
 
 
-def status_zh(row) -> str:
+OWN_EVENTS: tuple[type[EventPayload], ...] = (
+    ReportDraftSaved, ReportSubmitted, ReportReturned, ReportAccepted, ReportReviewFollowed,
+    ReportHistoryAdopted)
+"""The payloads of a report's own stream (each is one version of it)."""
+
+
+class Recorded(Protocol):
+    """What `Report.load` needs of a stored event (StoredEvent fits)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def status_zh(row: Mapping[str, Any]) -> str:
     """已验收（乡镇） / 自治区已确认 …: the status with the level that accepted or confirmed."""
-    text = STATUS_ZH.get(row["status"], row["status"])
+    text = str(STATUS_ZH.get(row["status"], row["status"]))
     if row["status"] == ACCEPTED and row["accepted_level"]:
         return f"{text}（{Level(row['accepted_level']).label_zh}）"
     if row["status"] == CONFIRMED and row["confirmed_level"] not in (None, Level.region.value):
@@ -121,10 +143,17 @@ class Report:
                                   field_labels=field_labels)))
 
     # -- reactions -----------------------------------------------------------------------
-    def follow(self, event: lc.ReviewEvent, keep_note: Callable[[str], bool]) -> None:
-        """Follow one review event; a return to the village or an acceptance is raised as
-        the report's own event (`keep_note`: is this a note on one of the form's indicators)."""
-        new, outcome = lc.react(self.state, event)
+    def follow(self, event: EventPayload, keep_note: Callable[[str], bool],
+               step: ReviewStep) -> None:
+        """Follow one review-chain event: raise `ReportReviewFollowed` (its history, and the
+        lifecycle state if it moved), then, for a return to the village or an acceptance, the
+        report's own returned/accepted event (`keep_note`: is this a note on one of the form's
+        indicators). Events the lifecycle does not follow (overdue) are history only."""
+        before = self.state
+        new, outcome = (lc.react(before, event) if isinstance(event, lc.REVIEW_EVENTS)
+                        else (before, None))
+        self._raise(ReportReviewFollowed(report_id=self.report_id, review=step,
+                                         moved=standing(new) if new != before else None))
         if isinstance(outcome, lc.Returned):
             notes = {k: v[:500] for k, v in outcome.field_notes.items() if keep_note(k)}
             self._raise(ReportReturned(
@@ -136,7 +165,6 @@ class Report:
                 report_id=self.report_id, case_id=outcome.case_id, revision=outcome.revision,
                 level=outcome.level, final=outcome.final, next_level=outcome.next_level,
                 accepted_level=outcome.accepted_level))
-        self.state = new  # the lifecycle's decision (also what a replay of `event` gives)
 
     # -- evolving ------------------------------------------------------------------------
     def _raise(self, payload: EventPayload) -> None:
@@ -164,7 +192,12 @@ class Report:
         elif isinstance(event, ReportAccepted):
             self.state = replace(s, status=Status.confirmed, confirmed_level=event.level,
                                  review_level=None, approved_rank=Level.region.rank)
-        elif isinstance(event, lc.REVIEW_EVENTS):
+        elif isinstance(event, ReportReviewFollowed):
+            if event.moved is not None:  # the lifecycle's decision, as recorded
+                self.state = state_of(event.moved)
+        elif isinstance(event, ReportHistoryAdopted):
+            self.state = state_of(event.standing)
+        elif isinstance(event, lc.REVIEW_EVENTS):  # a review event itself (tests, old callers)
             self.state, _ = lc.react(s, event)
 
     @classmethod
@@ -172,10 +205,20 @@ class Report:
         """`head` (a fresh report) after `events` in order: its own and the review events."""
         for event in events:
             head.apply(event)
-            if isinstance(event, (ReportDraftSaved, ReportSubmitted, ReportReturned,
-                                  ReportAccepted)):
+            if isinstance(event, OWN_EVENTS):
                 head.version += 1
         return head
+
+    @classmethod
+    def load(cls, head: Report, stream: Iterable[Recorded]) -> Report:
+        """`head` after its stored stream, each event decoded through the contracts (typed
+        payload, upcast from the version it was stored with)."""
+        return cls.replay(head, (decode(e.type, e.schema_version, e.data) for e in stream))
+
+    def head(self) -> Report:
+        """A fresh report with this one's identity (task, village, form, period)."""
+        return Report(self.report_id, self.task_id, self.village_code, self.form_code,
+                      self.form_version, self.period)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Report:
@@ -198,3 +241,20 @@ class Report:
 
 def _level(value: str | None) -> Level | None:
     return Level(value) if value else None
+
+
+def standing(state: SubmissionState) -> ReportStanding:
+    """The lifecycle state as recorded in the report's events."""
+    return ReportStanding(
+        status=state.status.value, revision=state.revision, review_level=state.review_level,
+        approved_rank=state.approved_rank, case_id=state.case_id,
+        accepted_level=state.accepted_level, confirmed_level=state.confirmed_level,
+        returned_from=state.returned_from)
+
+
+def state_of(recorded: ReportStanding) -> SubmissionState:
+    return SubmissionState(
+        status=Status(recorded.status), revision=recorded.revision,
+        review_level=recorded.review_level, approved_rank=recorded.approved_rank,
+        case_id=recorded.case_id, accepted_level=recorded.accepted_level,
+        confirmed_level=recorded.confirmed_level, returned_from=recorded.returned_from)

@@ -1,7 +1,9 @@
 """审核案卷 (ReviewCase): the event-sourced state of one submission's review. Pure, no I/O.
 
 State changes only through `apply(event)`; commands live in `domain/commands.py` and return
-event payloads (gx_contracts.events.workflow) that the caller appends and then applies.
+event payloads (gx_contracts.events.workflow) that the caller appends and then applies. A
+stored event is read through the contracts' `decode` (its typed payload, upcast from the
+schema version it was stored with), never as a dict.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from gx_contracts.divisions import Level
+from gx_contracts.events import decode
 from gx_contracts.events.workflow import (
     CaseAccepted,
     CaseApproved,
@@ -23,6 +26,7 @@ from gx_contracts.events.workflow import (
     CaseReturned,
 )
 from gx_contracts.ids import stream_id
+from gx_contracts.types import EventPayload
 
 
 class CaseStatus(str, Enum):
@@ -34,12 +38,18 @@ class CaseStatus(str, Enum):
 
 
 class Recorded(Protocol):
-    """What `apply` needs of a stored event (StoredEvent and InboundEvent both fit)."""
+    """What `apply` needs of a stored event (StoredEvent fits)."""
 
-    type: str
-    version: int
-    data: dict[str, Any]
-    recorded_at: datetime
+    @property
+    def type(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def recorded_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -112,103 +122,95 @@ def case_stream_id(case_id: UUID | str) -> str:
 
 
 def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
-    """The state after one event; raises ValueError on an event that cannot follow."""
-    if e.type == CaseOpened.EVENT_TYPE:
+    """The state after one event; raises ValueError on an event that cannot follow (an
+    EventDecodeError, a ValueError too, if its payload cannot be read)."""
+    payload = decode(e.type, e.schema_version, e.data)
+    if isinstance(payload, CaseOpened):
         if case is not None:
             raise ValueError("case opened twice")
-        return _opened(e)
+        return _opened(payload, e.version, e.recorded_at)
     if case is None:
         raise ValueError(f"{e.type} before workflow.case.opened")
     if e.version != case.version + 1:
         raise ValueError(f"event version {e.version} does not follow {case.version}")
     try:
-        step = _STEPS[e.type]
+        step = _STEPS[type(payload)]
     except KeyError:
         raise ValueError(f"unknown case event {e.type}") from None
-    return step(case, e.data, e.recorded_at, e.version)
+    return step(case, payload, e.recorded_at, e.version)
 
 
-Step = Callable[[ReviewCase, dict[str, Any], datetime, int], ReviewCase]
+Step = Callable[[ReviewCase, Any, datetime, int], ReviewCase]
 
 
-def _moved(version: int, d: dict[str, Any]) -> dict[str, Any]:
+def _moved(version: int, deadline: datetime | None) -> dict[str, Any]:
     """What every step to a new holder resets: not late, not sent back, its own deadline."""
-    return dict(version=version, late=False, sent_back=False, deadline=_dt(d.get("deadline")))
+    return dict(version=version, late=False, sent_back=False, deadline=deadline)
 
 
-def _approved(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
-    return replace(case, **_moved(v, d), level=Level(d["to_level"]), arrived_at=at,
+def _approved(case: ReviewCase, p: CaseApproved, at: datetime, v: int) -> ReviewCase:
+    return replace(case, **_moved(v, p.deadline), level=p.to_level, arrived_at=at,
                    last_action="approved")
 
 
-def _returned(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
-    target = Level(d["to_level"])
-    status = CaseStatus.returned if target is Level.village else CaseStatus.in_review
-    return replace(case, **{**_moved(v, d), "sent_back": target is not Level.village},
-                   status=status, level=target, arrived_at=at,
+def _returned(case: ReviewCase, p: CaseReturned, at: datetime, v: int) -> ReviewCase:
+    status = CaseStatus.returned if p.to_level is Level.village else CaseStatus.in_review
+    return replace(case, **{**_moved(v, p.deadline), "sent_back": p.to_level is not Level.village},
+                   status=status, level=p.to_level, arrived_at=at,
                    accepted_level=None, early_accepted_level=None,
                    last_action="returned", returns=case.returns + 1,
-                   field_notes=dict(d.get("field_notes") or {}))
+                   field_notes=dict(p.field_notes))
 
 
-def _resubmitted(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
-    labels = d.get("field_labels")
-    return replace(case, **_moved(v, d), status=CaseStatus.in_review, level=Level(d["level"]),
-                   revision=int(d["revision"]), arrived_at=at,
+def _resubmitted(case: ReviewCase, p: CaseResubmitted, at: datetime, v: int) -> ReviewCase:
+    return replace(case, **_moved(v, p.deadline), status=CaseStatus.in_review, level=p.level,
+                   revision=p.revision, arrived_at=at,
                    last_action="resubmitted", field_notes={},
-                   field_labels=case.field_labels if labels is None else dict(labels))
+                   field_labels=case.field_labels if p.field_labels is None
+                   else dict(p.field_labels))
 
 
-def _accepted(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
-    if d.get("final", True):
-        return replace(case, **{**_moved(v, d), "deadline": None},
-                       status=CaseStatus.accepted, level=Level(d["level"]),
-                       arrived_at=at, accepted_level=Level(d["level"]),
-                       last_action="accepted")
-    return replace(case, **_moved(v, d), level=Level(d["next_level"]), arrived_at=at,
-                   accepted_level=Level(d["level"]), early_accepted_level=Level(d["level"]),
+def _accepted(case: ReviewCase, p: CaseAccepted, at: datetime, v: int) -> ReviewCase:
+    if p.final:
+        return replace(case, **_moved(v, None), status=CaseStatus.accepted, level=p.level,
+                       arrived_at=at, accepted_level=p.level, last_action="accepted")
+    if p.next_level is None:
+        raise ValueError("early acceptance without next_level")
+    return replace(case, **_moved(v, p.deadline), level=p.next_level, arrived_at=at,
+                   accepted_level=p.level, early_accepted_level=p.level,
                    last_action="accepted_early")
 
 
-def _reopened(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
-    return replace(case, **_moved(v, d), status=CaseStatus.in_review, level=Level(d["level"]),
+def _reopened(case: ReviewCase, p: CaseReopened, at: datetime, v: int) -> ReviewCase:
+    return replace(case, **_moved(v, p.deadline), status=CaseStatus.in_review, level=p.level,
                    arrived_at=at, accepted_level=None, last_action="reopened")
 
 
-def _overdue(case: ReviewCase, d: dict[str, Any], at: datetime, v: int) -> ReviewCase:
+def _overdue(case: ReviewCase, p: CaseOverdue, at: datetime, v: int) -> ReviewCase:
     return replace(case, version=v, late=True)
 
 
-_STEPS: dict[str, Step] = {
-    CaseApproved.EVENT_TYPE: _approved,
-    CaseReturned.EVENT_TYPE: _returned,
-    CaseResubmitted.EVENT_TYPE: _resubmitted,
-    CaseAccepted.EVENT_TYPE: _accepted,
-    CaseReopened.EVENT_TYPE: _reopened,
-    CaseOverdue.EVENT_TYPE: _overdue,
+_STEPS: dict[type[EventPayload], Step] = {
+    CaseApproved: _approved,
+    CaseReturned: _returned,
+    CaseResubmitted: _resubmitted,
+    CaseAccepted: _accepted,
+    CaseReopened: _reopened,
+    CaseOverdue: _overdue,
 }
 
 
-def _opened(e: Recorded) -> ReviewCase:
-    d = e.data
-    sub = d["submission"]
-    chain = tuple(Level(x) for x in d["chain"])
+def _opened(p: CaseOpened, version: int, at: datetime) -> ReviewCase:
+    sub = p.submission
+    chain = tuple(p.chain)
     return ReviewCase(
-        case_id=UUID(str(d["case_id"])), subject_kind=sub["subject_kind"],
-        subject_id=str(sub["subject_id"]), division_code=sub["division_code"],
-        task_id=str(sub["task_id"]) if sub.get("task_id") else None, title=sub.get("title", ""),
-        revision=int(sub["revision"]), chain=chain,
-        final_level=Level(d.get("final_level") or chain[-1]),
-        early_accept_levels=tuple(Level(x) for x in d.get("early_accept_levels") or ()),
-        deadline_seconds={str(k): int(v) for k, v in (d.get("deadline_seconds") or {}).items()},
-        chain_version=d.get("chain_version"), status=CaseStatus.in_review,
-        level=Level(d["level"]), version=e.version, opened_at=e.recorded_at,
-        arrived_at=e.recorded_at, deadline=_dt(d.get("deadline")),
-        watch_levels=tuple(Level(x) for x in d.get("watch_levels") or ()),
-        field_labels=dict(sub.get("field_labels") or {}), chain_profile=d.get("chain_profile"))
-
-
-def _dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        return v
-    return datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+        case_id=p.case_id, subject_kind=sub.subject_kind, subject_id=sub.subject_id,
+        division_code=sub.division_code,
+        task_id=str(sub.task_id) if sub.task_id else None, title=sub.title,
+        revision=sub.revision, chain=chain, final_level=p.final_level or chain[-1],
+        early_accept_levels=tuple(p.early_accept_levels),
+        deadline_seconds={k.value: v for k, v in p.deadline_seconds.items()},
+        chain_version=p.chain_version, status=CaseStatus.in_review,
+        level=p.level, version=version, opened_at=at, arrived_at=at, deadline=p.deadline,
+        watch_levels=tuple(p.watch_levels), field_labels=dict(sub.field_labels),
+        chain_profile=p.chain_profile)
