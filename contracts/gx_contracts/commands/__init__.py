@@ -3,6 +3,10 @@
 from pydantic import BaseModel
 
 from .agri import PublishTask, SaveDraft, SubmitReport
+from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
+                           RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
+                           SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
+                           SetSubsidyRates, SubmitProgressReport)
 from .gateway import CreateUser, EnrolDevice, GrantTopics, Login, Refresh, RevokeDevice
 from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
 
@@ -22,6 +26,9 @@ COMMANDS: dict[str, type[BaseModel]] = {
         EnrolDevice,
         RevokeDevice,
         GrantTopics,
+        RecordOffice, RecordAppointment, EndAppointment, ScopeReform, ScopeFromDocument,
+        ChooseCounty, FilePlan, RecordLeadingGroup, SaveProgressDraft, SubmitProgressReport,
+        SetSubsidyRates, RecordWorkload, RecordTraining, ScoreAssessment,
     )
 }
 """command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""
