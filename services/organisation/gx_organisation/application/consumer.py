@@ -1,19 +1,91 @@
-"""Reactions to the review chain (topic workflow.events) for progress reports."""
+"""Reactions to the review chain (topic workflow.events) for progress reports.
+
+Inbound events decode through the contracts' registry; handlers register per payload class
+and the consumer wants exactly their types. Every case event about an
+`organisation.progress_report` is kept in `progress_review_log`; the report follows it through
+the shared lifecycle (events about an older revision change nothing).
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from gx_contracts.events import decode as decode_payload
+from gx_contracts.events.base import EventPayload
+from gx_contracts.events.organisation import SUBJECT_KIND
+from gx_contracts.events.workflow import CaseOpened, CaseOverdue
+from gx_contracts.lifecycle import REVIEW_EVENTS
 from gx_kernel.kafka import InboundEvent
 from gx_kernel.service import ServiceRuntime
+from gx_kernel.uow import UnitOfWork
+
+from gx_organisation.application.access import reaction_metadata
+from gx_organisation.application.progress import _decoded, save_state
+from gx_organisation.application.projections import projections
+from gx_organisation.domain.progress_report import ProgressReport
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, ProgressReport, EventPayload, InboundEvent], Awaitable[None]]
+HANDLERS: dict[type[EventPayload], Handler] = {}
+
+
+def handles(*models: type[EventPayload]) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for model in models:
+            HANDLERS[model] = fn
+        return fn
+    return register
 
 
 def wants(event_type: str) -> bool:
-    return False
+    return event_type in {model.EVENT_TYPE for model in HANDLERS}
+
+
+@handles(*REVIEW_EVENTS)
+async def follow_review(uow: UnitOfWork, report: ProgressReport, payload: EventPayload,
+                        event: InboundEvent) -> None:
+    report.follow(payload)  # type: ignore[arg-type]
+    uow.add(report, reaction_metadata(event.metadata, event.id))
+    await uow.flush()
+    await save_state(uow.conn, uow.store.schema, report)
+
+
+@handles(CaseOverdue)
+async def history_only(uow: UnitOfWork, report: ProgressReport, payload: EventPayload,
+                       event: InboundEvent) -> None:
+    return None  # kept in progress_review_log (lateness shows there), no state change
 
 
 def make_handler(get_rt: Callable[[], ServiceRuntime]):
     async def handle(conn: asyncpg.Connection, event: InboundEvent) -> None:
-        return None
+        if not wants(event.type):
+            return
+        payload = decode_payload(event.type, event.schema_version, event.data)
+        subject = payload.submission if isinstance(payload, CaseOpened) else payload
+        if subject.subject_kind != SUBJECT_KIND:
+            return
+        try:
+            report_id = uuid.UUID(subject.subject_id)
+        except ValueError:
+            log.warning("workflow event %s names a malformed progress report id", event.id)
+            return
+        rt = get_rt()
+        s = rt.settings.schema
+        row = await conn.fetchrow(f"SELECT * FROM {s}.progress_reports WHERE report_id = $1 "
+                                  f"FOR UPDATE", report_id)
+        if row is None:
+            log.warning("workflow event %s for unknown progress report %s", event.id, report_id)
+            return
+        await conn.execute(
+            f"INSERT INTO {s}.progress_review_log (event_id, report_id, type, data, metadata, at) "
+            f"VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING", event.id, report_id,
+            event.type, json.dumps(event.data), json.dumps(event.metadata), event.time)
+        async with UnitOfWork.for_connection(conn, rt.store, projections=projections(s)) as uow:
+            await HANDLERS[type(payload)](uow, ProgressReport.from_row(_decoded(row)), payload,
+                                          event)
     return handle
