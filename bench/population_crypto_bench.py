@@ -21,6 +21,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _infra import bench_infra, percentile  # noqa: E402
 
+from gx_population.adapters import schema  # noqa: E402
 from gx_population.domain import idnumber  # noqa: E402
 from gx_population.privacy.cipher import PersonCipher  # noqa: E402
 from gx_population.privacy.keys import MasterKeys, StoredKey  # noqa: E402
@@ -33,11 +34,11 @@ HOUSEHOLDS, SIZE = 500, 4
 async def run(database_url: str, reads: int) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     await pool.execute("DROP SCHEMA IF EXISTS pop_bench CASCADE; CREATE SCHEMA pop_bench")
+    await schema.setup(pool, "pop_bench")  # migration 0001: person_keys (and the read models)
     store = PostgresKeyStore(pool, "pop_bench.person_keys")
-    await store.ensure_schema()
-    await pool.execute("""CREATE TABLE pop_bench.persons (
+    await pool.execute("""CREATE TABLE pop_bench.bench_persons (
         household_id text, person_id text PRIMARY KEY, record jsonb NOT NULL);
-        CREATE INDEX ON pop_bench.persons (household_id)""")
+        CREATE INDEX ON pop_bench.bench_persons (household_id)""")
     cipher = PersonCipher(store, MasterKeys.from_env(
         {"GX_POPULATION_MASTER_KEY": MasterKeys.generate_key_text()}))
     rng = random.Random(7)
@@ -50,12 +51,12 @@ async def run(database_url: str, reads: int) -> None:
                    "birth_year_month": born.isoformat()[:7], "registered_address": "广西南宁市青秀区",
                    "sex": "1", "relationship": str(k), "area_code": "450103001001"}
             rows.append((f"h{h}", pid, json.dumps(await cipher.seal(pid, rec), ensure_ascii=False)))
-    await pool.executemany("INSERT INTO pop_bench.persons VALUES ($1, $2, $3::jsonb)", rows)
+    await pool.executemany("INSERT INTO pop_bench.bench_persons VALUES ($1, $2, $3::jsonb)", rows)
 
     async def read_household(hid: str) -> dict:
         recs = await pool.fetch(
             """SELECT p.person_id, p.record, k.wrapped_key, k.key_version, k.destroyed_at
-               FROM pop_bench.persons p LEFT JOIN pop_bench.person_keys k USING (person_id)
+               FROM pop_bench.bench_persons p LEFT JOIN pop_bench.person_keys k USING (person_id)
                WHERE p.household_id = $1""", hid)
         keys = {r["person_id"]: StoredKey(r["person_id"], r["wrapped_key"], r["key_version"],
                                           r["destroyed_at"]) for r in recs if r["key_version"]}

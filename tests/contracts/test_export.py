@@ -4,6 +4,7 @@ import json
 import re
 
 import jsonschema
+import pytest
 import yaml
 
 from gx_contracts import export
@@ -12,7 +13,8 @@ from gx_contracts.events import EVENT_TYPES
 
 EXPECTED_TYPES = {
     "agri.task.published", "agri.report.draft_saved", "agri.report.submitted", "agri.report.returned",
-    "agri.report.accepted", "workflow.case.opened", "workflow.case.approved", "workflow.case.returned",
+    "agri.report.accepted", "agri.report.review_followed", "agri.report.history_adopted",
+    "workflow.case.opened", "workflow.case.approved", "workflow.case.returned",
     "workflow.case.resubmitted", "workflow.case.accepted", "workflow.case.reopened", "workflow.case.overdue",
     "registry.grid.created", "registry.import.completed", "registry.import.failed",
     "registry.import.started", "registry.review.opened", "registry.review.resolved",
@@ -22,10 +24,25 @@ EXPECTED_TYPES = {
     "registry.unit.flagged", "registry.unit.moved", "registry.unit.registered",
     "registry.unit.transferred_out", "registry.unit_form.accepted",
     "registry.unit_form.draft_saved", "registry.unit_form.returned", "registry.unit_form.submitted",
-    "population.household.submitted",
+    "population.household.submitted", "population.exam.published", "population.enumerator.tested",
+    "population.area.imported", "population.area.assigned", "population.area.verified",
+    "population.household.draft_saved", "population.household.read_back_confirmed",
+    "population.household.handed_in", "population.household.recheck_returned",
+    "population.household.returned", "population.household.accepted", "population.person.erased",
+    "population.person_record.accessed",
 }
 # "overdue" names a state the case passed into (became overdue); it is the one non -ed ending.
 PAST_TENSE_EXCEPTIONS = {"overdue"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _generate_once():
+    """generate() is pure and slow (pydantic schemas, FastStream, YAML, ~0.5 s): the checks
+    below (check, --check, write to a temporary root) all compare against its one result."""
+    files = export.generate()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(export, "generate", lambda: dict(files))
+        yield
 
 
 def test_exported_files_are_up_to_date():

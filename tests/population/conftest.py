@@ -1,7 +1,11 @@
+import sys
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # pop_support
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +22,12 @@ async def pg_schema(pg_pool):
     await pg_pool.execute(f"CREATE SCHEMA {name}")
     yield name
     await pg_pool.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture(scope="module")
+async def pop(infra):
+    """The whole system through the gateway (real PostgreSQL and broker), with a master key."""
+    from pop_support import population_stack
+
+    async with population_stack(infra) as s:
+        yield s

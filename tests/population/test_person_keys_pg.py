@@ -3,6 +3,7 @@ import asyncio
 
 import pytest
 
+from gx_population.adapters import schema
 from gx_population.privacy.cipher import PersonCipher
 from gx_population.privacy.keys import MasterKeys, PersonErased, StoredKey, rotate
 from gx_population.privacy.pg_keys import PostgresKeyStore
@@ -14,9 +15,8 @@ RECORD = {"name": "黄月英", "id_number": "450103199002021246", "sex": "2"}
 
 @pytest.fixture
 async def store(pg_pool, pg_schema):
-    s = PostgresKeyStore(pg_pool, f"{pg_schema}.person_keys")
-    await s.ensure_schema()
-    return s
+    await schema.setup(pg_pool, pg_schema)  # migration 0001 creates person_keys
+    return PostgresKeyStore(pg_pool, f"{pg_schema}.person_keys")
 
 
 async def test_round_trip_and_erasure_in_postgres(store, pg_pool, pg_schema):

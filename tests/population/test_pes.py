@@ -128,7 +128,7 @@ def test_different_id_numbers_never_match_by_name():
 
 
 from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
+from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(deadline=None, max_examples=60)

@@ -3,6 +3,9 @@
 from pydantic import BaseModel
 
 from .agri import PublishTask, SaveDraft, SubmitReport
+from .population import (AssignEnumerator, ConfirmReadBack, ErasePerson, HandIn,
+                         ImportAreas, PublishExam, Recheck, RevealIdNumber, SaveHousehold,
+                         TakeExam, VerifyArea)
 from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
                            RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
                            SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
@@ -29,6 +32,17 @@ COMMANDS: dict[str, type[BaseModel]] = {
         RecordOffice, RecordAppointment, EndAppointment, ScopeReform, ScopeFromDocument,
         ChooseCounty, FilePlan, RecordLeadingGroup, SaveProgressDraft, SubmitProgressReport,
         SetSubsidyRates, RecordWorkload, RecordTraining, ScoreAssessment,
+        SaveHousehold,
+        ConfirmReadBack,
+        HandIn,
+        Recheck,
+        ErasePerson,
+        RevealIdNumber,
+        ImportAreas,
+        AssignEnumerator,
+        VerifyArea,
+        PublishExam,
+        TakeExam,
     )
 }
 """command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""

@@ -6,3 +6,9 @@ from gx_kernel.settings import ServiceSettings
 
 class PopulationSettings(ServiceSettings):
     service_name: str = Field("population", alias="GX_SERVICE_NAME")
+    # Crypto-shredding master key (base64 of 32 bytes); without it the service starts, but every
+    # command or read that touches a person's identifying fields answers 503.
+    master_key: str | None = Field(None, alias="GX_POPULATION_MASTER_KEY", repr=False)
+    master_key_version: str = Field("1", alias="GX_POPULATION_MASTER_KEY_VERSION")
+    old_master_keys: str | None = Field(None, alias="GX_POPULATION_OLD_MASTER_KEYS", repr=False)
+    survey_year: int = Field(2026, alias="GX_POPULATION_SURVEY_YEAR", ge=2020, le=2100)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from gx_population.domain import idnumber
 
@@ -61,7 +62,7 @@ class Form:
     rules: tuple[Mapping[str, Any], ...]
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Form":
+    def from_dict(cls, d: Mapping[str, Any]) -> Form:
         ref = dt.datetime.fromisoformat(d["reference_time"]).date()
         return cls(d["form_id"], d["version"], d["title"], ref,
                    (d["past_year"]["from"], d["past_year"]["to"]), d["codes"],
@@ -79,7 +80,7 @@ class Form:
         """A value as the respondent hears it: code lists as words, 出生年月 as 1990年1月."""
         if value is None or value == "":
             return "未填"
-        if f.type == "code":
+        if f.type == "code" and f.codes is not None:
             return self.codes[f.codes].get(str(value), f"未知代码{value}")
         if f.type == "year_month" and _YM.match(str(value)):
             y, m = str(value).split("-")
@@ -123,7 +124,7 @@ def _field_findings(form: Form, f: Field, value: Any, path: str, who: str) -> It
         elif (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
             yield bad(f"应在{f.min}～{f.max}之间")
     elif f.type == "code":
-        if str(value) not in form.codes[f.codes]:
+        if f.codes is None or str(value) not in form.codes[f.codes]:
             yield bad("不是有效的代码")
     elif f.type == "year_month":
         if not isinstance(value, str) or not _YM.match(value):
@@ -162,7 +163,7 @@ Check = Callable[[_Ctx, Mapping[str, Any]], Iterator[tuple[str, str]]]
 CHECKS: dict[str, Check] = {}
 
 
-def check(name: str):
+def check(name: str) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         CHECKS[name] = fn
         return fn
@@ -173,12 +174,12 @@ def _who(i: int) -> str:
     return f"第{i + 1}人"
 
 
-def _each(ctx: _Ctx):
+def _each(ctx: _Ctx) -> Iterator[tuple[int, Mapping[str, Any]]]:
     return enumerate(ctx.persons)
 
 
 @check("id_number_valid")
-def _id_valid(ctx, rule):
+def _id_valid(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         if p.get("id_number"):
             try:
@@ -188,7 +189,7 @@ def _id_valid(ctx, rule):
 
 
 @check("id_birth_agrees")
-def _id_birth(ctx, rule):
+def _id_birth(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         n, ym = ctx.parsed_id(p), ctx.ym(p)
         if n and ym and f"{n.birth_date:%Y-%m}" != ym:
@@ -197,7 +198,7 @@ def _id_birth(ctx, rule):
 
 
 @check("id_sex_agrees")
-def _id_sex(ctx, rule):
+def _id_sex(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         n = ctx.parsed_id(p)
         if n and p.get("sex") in ("1", "2") and n.sex != p["sex"]:
@@ -205,14 +206,14 @@ def _id_sex(ctx, rule):
 
 
 @check("id_address_known")
-def _id_address(ctx, rule):
+def _id_address(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         if ctx.parsed_id(p) and not idnumber.address_known(p["id_number"]):
             yield f"persons[{i}].id_number", f"{_who(i)}公民身份号码前6位不是已知的行政区划代码，请核对"
 
 
 @check("id_unique_in_household")
-def _id_unique(ctx, rule):
+def _id_unique(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     seen: dict[str, int] = {}
     for i, p in _each(ctx):
         n = idnumber.compact(p.get("id_number") or "")
@@ -223,7 +224,7 @@ def _id_unique(ctx, rule):
 
 
 @check("id_missing_adult")
-def _id_missing(ctx, rule):
+def _id_missing(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         age = ctx.age(p)
         if not p.get("id_number") and age is not None and age >= rule["min_age"]:
@@ -231,7 +232,7 @@ def _id_missing(ctx, rule):
 
 
 @check("household_size_matches")
-def _size(ctx, rule):
+def _size(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     n = ctx.household.get("persons_at_reference")
     if isinstance(n, int) and n != len(ctx.persons):
         yield ("household.persons_at_reference",
@@ -239,7 +240,7 @@ def _size(ctx, rule):
 
 
 @check("one_head")
-def _one_head(ctx, rule):
+def _one_head(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     if rule.get("household_type") and ctx.household.get("household_type") != rule["household_type"]:
         return
     heads = [i for i, p in _each(ctx) if str(p.get("relationship")) == HEAD]
@@ -249,7 +250,7 @@ def _one_head(ctx, rule):
 
 
 @check("born_before_reference")
-def _born_before(ctx, rule):
+def _born_before(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     last = ctx.form.past_year[1]
     for i, p in _each(ctx):
         ym = ctx.ym(p)
@@ -267,7 +268,7 @@ _SEXES = (("1", "male", "男"), ("2", "female", "女"))
 
 
 @check("births_cover_babies")
-def _births_cover(ctx, rule):
+def _births_cover(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for code, key, word in _SEXES:
         births, babies = ctx.household.get(f"births_{key}"), _babies(ctx, code)
         if isinstance(births, int) and births < babies:
@@ -276,7 +277,7 @@ def _births_cover(ctx, rule):
 
 
 @check("births_beyond_babies_and_deaths")
-def _births_beyond(ctx, rule):
+def _births_beyond(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for code, key, word in _SEXES:
         births, deaths = ctx.household.get(f"births_{key}"), ctx.household.get(f"deaths_{key}")
         babies = _babies(ctx, code)
@@ -286,7 +287,7 @@ def _births_beyond(ctx, rule):
 
 
 @check("left_reason_when_left")
-def _left_reason(ctx, rule):
+def _left_reason(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         left, reason = str(p.get("left_registration_time") or ""), p.get("left_registration_reason")
         if left and left != "1" and not reason:
@@ -296,7 +297,7 @@ def _left_reason(ctx, rule):
 
 
 @check("education_for_age")
-def _edu_age(ctx, rule):
+def _edu_age(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         age = ctx.age(p)
         if age is not None and age < rule["min_age"] and str(p.get("education") or "") > "2":
@@ -304,7 +305,7 @@ def _edu_age(ctx, rule):
 
 
 @check("education_required")
-def _edu_required(ctx, rule):
+def _edu_required(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         age = ctx.age(p)
         if age is not None and age >= rule["min_age"] and not p.get("education"):
@@ -312,7 +313,7 @@ def _edu_required(ctx, rule):
 
 
 @check("child_younger_than_head")
-def _child_age(ctx, rule):
+def _child_age(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     head = next((p for p in ctx.persons if str(p.get("relationship")) == HEAD), None)
     head_ym = ctx.ym(head) if head else None
     for i, p in _each(ctx):
@@ -322,7 +323,7 @@ def _child_age(ctx, rule):
 
 
 @check("head_age")
-def _head_age(ctx, rule):
+def _head_age(ctx: _Ctx, rule: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for i, p in _each(ctx):
         age = ctx.age(p)
         if str(p.get("relationship")) == HEAD and age is not None and age < rule["min_age"]:

@@ -13,9 +13,10 @@ import random
 import secrets
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 FORMULAS = {
     "omission_rate": "漏登率 = 1 − M / P",
@@ -98,7 +99,7 @@ class Matching:
 def match(enumeration: Sequence[PesPerson], check: Sequence[PesPerson]) -> Matching:
     """Hash joins: (area, ID number), then (area, name, sex, birth year-month)."""
     by_id: dict[tuple[str, str], str] = {}
-    by_name: dict[tuple, list[str]] = defaultdict(list)
+    by_name: dict[tuple[str, ...], list[str]] = defaultdict(list)
     id_of: dict[str, str] = {}
     duplicates: set[str] = set()
     insufficient: set[str] = set()
@@ -113,7 +114,7 @@ def match(enumeration: Sequence[PesPerson], check: Sequence[PesPerson]) -> Match
                 continue
             by_id[(p.area_code, idk)] = p.record_id
             id_of[p.record_id] = idk
-        elif (p.area_code, *nk) in by_name:  # no ID: same name, sex and birth as another
+        elif nk is not None and (p.area_code, *nk) in by_name:  # no ID: same name, sex, birth
             duplicates.add(p.record_id)
             continue
         if nk is not None:
@@ -172,7 +173,7 @@ class Coverage:
     net_coverage_error: Fraction | None = None
 
     @classmethod
-    def of(cls, area_code: str | None, C: int, II: int, CE: int, P: int, M: int) -> "Coverage":
+    def of(cls, area_code: str | None, C: int, II: int, CE: int, P: int, M: int) -> Coverage:
         E = C - II
         omission = 1 - Fraction(M, P) if P else None
         erroneous = 1 - Fraction(CE, E) if E else None
@@ -181,8 +182,8 @@ class Coverage:
         net = (dse - C) / dse if dse else None
         return cls(area_code, C, II, E, CE, P, M, omission, erroneous, simple, dse, net)
 
-    def as_dict(self, digits: int = 6) -> dict:
-        def num(v):
+    def as_dict(self, digits: int = 6) -> dict[str, Any]:
+        def num(v: Fraction | float | None) -> float | None:
             return None if v is None else round(float(v), digits)
         return {"area_code": self.area_code, "C": self.C, "II": self.II, "E": self.E,
                 "CE": self.CE, "P": self.P, "M": self.M,

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gx_kernel.errors import AppError
-from gx_population.privacy.keys import (KEY_BYTES, NONCE_BYTES, KeyStore, MasterKeys,
-                                        PersonErased, StoredKey)
+
+from gx_population.privacy.keys import (
+    KEY_BYTES,
+    NONCE_BYTES,
+    KeyStore,
+    MasterKeys,
+    PersonErased,
+    StoredKey,
+)
 
 PREFIX = "gxp1"
 # The person-form fields that identify someone (the form file marks the same ones).

@@ -7,7 +7,7 @@ the survey's reference time; the area code is kept (aggregation needs it).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping
+from collections.abc import Mapping
 
 from gx_population.domain.forms import age_at
 

@@ -15,8 +15,9 @@ import base64
 import binascii
 import datetime as dt
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -77,7 +78,7 @@ class MasterKeys:
         self._aead = {v: AESGCM(k) for v, k in keys.items()}
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "MasterKeys":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MasterKeys:
         env = os.environ if environ is None else environ
         raw = env.get("GX_POPULATION_MASTER_KEY")
         if not raw:
@@ -173,7 +174,7 @@ class InMemoryKeyStore:
         if old is None or old.destroyed:
             return False
         self._rows[person_id] = StoredKey(person_id, None, old.key_version,
-                                          dt.datetime.now(dt.timezone.utc))
+                                          dt.datetime.now(dt.UTC))
         return True
 
 

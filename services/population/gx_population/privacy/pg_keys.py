@@ -1,4 +1,4 @@
-"""PostgreSQL adapter of the key store: table person_keys.
+"""PostgreSQL adapter of the key store: table person_keys (created by migration 0001).
 
 Erasure sets wrapped_key to NULL and stamps destroyed_at in place; the row stays so the
 person can never get a fresh key that would make old ciphertext look valid again
@@ -7,20 +7,9 @@ until VACUUM; they are useless without the master key, and `vacuum()` clears the
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from gx_population.privacy.keys import StoredKey
-
-DDL = """
-CREATE TABLE IF NOT EXISTS person_keys (
-    person_id    text PRIMARY KEY,
-    wrapped_key  bytea,
-    key_version  text NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    destroyed_at timestamptz,
-    CHECK ((wrapped_key IS NULL) = (destroyed_at IS NOT NULL))
-)
-"""
 
 _COLS = "person_id, wrapped_key, key_version, destroyed_at"
 
@@ -34,9 +23,6 @@ class PostgresKeyStore:
 
     def __init__(self, pool, table: str = "person_keys"):
         self._pool, self._t = pool, table
-
-    async def ensure_schema(self) -> None:
-        await self._pool.execute(DDL.replace("person_keys", self._t, 1))
 
     async def get(self, person_id: str) -> StoredKey | None:
         r = await self._pool.fetchrow(f"SELECT {_COLS} FROM {self._t} WHERE person_id = $1",
