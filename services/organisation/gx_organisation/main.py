@@ -17,13 +17,11 @@ from gx_organisation.settings import OrganisationSettings
 
 def create_app(settings: OrganisationSettings | None = None) -> FastAPI:
     settings = settings or OrganisationSettings()
-    holder: dict[str, ServiceRuntime] = {}
 
     async def on_setup(rt: ServiceRuntime) -> None:
         await schema.setup(rt.pool, settings.schema)
-        holder["rt"] = rt
 
-    consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler(lambda: holder["rt"]),
+    consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler=make_handler,
                             wants=wants)
     return create_service_app(settings, title="gxstat organisation 统计工作组织", routers=routers,
                               consumers=[consumer], on_setup=on_setup)

@@ -61,7 +61,9 @@ async def history_only(uow: UnitOfWork, report: ProgressReport, payload: EventPa
     return None  # kept in progress_review_log (lateness shows there), no state change
 
 
-def make_handler(get_rt: Callable[[], ServiceRuntime]):
+def make_handler(rt: ServiceRuntime) -> Callable[[asyncpg.Connection, InboundEvent],
+                                                 Awaitable[None]]:
+    """The consumer's handler, bound to the runtime (its store and schema)."""
     async def handle(conn: asyncpg.Connection, event: InboundEvent) -> None:
         if not wants(event.type):
             return
@@ -74,7 +76,6 @@ def make_handler(get_rt: Callable[[], ServiceRuntime]):
         except ValueError:
             log.warning("workflow event %s names a malformed progress report id", event.id)
             return
-        rt = get_rt()
         s = rt.settings.schema
         row = await conn.fetchrow(f"SELECT * FROM {s}.progress_reports WHERE report_id = $1 "
                                   f"FOR UPDATE", report_id)
