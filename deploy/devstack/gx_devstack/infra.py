@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,15 +48,31 @@ class Infra:
     db_external: bool = False  # the user gave DATABASE_URL
     kafka_external: bool = False  # the user gave KAFKA_BOOTSTRAP_SERVERS (a real Kafka)
     slot_dir: Path | None = None
+    via: str = "embedded"  # or "containers" (gx_devstack.containers, Docker)
     _procs: list[tuple[subprocess.Popen, int]] = field(default_factory=list, repr=False)
+    _on_stop: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _lock_file: object = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def real_kafka(self) -> bool:
+        """Apache Kafka (given, or in a container), not Tansu: idempotent producers work."""
+        return self.kafka_external or self.via == "containers"
+
+    def on_stop(self, stop: Callable[[], object]) -> None:
+        """Also run `stop` (e.g. a container's) when this stops, before the processes."""
+        self._on_stop.append(stop)
 
     def stop(self) -> None:
         """Stop what we started (reverse order). Idempotent."""
         if self._stopped:
             return
         self._stopped = True
+        for stop in reversed(self._on_stop):
+            try:
+                stop()
+            except Exception as exc:  # one failed stop must not leave the rest running
+                print(f"gx infra: stopping failed: {exc!r}", file=sys.stderr)
         for proc, sig in reversed(self._procs):
             stop_process(proc, sig, timeout=15)
         if self._lock_file is not None:
@@ -74,12 +91,10 @@ def start_infra(data_dir: Path | None = None, *, fresh: bool = False) -> Infra:
     """Start (or take from the environment) PostgreSQL and Kafka; wait until both answer.
 
     fresh=True wipes this slot's database first (tests); otherwise data persists."""
-    _install_hooks()
     db_env = os.environ.get("DATABASE_URL")
     kafka_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    infra = Infra(database_url=db_env or "", kafka_bootstrap=kafka_env or "",
-                  db_external=bool(db_env), kafka_external=bool(kafka_env))
-    _running.append(infra)
+    infra = track(Infra(database_url=db_env or "", kafka_bootstrap=kafka_env or "",
+                        db_external=bool(db_env), kafka_external=bool(kafka_env)))
     try:
         if not (db_env and kafka_env):
             infra.slot_dir, infra._lock_file = _claim_slot(Path(data_dir or DEFAULT_DATA_DIR))
@@ -95,6 +110,13 @@ def start_infra(data_dir: Path | None = None, *, fresh: bool = False) -> Infra:
     except BaseException:
         infra.stop()
         raise
+    return infra
+
+
+def track(infra: Infra) -> Infra:
+    """Stop `infra` at exit or on SIGTERM too, whoever started it."""
+    _install_hooks()
+    _running.append(infra)
     return infra
 
 
