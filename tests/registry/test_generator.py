@@ -39,7 +39,7 @@ def test_batch_truth_matches_its_rows():
     assert [t[0] for t in truth] == [r[0] for r in rows]
     kinds = {t[1] for t in truth}
     assert kinds >= {"exact", "changed", "variant_no_uscc", "repeat_no_uscc", "moved", "new"}
-    for (row_no, uscc, name, county, *_), (_, kind, unit_id, outcome) in zip(rows, truth):
+    for (_row_no, uscc, name, _county, *_), (_, kind, unit_id, outcome) in zip(rows, truth):
         if kind == "exact":
             assert (uscc, name) == (by_id[unit_id].uscc, by_id[unit_id].name) and outcome == "unchanged"
         elif kind == "variant_no_uscc":

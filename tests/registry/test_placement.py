@@ -3,6 +3,7 @@
 import pytest
 
 from gx_contracts.divisions import Level
+
 from gx_registry.domain.placement import place
 
 

@@ -1,17 +1,32 @@
-"""Registry service (基本单位名录库): the business register of legal-person and activity units.
+"""Registry service (基本单位名录库, 附件2): department files in, matched and merged with the
+register, task lists down to the grid. `python -m gx_registry.main`."""
+from __future__ import annotations
 
-A skeleton for now: it starts, owns its schema and event store, relays `registry.events`
-and answers health checks. Department data import, matching and field survey come later.
-"""
+from pathlib import Path
+
 from fastapi import FastAPI
 
-from gx_kernel.service import create_service_app, serve
+from gx_kernel.migrations import run_migrations
+from gx_kernel.service import ServiceRuntime, create_service_app, serve
+
+from gx_registry.api.routes import router
+from gx_registry.application import uploads
+from gx_registry.application.state import RegistryState
 from gx_registry.settings import RegistrySettings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
-    return create_service_app(settings, title="gxstat registry 基本单位名录库")
+
+    async def on_setup(rt: ServiceRuntime) -> None:
+        await run_migrations(rt.pool, settings.schema, [MIGRATIONS], kernel=False)
+        rt.state = RegistryState()
+        await uploads.resume(rt)
+
+    return create_service_app(settings, title="gxstat registry 基本单位名录库", routers=[router],
+                              on_setup=on_setup)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -136,7 +137,9 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
 def _name_res() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str], dict[str, str]]:
     """One alternation each for cities and counties, longest names first (one scan a line)."""
     tree = _tree()
-    alt = lambda pairs: re.compile("|".join(re.escape(n) for n, _ in pairs))  # noqa: E731
+
+    def alt(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(n) for n, _ in pairs))
     return (alt(tree.city_names), alt(tree.county_names), dict(tree.city_names),
             dict(tree.county_names))
 
@@ -155,7 +158,7 @@ def _find_county(tree: _Tree, addr: str) -> tuple[str | None, int]:
     return None, 0
 
 
-def _matches(tree: _Tree, children, text: str) -> list[tuple[Division, int, int]]:
+def _matches(tree: _Tree, children: Iterable[Division], text: str) -> list[tuple[Division, int, int]]:
     """(division, position, end) of each child whose full or short name is in ``text``."""
     hits = []
     for d in children:

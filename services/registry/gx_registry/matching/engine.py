@@ -25,8 +25,8 @@ from ..domain.names import core_sql, distinctive_sql, normalise_sql, strip_place
 from . import weights as W
 
 COMPARED_FIELDS = ("uscc", "name", "address", "legal_rep", "status")
-FIELD_LABELS = {"uscc": "统一社会信用代码", "name": "单位详细名称", "address": "详细地址", "legal_rep": "法定代表人（单位负责人）",
-                "status": "运营状态"}
+FIELD_LABELS = {"uscc": "统一社会信用代码", "name": "单位详细名称", "address": "详细地址",
+                "legal_rep": "法定代表人（单位负责人）", "status": "运营状态"}
 
 _ADDR = "regexp_replace(translate(coalesce({c}, ''), '\u3000（）', ' ()'), '\\s+', '', 'g')"
 

@@ -1,0 +1,168 @@
+"""HTTP routes of the registry (/api/v1/registry/...): parse, principal, delegate."""
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from gx_contracts.commands.registry import (
+    AssignTasks,
+    CreateGrid,
+    PushDown,
+    ResolveReview,
+    ReturnUp,
+    StartImport,
+    TransferOut,
+)
+from gx_kernel.http import principal, runtime
+from gx_kernel.identity import Principal
+
+from gx_registry.application import queries, tasks, uploads
+from gx_registry.domain import records
+
+router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
+# Fresh Query objects per parameter: FastAPI binds a shared one to the first name it serves.
+
+
+def Limit():  # noqa: N802 - reads as the parameter's type
+    return Query(100, ge=1, le=1000)
+
+
+def Offset():  # noqa: N802
+    return Query(0, ge=0, le=10_000_000)
+
+
+def Code():  # noqa: N802
+    return Query(None, pattern=r"^[0-9]{12}$", description="12位区划代码")
+
+
+def _reply(result: tuple[int, dict]) -> JSONResponse:
+    return JSONResponse(result[1], status_code=result[0])
+
+
+def _download(data: bytes, name: str, fmt: str) -> Response:
+    media = ("text/csv; charset=utf-8" if fmt == "csv" else
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(data, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename=\"export.{fmt}\"; "
+                               f"filename*=UTF-8''{quote(name + '.' + fmt)}"})
+
+
+@router.get("/departments")
+async def departments(p: Principal = Depends(principal)) -> dict:
+    """部门及其列对照（各版本）."""
+    return {"items": [{"department": m.department, "version": m.version,
+                       "columns": {k: list(v) for k, v in m.columns.items()},
+                       "required": list(m.required)} for m in records.all_mappings()]}
+
+
+@router.post("/imports", status_code=201)
+async def start_import(cmd: StartImport, p: Principal = Depends(principal), rt=Depends(runtime),
+                       key: str | None = IdemKey):
+    return _reply(await uploads.create(rt, p, cmd, key))
+
+
+@router.put("/imports/{batch_id}/parts/{part_no}")
+async def put_part(request: Request, batch_id: uuid.UUID,
+                   part_no: int = Path(ge=0, le=100_000), p: Principal = Depends(principal),
+                   rt=Depends(runtime)) -> dict:
+    return await uploads.put_part(rt, p, batch_id, part_no, await request.body())
+
+
+@router.post("/imports/{batch_id}/finish")
+async def finish_import(batch_id: uuid.UUID, p: Principal = Depends(principal),
+                        rt=Depends(runtime)):
+    return _reply(await uploads.finish(rt, p, batch_id))
+
+
+@router.get("/imports")
+async def list_imports(p: Principal = Depends(principal), rt=Depends(runtime),
+                       limit: int = Limit(), offset: int = Offset()) -> dict:
+    return await queries.list_imports(rt, p, limit, offset)
+
+
+@router.get("/imports/{batch_id}")
+async def get_import(batch_id: uuid.UUID, p: Principal = Depends(principal),
+                     rt=Depends(runtime)) -> dict:
+    return await queries.get_import(rt, p, batch_id)
+
+
+@router.get("/imports/{batch_id}/errors")
+async def import_errors(batch_id: uuid.UUID, format: Literal["json", "csv", "xlsx"] = "json",
+                        p: Principal = Depends(principal), rt=Depends(runtime)):
+    """错误清单（行号、字段、原因），可下载 CSV / XLSX."""
+    rows = await queries.import_errors(rt, p, batch_id)
+    if format == "json":
+        return {"items": [dict(zip(("row_no", "field", "code", "reason", "value"), r))
+                          for r in rows[:1000]], "total": len(rows)}
+    data = (queries.errors_csv(rows) if format == "csv"
+            else queries.table_xlsx("错误清单", queries.ERROR_HEADER, rows))
+    return _download(data, f"导入错误清单-{batch_id}", format)
+
+
+@router.get("/units")
+async def list_units(p: Principal = Depends(principal), rt=Depends(runtime),
+                     division: str | None = Code(), q: str | None = Query(None, max_length=100),
+                     limit: int = Limit(), offset: int = Offset()) -> dict:
+    return await queries.list_units(rt, p, division, q, limit, offset)
+
+
+@router.get("/units/{unit_id}")
+async def get_unit(unit_id: uuid.UUID, p: Principal = Depends(principal),
+                   rt=Depends(runtime)) -> dict:
+    return await queries.get_unit(rt, p, unit_id)
+
+
+@router.get("/reviews")
+async def list_reviews(p: Principal = Depends(principal), rt=Depends(runtime),
+                       status: Literal["open", "resolved"] = "open", limit: int = Limit(),
+                       offset: int = Offset()) -> dict:
+    return await queries.list_reviews(rt, p, status, limit, offset)
+
+
+@router.post("/reviews/{review_id}/resolve")
+async def resolve(review_id: uuid.UUID, cmd: ResolveReview, p: Principal = Depends(principal),
+                  rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await tasks.resolve_review(rt, p, review_id, cmd, key))
+
+
+@router.get("/tasks")
+async def list_tasks(p: Principal = Depends(principal), rt=Depends(runtime),
+                     kind: Literal["new_unit_search", "field_verification"] | None = None,
+                     holder: str | None = Code(), grid: uuid.UUID | None = None,
+                     limit: int = Limit(), offset: int = Offset()) -> dict:
+    return await queries.list_tasks(rt, p, kind, holder, grid, limit, offset)
+
+
+@router.post("/tasks/push-down")
+async def push_down(cmd: PushDown, p: Principal = Depends(principal), rt=Depends(runtime),
+                    key: str | None = IdemKey):
+    return _reply(await tasks.push_down(rt, p, cmd, key))
+
+
+@router.post("/tasks/{task_id}/transfer-out")
+async def transfer_out(task_id: uuid.UUID, cmd: TransferOut, p: Principal = Depends(principal),
+                       rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await tasks.transfer_out(rt, p, task_id, cmd, key))
+
+
+@router.post("/tasks/{task_id}/return")
+async def return_up(task_id: uuid.UUID, cmd: ReturnUp, p: Principal = Depends(principal),
+                    rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await tasks.return_up(rt, p, task_id, cmd, key))
+
+
+@router.post("/grids", status_code=201)
+async def create_grid(cmd: CreateGrid, p: Principal = Depends(principal), rt=Depends(runtime),
+                      key: str | None = IdemKey):
+    return _reply(await tasks.create_grid(rt, p, cmd, key))
+
+
+@router.post("/tasks/assign")
+async def assign(cmd: AssignTasks, p: Principal = Depends(principal), rt=Depends(runtime),
+                 key: str | None = IdemKey):
+    return _reply(await tasks.assign(rt, p, cmd, key))

@@ -1,0 +1,298 @@
+"""Import a department file: read and check rows, place and classify, match against the stock,
+write the outcomes as unit events (and ambiguous ones to the county's review list).
+
+Stages, each streamed: (1) rows -> checks; bad rows to `import_errors`, good rows (placed and
+classified) to a temporary CSV; (2) the stock (PostgreSQL COPY) and the good rows go into
+DuckDB, where the matching engine decides; (3) decisions are read back in chunks and each
+chunk is written in one unit of work (events + projections + progress). The CLI and the HTTP
+upload both call `run_import`.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from gx_contracts.divisions import REGION_CODE
+from gx_contracts.events.base import event_fields
+from gx_contracts.events.registry import (
+    ImportCompleted,
+    ImportFailed,
+    ImportStarted,
+    ReviewOpened,
+    Source,
+)
+from gx_contracts.ids import stream_id
+from gx_kernel.eventstore import NewEvent
+from gx_kernel.uow import UnitOfWork
+
+from gx_registry.adapters import files
+from gx_registry.application.projections import projections
+from gx_registry.domain import records
+from gx_registry.domain.classify import classify
+from gx_registry.domain.placement import place
+from gx_registry.domain.unit import Unit
+from gx_registry.matching import engine
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+ERROR_CHUNK = 5000
+_BATCH_COLS = ("row_no", "uscc", "name", "county", "address", "legal_rep", "status", "reg_no",
+               "phone", "industry_code", "division", "placement", "classification", "flags")
+_CSV = "auto_detect = false, delim = ',', quote = '\"', escape = '\"'"
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class ImportResult:
+    batch_id: uuid.UUID
+    rows: int = 0
+    good_rows: int = 0
+    bad_rows: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    status: str = "done"
+    failure: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch_id": str(self.batch_id), "rows": self.rows, "good_rows": self.good_rows,
+                "bad_rows": self.bad_rows, "outcomes": self.outcomes,
+                "seconds": round(self.seconds, 2), "status": self.status,
+                "failure": self.failure}
+
+
+@dataclass
+class Batch:
+    batch_id: uuid.UUID
+    department: str
+    mapping: records.Mapping_
+    file_name: str
+    file_sha256: str
+    file_bytes: int
+    scope_division: str
+    imported_by: str
+    metadata: dict[str, Any]
+
+
+def _source(b: Batch, row_no: int) -> Source:
+    return Source(kind="department_file", batch_id=b.batch_id, department=b.department,
+                  file_name=b.file_name, file_sha256=b.file_sha256, row_no=row_no)
+
+
+async def start(store: Any, b: Batch) -> None:
+    """The batch's first event (status processing)."""
+    event = ImportStarted(batch_id=b.batch_id, department=b.department,
+                          mapping_version=b.mapping.version, file_name=b.file_name,
+                          file_sha256=b.file_sha256, file_bytes=b.file_bytes,
+                          scope_division=b.scope_division, imported_by=b.imported_by)
+    async with UnitOfWork(store, projections=projections(store.schema)) as uow:
+        uow.collect(stream_id("import", b.batch_id), None, [NewEvent(**event_fields(event))],
+                    b.metadata)
+
+
+async def _stage(pool: Any, s: str, batch_id: uuid.UUID, stage: str, **cols: Any) -> None:
+    # a resumed import keeps stage 'writing' (its rows_done say where to go on)
+    sets = ", ".join(["stage = CASE WHEN stage = 'writing' THEN stage ELSE $2 END"]
+                     + [f"{k} = ${i + 3}" for i, k in enumerate(cols)])
+    async with pool.acquire() as conn:
+        await conn.execute(f"UPDATE {s}.import_batches SET {sets} WHERE batch_id = $1",
+                           batch_id, stage, *cols.values())
+
+
+async def run_import(store: Any, b: Batch, path: Path, progress: Progress | None = None
+                     ) -> ImportResult:
+    """The whole import of one file already on disk (its ImportStarted event written)."""
+    pool, s = store.pool, store.schema
+    started = time.perf_counter()
+    result = ImportResult(b.batch_id)
+    progress = progress or (lambda *_: None)
+    with tempfile.TemporaryDirectory(prefix="gx-import-") as tmp:
+        good_csv = Path(tmp) / "batch.csv"
+        try:
+            await _read(pool, s, b, path, good_csv, result, progress)
+        except files.FileProblem as exc:
+            return await _fail(store, b, result, exc.code, str(exc))
+        await _stage(pool, s, b.batch_id, "matching", rows_total=result.rows,
+                     good_rows=result.good_rows, bad_rows=result.bad_rows)
+        progress("matching", 0, result.good_rows)
+        con = duckdb.connect()
+        try:
+            con.execute("SET threads = 2; SET memory_limit = '4GB'")
+            await _load_stock(pool, s, con, Path(tmp) / "stock.csv")
+            con.execute(f"CREATE TABLE batch AS SELECT * FROM read_csv('{good_csv}', "
+                        f"header = true, {_CSV}, "
+                        f"columns = {{{', '.join(repr(c) + ': VARCHAR' for c in _BATCH_COLS)}}})")
+            con.execute("ALTER TABLE batch ALTER row_no TYPE INTEGER")
+            engine.match(con, "stock", "batch")
+            progress("matching", result.good_rows, result.good_rows)
+            await _write(store, b, con, result, progress)
+        finally:
+            con.close()
+    result.seconds = time.perf_counter() - started
+    done = ImportCompleted(batch_id=b.batch_id, rows=result.rows, good_rows=result.good_rows,
+                           bad_rows=result.bad_rows, outcomes=result.outcomes,
+                           seconds=round(result.seconds, 2))
+    async with UnitOfWork(store, projections=projections(s)) as uow:
+        uow.collect(stream_id("import", b.batch_id), None, [NewEvent(**event_fields(done))],
+                    b.metadata)
+    return result
+
+
+async def _fail(store: Any, b: Batch, result: ImportResult, code: str, reason: str
+                ) -> ImportResult:
+    async with UnitOfWork(store, projections=projections(store.schema)) as uow:
+        uow.collect(stream_id("import", b.batch_id), None, [NewEvent(**event_fields(
+            ImportFailed(batch_id=b.batch_id, code=code, reason=reason)))], b.metadata)
+    result.status, result.failure = "failed", reason
+    return result
+
+
+async def _read(pool: Any, s: str, b: Batch, path: Path, good_csv: Path, result: ImportResult,
+                progress: Progress) -> None:
+    errors: list[tuple] = []
+    async with pool.acquire() as conn:  # a resumed import checks its rows again
+        await conn.execute(f"DELETE FROM {s}.import_errors WHERE batch_id = $1", b.batch_id)
+    it = files.rows(path)
+    header = next(it, None)
+    if header is None:
+        raise files.FileProblem("file.empty", "文件为空")
+    columns, missing = records.resolve_headers(b.mapping, [str(h or "") for h in header])
+    if missing:
+        names = "、".join(f"{records.FIELD_ZH[f]}（可用表头：{'、'.join(b.mapping.columns[f][:3])}）"
+                         for f in missing)
+        raise files.FileProblem("file.missing_columns", f"缺少必需的列：{names}")
+    import json
+
+    with good_csv.open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(_BATCH_COLS)
+        for i, cells in enumerate(it):
+            row_no = i + 2
+            result.rows += 1
+            if not any(c not in (None, "") for c in cells):
+                result.rows -= 1
+                continue
+            checked = records.check_row(b.mapping, columns, row_no, cells)
+            if checked.errors:
+                result.bad_rows += 1
+                errors += [(b.batch_id, e.row_no, e.field, e.code, e.reason, e.value)
+                           for e in checked.errors]
+                if len(errors) >= ERROR_CHUNK:
+                    await _save_errors(pool, s, errors)
+                    errors = []
+            else:
+                result.good_rows += 1
+                r = checked.record
+                pl = place(r.get("address"), r.get("division_code"))
+                c = classify(r["name"] or "", r.get("uscc"))
+                w.writerow((row_no, r.get("uscc") or "", r["name"], pl.code[:6],
+                            r.get("address") or "", r.get("legal_rep") or "", r.get("status") or "",
+                            r.get("reg_no") or "", r.get("phone") or "", r.get("industry_code") or "",
+                            pl.code, json.dumps(pl.as_dict(), ensure_ascii=False),
+                            json.dumps(c.as_dict(), ensure_ascii=False),
+                            json.dumps(checked.flags, ensure_ascii=False)))
+            if result.rows % 10_000 == 0:
+                progress("reading", result.rows, 0)
+    if errors:
+        await _save_errors(pool, s, errors)
+    progress("reading", result.rows, result.rows)
+
+
+async def _save_errors(pool: Any, s: str, rows: list[tuple]) -> None:
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table("import_errors", schema_name=s, records=rows,
+                                         columns=["batch_id", "row_no", "field", "code", "reason",
+                                                  "value"])
+
+
+async def _load_stock(pool: Any, s: str, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    async with pool.acquire() as conn:
+        await conn.copy_from_query(
+            f"SELECT unit_id::text, coalesce(uscc, ''), name, county_code, coalesce(address, ''),"
+            f" coalesce(legal_rep, ''), status FROM {s}.units WHERE NOT closed",
+            output=str(path), format="csv", header=False)
+    con.execute(f"CREATE TABLE stock AS SELECT * FROM read_csv('{path}', header = false, {_CSV}, "
+                f"columns = {{'unit_id': 'VARCHAR', 'uscc': 'VARCHAR', "
+                f"'name': 'VARCHAR', 'county': 'VARCHAR', 'address': 'VARCHAR', "
+                f"'legal_rep': 'VARCHAR', 'status': 'VARCHAR'}})")
+
+
+async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: ImportResult,
+                 progress: Progress) -> None:
+    import json
+
+    from gx_registry.domain.classify import Classification
+
+    s = store.schema
+    cur = con.execute("SELECT d.*, b.uscc AS b_uscc, b.name AS b_name, b.address AS b_address, "
+                      "b.legal_rep AS b_legal_rep, b.status AS b_status, b.reg_no AS b_reg_no, "
+                      "b.phone AS b_phone, b.industry_code AS b_industry_code, b.division, "
+                      "b.placement, b.classification, b.flags "
+                      "FROM decisions d JOIN batch b USING (row_no) ORDER BY row_no")
+    cols = [d[0] for d in cur.description]
+    async with store.pool.acquire() as conn:  # resumed: the rows written before stay written
+        row = await conn.fetchrow(f"SELECT rows_done, outcomes FROM {s}.import_batches "
+                                  f"WHERE batch_id = $1 AND stage = 'writing'", b.batch_id)
+    done = row["rows_done"] if row else 0
+    if done:
+        cur.fetchmany(done)
+    outcomes = {"unchanged": 0, "changed": 0, "new": 0, "ambiguous": 0}
+    if row and done:
+        outcomes.update(json.loads(row["outcomes"]) if isinstance(row["outcomes"], str)
+                        else row["outcomes"])
+    while True:
+        chunk = cur.fetchmany(CHUNK)
+        if not chunk:
+            break
+        async with UnitOfWork(store, projections=projections(s)) as uow:
+            for values in chunk:
+                r = dict(zip(cols, values, strict=True))
+                rec = {k: (r[f"b_{k}"] or None) for k in ("uscc", "name", "address", "legal_rep",
+                                                          "status", "reg_no", "phone",
+                                                          "industry_code")}
+                outcome, expl = r["outcome"], engine.explain(r)
+                outcomes[outcome] += 1
+                src = _source(b, r["row_no"])
+                if outcome == "new":
+                    cl = Classification(**json.loads(r["classification"]))
+                    unit = Unit.register(uuid.uuid5(b.batch_id, str(r["row_no"])), rec,
+                                         r["division"], cl, src,
+                                         placement=json.loads(r["placement"]),
+                                         flags=json.loads(r["flags"]), explanation=expl)
+                    uow.add(unit, b.metadata)
+                elif outcome == "changed":
+                    row = await uow.conn.fetchrow(f"SELECT * FROM {s}.units WHERE unit_id = $1 "
+                                                  f"FOR UPDATE", uuid.UUID(r["unit_id"]))
+                    unit = Unit.from_row(dict(row))
+                    if unit.change({k: rec[k] for k in r["changed_fields"] or ()}, src, expl):
+                        uow.add(unit, b.metadata)
+                elif outcome == "ambiguous":
+                    review_id = uuid.uuid5(b.batch_id, f"review:{r['row_no']}")
+                    cands = [c for c in (r.get("best_unit"), r.get("second_unit"), r.get("unit_id"))
+                             if c]
+                    ev = ReviewOpened(review_id=review_id, batch_id=b.batch_id, row_no=r["row_no"],
+                                      division_code=r["division"], record={
+                                          **rec, "placement": json.loads(r["placement"]),
+                                          "classification": json.loads(r["classification"])},
+                                      candidates=list(dict.fromkeys(uuid.UUID(c) for c in cands)),
+                                      explanation=expl)
+                    uow.collect(stream_id("review", review_id), 0, [NewEvent(**event_fields(ev))],
+                                b.metadata)
+            done += len(chunk)
+            await uow.flush()
+            await uow.conn.execute(f"UPDATE {s}.import_batches SET stage = 'writing', "
+                                   f"rows_done = $2, outcomes = $3::jsonb WHERE batch_id = $1",
+                                   b.batch_id, done, json.dumps(outcomes))
+        progress("writing", done, result.good_rows)
+    result.outcomes = outcomes
+
+
+__all__ = ["Batch", "ImportResult", "run_import", "start", "REGION_CODE"]

@@ -1,0 +1,225 @@
+"""Read models of the registry, projected from its own events in the writer's transaction.
+
+One projector folds all unit events in order (several tables follow one unit's stream: the
+unit row, the task list rows its department source creates); the others are one per stream kind.
+A task row is derived from the unit event that needs it: a unit registered from a department
+file -> 新增单位查找; changed by one, or flagged by the audit -> 实地核实.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from gx_contracts.divisions import level_of
+from gx_contracts.events import registry as ev
+from gx_kernel.eventstore import StoredEvent
+from gx_kernel.projections import ProjectionRegistry
+
+from gx_registry.domain.records import FIELD_ZH
+from gx_registry.domain.tasks import task_id_for
+
+UNIT_TYPES = (ev.UnitRegistered, ev.UnitChanged, ev.UnitClassified, ev.UnitMoved, ev.UnitClosed,
+              ev.UnitConfirmed, ev.UnitFlagged)
+_COLS = ("uscc", "name", "address", "legal_rep", "status", "reg_no", "phone", "industry_code")
+
+
+def _j(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, default=str)
+
+
+def county_of(code: str) -> str:
+    return code[:6]
+
+
+@functools.cache
+def projections(s: str) -> ProjectionRegistry:
+    """The projectors of the registry read models in schema `s`."""
+    registry = ProjectionRegistry()
+
+    @registry.batch(ev.ImportStarted.EVENT_TYPE, ev.ImportCompleted.EVENT_TYPE,
+                    ev.ImportFailed.EVENT_TYPE)
+    async def imports(conn, events: Sequence[StoredEvent]) -> None:
+        for e in events:
+            d = e.data
+            if e.type == ev.ImportStarted.EVENT_TYPE:
+                await conn.execute(
+                    f"INSERT INTO {s}.import_batches (batch_id, department, mapping_version, "
+                    f"file_name, file_bytes, file_sha256, scope_division, imported_by, status, "
+                    f"received_bytes) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'processing',$5) "
+                    f"ON CONFLICT (batch_id) DO UPDATE SET status = 'processing', "
+                    f"file_sha256 = EXCLUDED.file_sha256, mapping_version = EXCLUDED.mapping_version",
+                    uuid.UUID(d["batch_id"]), d["department"], d["mapping_version"],
+                    d["file_name"], d["file_bytes"], d["file_sha256"], d["scope_division"],
+                    d["imported_by"])
+            elif e.type == ev.ImportCompleted.EVENT_TYPE:
+                await conn.execute(
+                    f"UPDATE {s}.import_batches SET status = 'done', stage = 'done', "
+                    f"rows_total = $2, rows_done = $2, good_rows = $3, bad_rows = $4, "
+                    f"outcomes = $5::jsonb, finished_at = $6 WHERE batch_id = $1",
+                    uuid.UUID(d["batch_id"]), d["rows"], d["good_rows"], d["bad_rows"],
+                    _j(d["outcomes"]), e.recorded_at)
+            else:
+                await conn.execute(
+                    f"UPDATE {s}.import_batches SET status = 'failed', failure = $2, "
+                    f"finished_at = $3 WHERE batch_id = $1",
+                    uuid.UUID(d["batch_id"]), d["reason"], e.recorded_at)
+
+    @registry.batch(*(t.EVENT_TYPE for t in UNIT_TYPES))
+    async def units(conn, events: Sequence[StoredEvent]) -> None:
+        for e in events:
+            await _unit_event(conn, s, e)
+
+    @registry.batch(ev.ReviewOpened.EVENT_TYPE, ev.ReviewResolved.EVENT_TYPE)
+    async def reviews(conn, events: Sequence[StoredEvent]) -> None:
+        for e in events:
+            d = e.data
+            if e.type == ev.ReviewOpened.EVENT_TYPE:
+                await conn.execute(
+                    f"INSERT INTO {s}.reviews (review_id, batch_id, row_no, division_code, record,"
+                    f" candidates, explanation, version) VALUES ($1,$2,$3,$4,$5::jsonb,$6,"
+                    f"$7::jsonb,$8) ON CONFLICT (review_id) DO NOTHING",
+                    uuid.UUID(d["review_id"]), uuid.UUID(d["batch_id"]), d["row_no"],
+                    d["division_code"], _j(d["record"]), [uuid.UUID(c) for c in d["candidates"]],
+                    _j(d["explanation"]), e.version)
+            else:
+                await conn.execute(
+                    f"UPDATE {s}.reviews SET status = 'resolved', decision = $2, unit_id = $3, "
+                    f"reason = $4, version = $5 WHERE review_id = $1",
+                    uuid.UUID(d["review_id"]), d["decision"], uuid.UUID(d["unit_id"]),
+                    d["reason"], e.version)
+
+    @registry.batch(ev.TaskListPushedDown.EVENT_TYPE, ev.TaskTransferredOut.EVENT_TYPE,
+                    ev.TaskReturnedUp.EVENT_TYPE, ev.TaskAssigned.EVENT_TYPE)
+    async def tasks(conn, events: Sequence[StoredEvent]) -> None:
+        for e in events:
+            await _task_event(conn, s, e)
+
+    @registry.on(ev.GridCreated.EVENT_TYPE)
+    async def grid(conn, e: StoredEvent) -> None:
+        d = e.data
+        await conn.execute(
+            f"INSERT INTO {s}.grids (grid_id, village_code, grid_code, name, worker, version) "
+            f"VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (grid_id) DO NOTHING",
+            uuid.UUID(d["grid_id"]), d["village_code"], d["grid_code"], d["name"], d["worker"],
+            e.version)
+
+    @registry.on(ev.RoundOpened.EVENT_TYPE)
+    async def round_opened(conn, e: StoredEvent) -> None:
+        d = e.data
+        await conn.execute(
+            f"INSERT INTO {s}.rounds (round_id, period, scope_division, title, opened_by, "
+            f"opened_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+            uuid.UUID(d["round_id"]), d["period"], d["scope_division"], d["title"],
+            d["opened_by"], e.recorded_at)
+
+    @registry.reset
+    async def reset(conn) -> None:
+        await conn.execute(f"TRUNCATE {s}.units, {s}.reviews, {s}.tasks, {s}.grids, "
+                           f"{s}.rounds, {s}.confirmations")
+
+    return registry
+
+
+async def _unit_event(conn, s: str, e: StoredEvent) -> None:
+    d = e.data
+    unit_id = uuid.UUID(d["unit_id"])
+    source = d.get("source") or {}
+    if e.type == ev.UnitRegistered.EVENT_TYPE:
+        code = d["division_code"]
+        await conn.execute(
+            f"INSERT INTO {s}.units (unit_id, uscc, name, address, legal_rep, status, reg_no, "
+            f"phone, industry_code, division_code, county_code, placed_level, placement, "
+            f"unit_kind, flags, last_source, version, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,"
+            f"$8,$9,$10,$11,$12,$13::jsonb,$14,$15::jsonb,$16::jsonb,$17,$18) "
+            f"ON CONFLICT (unit_id) DO NOTHING",
+            unit_id, *(d.get(c) for c in _COLS), code, county_of(code), level_of(code).value,
+            _j(d.get("placement") or {}), d["unit_kind"], _j(d.get("flags") or []), _j(source),
+            e.version, e.recorded_at)
+        if source.get("kind") in ("department_file", "review"):
+            await _add_task(conn, s, "new_unit_search", unit_id, code, source,
+                            [{"code": "department.new", "text": "部门资料中的新增单位，名录库中没有"}])
+        return
+    await conn.execute(f"UPDATE {s}.units SET version = $2, last_source = $3::jsonb, "
+                       f"updated_at = $4 WHERE unit_id = $1", unit_id, e.version, _j(source),
+                       e.recorded_at)
+    if e.type == ev.UnitChanged.EVENT_TYPE:
+        changes = {k: v for k, v in d["changes"].items() if k in _COLS}
+        if changes:
+            sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(changes))
+            await conn.execute(f"UPDATE {s}.units SET {sets} WHERE unit_id = $1", unit_id,
+                               *changes.values())
+        if source.get("kind") in ("department_file", "review"):
+            code = await conn.fetchval(f"SELECT division_code FROM {s}.units WHERE unit_id = $1",
+                                       unit_id)
+            reasons = [{"code": f"changed.{k}", "text": f"部门资料{FIELD_ZH.get(k, k)}变更："
+                        f"{str(d.get('previous', {}).get(k) or '（空）')[:60]} → {str(v)[:60]}"}
+                       for k, v in d["changes"].items()]
+            await _add_task(conn, s, "field_verification", unit_id, code, source, reasons)
+    elif e.type == ev.UnitClassified.EVENT_TYPE:
+        await conn.execute(
+            f"UPDATE {s}.units SET unit_kind = $2, unit_type = $3, classification = $4::jsonb, "
+            f"parent_id = $5 WHERE unit_id = $1", unit_id, d["unit_kind"], d["unit_type"],
+            _j({k: d.get(k) for k in ("rules_version", "kind_rule", "type_rule", "parent_name")}),
+            uuid.UUID(d["parent_id"]) if d.get("parent_id") else None)
+    elif e.type == ev.UnitMoved.EVENT_TYPE:
+        to = d["to_division"]
+        await conn.execute(f"UPDATE {s}.units SET division_code = $2, county_code = $3, "
+                           f"placed_level = $4 WHERE unit_id = $1", unit_id, to, county_of(to),
+                           level_of(to).value)
+    elif e.type == ev.UnitClosed.EVENT_TYPE:
+        await conn.execute(f"UPDATE {s}.units SET closed = true, status = $2 WHERE unit_id = $1",
+                           unit_id, d["status"])
+    elif e.type == ev.UnitConfirmed.EVENT_TYPE:
+        await conn.execute(
+            f"INSERT INTO {s}.confirmations (round_id, unit_id, division_code, outcome, note, "
+            f"confirmed_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (round_id, unit_id) DO UPDATE "
+            f"SET outcome = EXCLUDED.outcome, note = EXCLUDED.note, "
+            f"confirmed_at = EXCLUDED.confirmed_at", uuid.UUID(d["round_id"]), unit_id,
+            d["division_code"], d["outcome"], d["note"], e.recorded_at)
+    elif e.type == ev.UnitFlagged.EVENT_TYPE:
+        await _add_task(conn, s, "field_verification", unit_id, d["division_code"], source,
+                        [{"code": f["rule"], "text": f["message"]} for f in d["findings"]])
+
+
+async def _add_task(conn, s: str, kind: str, unit_id: uuid.UUID, placed: str,
+                    source: dict, reasons: list[dict]) -> None:
+    """A task on the importer's list (the batch's scope; the region for an audit)."""
+    batch = source.get("batch_id")
+    holder = None
+    if batch:
+        holder = await conn.fetchval(
+            f"SELECT scope_division FROM {s}.import_batches WHERE batch_id = $1", uuid.UUID(batch))
+    holder = holder or "450000000000"
+    await conn.execute(
+        f"INSERT INTO {s}.tasks (task_id, kind, unit_id, placed_code, holder_code, holder_level, "
+        f"reasons, source) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) "
+        f"ON CONFLICT (task_id) DO UPDATE SET reasons = EXCLUDED.reasons",
+        task_id_for(unit_id, kind, batch or source.get("kind", "")), kind, unit_id, placed,
+        holder, level_of(holder).value, _j(reasons), _j(source))
+
+
+async def _task_event(conn, s: str, e: StoredEvent) -> None:
+    from gx_registry.adapters import tasks_sql
+
+    d = e.data
+    if e.type == ev.TaskListPushedDown.EVENT_TYPE:
+        await tasks_sql.push_down(conn, s, d["scope_division"], d["to_level"],
+                                  [uuid.UUID(t) for t in d.get("task_ids") or []], d.get("kind"))
+        return
+    move = {"type": e.type.rsplit(".", 1)[1], "reason": d.get("reason"),
+            "from": d.get("from_division"), "at": e.recorded_at.isoformat(),
+            "by": e.metadata.get("actor_name")}
+    if e.type == ev.TaskAssigned.EVENT_TYPE:
+        await conn.execute(f"UPDATE {s}.tasks SET grid_id = $2, version = $3 WHERE task_id = $1",
+                           uuid.UUID(d["task_id"]), uuid.UUID(d["grid_id"]), e.version)
+        return
+    to = d["to_division"]
+    await conn.execute(
+        f"UPDATE {s}.tasks SET holder_code = $2, holder_level = $3, grid_id = NULL, "
+        f"last_move = $4::jsonb, version = $5, "
+        f"placed_code = CASE WHEN $6 THEN $2 ELSE placed_code END WHERE task_id = $1",
+        uuid.UUID(d["task_id"]), to, level_of(to).value, _j(move), e.version,
+        e.type == ev.TaskTransferredOut.EVENT_TYPE)
