@@ -118,7 +118,9 @@ async def test_township_summary_pdf_over_approved_reports(agri):
     assert "乡镇存档" in pages[0] and "县级存档" in pages[-1]
     assert "2025年早稻农作物播种面积及产量（乡镇汇总）" in text
     assert "填报单位：长塘镇（450103103000）" in text
-    assert "经乡镇审核通过（含以上）的村级报表 1 份" in text
+    flat = "".join(text.split())  # lines wrap anywhere in the PDF's text
+    assert "本表数字为经乡镇审核通过（含以上）的村级报表（尚待乡镇审核的不计入）1份之和" in flat
+    assert "进度（与网页进度同一口径）：应报" in flat and "已报2=审核中+已验收+已确认" in flat
     assert "468000" in text and "1200.0" in text and "2600.0" in text
     assert "160000" not in text  # 定西 is not approved yet
     for label in ("单位负责人", "审核人", "填报人", "盖章", "报出日期"):

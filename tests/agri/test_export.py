@@ -35,6 +35,7 @@ async def test_export_csv_and_xlsx(agri):
     assert rows[1][0] == TIANTANG and rows[1][1] == "天堂村委会" and rows[1][col] == "15000"
     assert rows[1][status] == "已报送，审核中" and rows[1][area] == "80.0"  # 1 decimal for 亩
     assert rows[-1][1] == "合计" and rows[-1][col] == "15000" and rows[-1][area] == "80.0"
+    assert rows[-1][status] == "1 份（口径：已报送）"  # every total says its basis
     assert not any(v.endswith(".0") for v in rows[1][col:col + 1] + rows[-1][col:col + 1])
 
     r = await agri.client.get(base, params={"format": "xlsx", "division": "450103000000"},
@@ -46,6 +47,8 @@ async def test_export_csv_and_xlsx(agri):
     values = list(ws.iter_rows(values_only=True))
     assert values[0][0] == "2024年年报农作物播种面积及产量"  # the title block
     assert "表号：A301表" in values[1][0] and "报告期：2024年年报" in values[2][0]
+    assert values[3][0] == ("口径：已报送，即已报（审核中 + 已验收 + 已确认）的村级报表"
+                            "（退回和草稿不计入）；合计为下列各村之和")
     head = next(i for i, row in enumerate(values) if row[0] == "区划代码")
     col = list(values[head]).index("玉米产量（公斤）")
     area = list(values[head]).index("粮食作物播种面积（亩）")

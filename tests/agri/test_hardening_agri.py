@@ -112,8 +112,8 @@ async def test_absurd_stored_values_never_break_totals_exports_or_pdf(agri):
     assert rows[-1][1] == "合计" and len(rows) == 4
     r = await agri.client.get(f"{base}/export", headers=agri.h("county"),
                               params={"division": TOWNSHIP, "format": "xlsx"})
-    # title block (3 rows), header, two villages, 合计
-    assert r.status_code == 200 and load_workbook(io.BytesIO(r.content)).active.max_row == 7
+    # title block (4 rows: title, 表号, 报告期, 口径), header, two villages, 合计
+    assert r.status_code == 200 and load_workbook(io.BytesIO(r.content)).active.max_row == 8
     for rid in (tt, dx):
         assert (await agri.client.get(f"/api/v1/agri/reports/{rid}",
                                       headers=agri.h("township"))).status_code == 200
@@ -277,3 +277,7 @@ async def test_township_accepts_early_and_the_region_confirms(agri):
                                     headers=agri.h("township"), params={"division": TOWNSHIP})
     text = PdfReader(io.BytesIO(summary.content)).pages[0].extract_text()
     assert "自治区已确认 1 份" in text and "91000" in text
+    # its own 口径: what the numbers add up, and the progress counts on the console's basis
+    flat = "".join(text.split())  # lines wrap anywhere in the PDF's text
+    assert "汇总口径：本表数字为经乡镇审核通过（含以上）的村级报表（尚待乡镇审核的不计入）1份之和" in flat
+    assert "应报8=未报7+退回0+审核中0+已验收0+已确认1；已报1=审核中+已验收+已确认" in flat, flat

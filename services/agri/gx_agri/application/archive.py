@@ -82,16 +82,17 @@ async def summary_pdf(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID,
         progress = await repo.progress(conn, rt.settings.schema, task_id, prefix_of(division))
     expected = sum(progress.values())
     period = paper.period_zh(form, tot["period"])
-    by = list(Level)[required_rank(level)].label_zh
+    approver = list(Level)[required_rank(level)]
     kind = f"{level.label_zh}汇总"
     sheet = pdf.Sheet(
         title=f"{period}{form.name}（{kind}）", form_code=form.code, form_version=form.version,
         period_name=period, unit_name=place["name"], unit_code=division,
         rows=_rows(form, tot["totals"]), date=paper.date_zh(None),
-        facts=[f"汇总范围：经{by}审核通过（含以上）的村级报表 {tot['report_count']} 份，"
-               f"应报 {expected} 个村（居）委会",
+        facts=[f"汇总口径：本表数字为{paper.basis_zh('approved', approver)} "
+               f"{tot['report_count']} 份之和，应报 {expected} 个村（居）委会",
                f"其中已验收 {progress.get(rep.ACCEPTED, 0)} 份，"
-               f"自治区已确认 {progress.get(rep.CONFIRMED, 0)} 份"],
+               f"自治区已确认 {progress.get(rep.CONFIRMED, 0)} 份",
+               f"进度（与网页进度同一口径）：{paper.counts_zh(progress)}"],
         header=paper.header(form.code, form.version))
     name = paper.file_name(place["name"], period + form.name, kind)
     return pdf.render(sheet, SUMMARY_COPIES[level]), name + ".pdf"

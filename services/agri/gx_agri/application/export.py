@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from gx_contracts.divisions import Level
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
@@ -16,6 +17,7 @@ from gx_agri.application import aggregation, paper
 from gx_agri.domain import numbers
 from gx_agri.domain import report as rep
 from gx_agri.domain.catalogue import Indicator, default_catalogue
+from gx_agri.domain.report import required_rank
 
 FIXED = ["区划代码", "村（居）委会", "第几次报送", "状态"]
 BASIS_ZH = {"submitted": "已报送", "approved": "已审核通过", "accepted": "已验收", "confirmed": "已确认"}
@@ -43,14 +45,16 @@ async def table(rt: ServiceRuntime, p: Principal, task_id: uuid.UUID, division: 
         place = await repo.division(conn, rt.settings.schema, tot["division"])
     place_name = place["name"] if place else tot["division"]
     basis_zh = BASIS_ZH.get(basis, basis)
+    level = list(Level)[required_rank(Level(tot["level"]))]
     rows = [[r["village_code"], r["village_name"], r["revision"], rep.status_zh(r)]
             + [numbers.rounded(r["values"].get(i.code), i.decimals) for i in inds]
             for r in drill["items"]]
-    rows.append([tot["division"], "合计", None, f"{tot['report_count']} 份"]
+    rows.append([tot["division"], "合计", None, f"{tot['report_count']} 份（口径：{basis_zh}）"]
                 + [tot["totals"].get(i.code) for i in inds])
     h = paper.header(form.code, form.version)
     meta = [f"表号：{h.table_no}　制定机关：{h.issuer}",
-            f"报告期：{period}　汇总单位：{place_name}（{tot['division']}）　口径：{basis_zh}"]
+            f"报告期：{period}　汇总单位：{place_name}（{tot['division']}）",
+            f"口径：{basis_zh}，即{paper.basis_zh(basis, level)}；合计为下列各村之和"]
     return Table(title=f"{period}{form.name}", meta=meta,
                  header=FIXED + [f"{i.name}（{i.unit}）" for i in inds], indicators=inds,
                  rows=rows, name=paper.file_name(place_name, period + form.name, basis_zh),

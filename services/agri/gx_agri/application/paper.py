@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 
+from gx_contracts.divisions import Level
 from gx_contracts.roles import Role
 
 from gx_agri.adapters import pdf
@@ -61,3 +62,28 @@ def file_name(*parts: str) -> str:
 
 def period_zh(form: Form, period: str) -> str:
     return form.period_name(period) or period
+
+
+# 口径: the same definitions as the console's progress (workflow's PROGRESS_BASIS) and every
+# export; a total on paper always says which reports it adds up.
+COUNTS = (("not_started", "未报"), ("returned", "退回"), ("submitted", "审核中"),
+          ("accepted", "已验收"), ("confirmed", "已确认"))
+
+
+def basis_zh(basis: str, level: Level | None = None) -> str:
+    """Which reports a total adds up, in words (口径)."""
+    if basis == "approved":
+        by = f"经{level.label_zh}" if level is not None else "经本级"
+        return f"{by}审核通过（含以上）的村级报表（尚待{by[1:]}审核的不计入）"
+    return "已报（审核中 + 已验收 + 已确认）的村级报表（退回和草稿不计入）"
+
+
+def counts_zh(progress: dict[str, int]) -> str:
+    """应报 = 未报 + 退回 + 审核中 + 已验收 + 已确认 (草稿 counted in 未报), with the numbers."""
+    n = {k: progress.get(k, 0) for k, _ in COUNTS}
+    n["not_started"] += progress.get("draft", 0)
+    expected = sum(n.values())
+    done = n["submitted"] + n["accepted"] + n["confirmed"]
+    parts = " + ".join(f"{zh} {n[k]}" for k, zh in COUNTS)
+    draft = f"（未报含草稿 {progress['draft']} 份）" if progress.get("draft") else ""
+    return f"应报 {expected} = {parts}{draft}；已报 {done} = 审核中 + 已验收 + 已确认"
