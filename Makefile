@@ -35,10 +35,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-# The tests that need no database, broker or browser (marked in tests/conftest.py).
+# The tests that need no database, broker or browser (marked in tests/conftest.py), with a
+# quarter of each Hypothesis property's examples (tests/hypothesis_budget.py). Bytecode is
+# cached under .cache/ even where the shell sets PYTHONDONTWRITEBYTECODE: else every run
+# recompiles our modules and re-rewrites the asserts of hypothesis & co (~3 s of ~10).
+# schemathesis' plugin serves only tests/e2e.
 .PHONY: test-unit
 test-unit: $(STAMP)
-	$(PY) -m pytest -q -m unit $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache \
+		$(PY) -m pytest -q -m unit -p no:schemathesis $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@set -e; for f in bench/[!_]*.py; do \

@@ -1,24 +1,32 @@
 """Shared test infrastructure: one PostgreSQL + one Kafka-compatible broker per session.
 
-DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, when set, are used instead (nothing is started).
-Suites add their own fixtures in their folder's conftest.py.
+Embedded PostgreSQL + Tansu by default; PostgreSQL + Apache Kafka in Docker (testcontainers)
+when an engine answers and the package is installed, or GX_TEST_INFRA=containers
+(gx_devstack.containers). DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, when set, are used instead
+(nothing is started). Suites add their own fixtures in their folder's conftest.py.
 """
 import os
 from pathlib import Path
 
 import pytest
 
-from gx_devstack.infra import start_infra
+from gx_devstack import containers
+
+from . import hypothesis_budget
 
 TEST_DATA_DIR = Path(__file__).resolve().parent.parent / ".data" / "test-infra"
+_ENV_KEYS = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_ENABLE_IDEMPOTENCE")
 
 
 @pytest.fixture(scope="session")
 def infra():
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    with start_infra(TEST_DATA_DIR, fresh=True) as started:
-        os.environ["DATABASE_URL"] = started.database_url
-        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = started.kafka_bootstrap
+    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
+    started, _ = containers.start_test_infra(TEST_DATA_DIR)
+    with started:
+        for key, value in containers.env_for_tests(started).items():
+            if key == "KAFKA_ENABLE_IDEMPOTENCE" and saved[key] is not None:
+                continue  # the user's choice wins
+            os.environ[key] = value
         try:
             yield started
         finally:
@@ -79,6 +87,26 @@ def _kind(item: pytest.Item) -> str:
 
 
 _NEVER_UNIT = {"browser", "e2e", "deploy"}  # folders _kind never calls unit
+
+
+def pytest_configure(config):
+    """`-m unit` (make test-unit) runs each Hypothesis property on a quarter of its examples
+    (tests/hypothesis_budget.py) unless --hypothesis-profile says otherwise."""
+    if config.getoption("markexpr") == "unit" and not config.getoption("hypothesis_profile",
+                                                                        None):
+        hypothesis_budget.settings.load_profile("unit")
+
+
+def pytest_report_header(config):
+    """Which infrastructure the session would start (not for `-m unit`, which starts none)."""
+    if config.getoption("markexpr") == "unit":
+        return None
+    try:
+        choice = containers.choose(os.environ, docker=containers.docker_reachable,
+                                   have_testcontainers=containers.have_testcontainers)
+    except containers.InfraUnavailable as exc:
+        return f"gx infra: {exc}"
+    return f"gx infra: {choice.backend} ({choice.reason})"
 
 
 def pytest_ignore_collect(collection_path, config):

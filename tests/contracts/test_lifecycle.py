@@ -17,6 +17,8 @@ from gx_contracts.events.workflow import (
 )
 from gx_contracts.lifecycle import Status, SubmissionState
 
+from tests.hypothesis_budget import examples
+
 CASE = uuid.uuid4()
 REVIEW = [Level.township, Level.county, Level.city, Level.region]
 REF = {"case_id": CASE, "subject_kind": "agri.report", "subject_id": "r-1",
@@ -68,7 +70,7 @@ def submitted(revision: int = 1) -> SubmissionState:
 
 @given(st.lists(review_events(2), max_size=12), st.lists(review_events(1), min_size=1,
                                                         max_size=8))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_events_about_an_older_revision_never_change_the_state(run, late):
     state = submitted(2)  # revision 1 was returned to the village, then resubmitted
     assert state.revision == 2
@@ -79,7 +81,7 @@ def test_events_about_an_older_revision_never_change_the_state(run, late):
 
 
 @given(st.lists(review_events(1), max_size=15))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_outcomes_follow_the_state(run):
     state = submitted(1)
     for e in run:

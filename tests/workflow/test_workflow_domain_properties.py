@@ -27,6 +27,7 @@ from gx_workflow.domain.errors import (
     NotYourTurn,
     StaleVersion,
 )
+from tests.hypothesis_budget import examples
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = 86400
@@ -139,7 +140,7 @@ def notes_fit(case: ReviewCase, notes: dict[str, str]) -> bool:
 _REFUSALS = (NotPermitted, NotYourTurn, InvalidTransition, InvalidInput)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(kind=st.sampled_from(sorted(CHAINS)), plan=steps)
 def test_random_actions_keep_the_case_valid_and_replayable(kind, plan):
     run_plan(kind, plan)
@@ -152,7 +153,7 @@ annex3_steps = st.lists(st.tuples(
     st.integers(0, 3)), max_size=30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(plan=annex3_steps)
 def test_annex3_chain_random_watcher_returns_keep_the_case_valid(plan):
     run_plan("agri.annexthree", plan)
