@@ -16,6 +16,8 @@ import httpx
 
 from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 
+from gx_devstack.demo_organisation import load_organisation
+
 log = logging.getLogger("gx_devstack.demo")
 
 COUNTY = "450103000000"  # 青秀区
@@ -230,6 +232,8 @@ def _load(api: Api, summary: dict) -> None:
         if i in rids:
             summary["reports"][f"{plan.form}/{plan.user}"] = _step(
                 summary, f"state of {plan.user}", settle, api, rids[i], _settled(plan))
+    summary["organisation"] = _step(summary, "organisation (52号 scope, 青秀区 staff and report)",
+                                    load_organisation, api)
 
 
 def _settled(plan: Plan):
@@ -273,4 +277,7 @@ def describe(summary: dict[str, Any]) -> list[str]:
         if r:
             where = f" at {r['review_level']}" if r["status"] == "submitted" else ""
             lines.append(f"  {name}: {r['status']}{where}")
+    if org := summary.get("organisation"):
+        lines.append(f"  reform 2019 (52号): {org['reform_counties']} counties; "
+                     f"青秀区 7/15 progress report: {org['progress_report']}")
     return lines
