@@ -232,3 +232,61 @@ def stack_conn(stack):
         finally:
             await c.close()
     return conn()
+
+
+async def test_ambiguous_match_goes_to_the_county_reviewer(gw):
+    client, h = gw
+    region, county = h["qu_tongji"], h["qingxiu_qu"]
+    # 宏达's name, address and legal representative, but another USCC: never merged unseen
+    row = [uscc(50), "南宁天堂宏达科技有限公司", ADDR.format(1), "黄小伟", "存续"]
+    data = ("\ufeff" + ",".join(HEADER) + "\n" + ",".join(row) + "\n").encode()
+    batch, _ = await upload(client, region, data, "市场监管2026-07.csv")
+    st = await wait_done(client, region, batch)
+    assert st["outcomes"]["ambiguous"] == 1, st
+    assert (await client.get("/api/v1/registry/reviews", headers=h["tiantang_cun"])).status_code == 403
+    items = (await client.get("/api/v1/registry/reviews", headers=county)).json()["items"]
+    rv = next(i for i in items if i["batch_id"] == batch)
+    assert rv["record"]["uscc"] == uscc(50) and rv["candidates"][0]["uscc"] == uscc(1)
+    assert "统一社会信用代码不同" in rv["explanation"]["text"]
+    assert rv["explanation"]["fields"]["uscc"]["level"] == "conflict"
+    url = f"/api/v1/registry/reviews/{rv['review_id']}/resolve"
+    r = await client.post(url, headers=county, json={"decision": "same",
+                                                     "unit_id": str(__import__("uuid").uuid4())})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "unit_id"
+    r = await client.post(url, headers=county, json={"decision": "new", "reason": "另一家同名单位"})
+    assert r.status_code == 200, r.text
+    unit = (await client.get(f"/api/v1/registry/units/{r.json()['unit_id']}", headers=county)).json()
+    assert unit["uscc"] == uscc(50) and unit["history"][0]["source"]["kind"] == "review"
+    assert (await client.post(url, headers=county, json={"decision": "new"})).status_code == 409
+
+
+async def test_bad_input_names_the_field(gw):
+    client, h = gw
+    region = h["qu_tongji"]
+    for body, field in (({"department": "市场监管", "file_name": "a.txt", "file_bytes": 5}, "file_name"),
+                        ({"department": "市场监管", "file_name": "a.csv", "file_bytes": 0}, "file_bytes"),
+                        ({"department": "市场监管", "file_name": "a.csv", "file_bytes": 10 ** 10},
+                         "file_bytes"),
+                        ({"department": "市场监管", "file_name": "a.csv", "file_bytes": 5, "x": 1}, "x")):
+        r = await client.post("/api/v1/registry/imports", headers=region, json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert field in r.text
+    r = await client.post("/api/v1/registry/imports", headers=region, json={
+        "department": "市场监管", "file_name": "a.csv", "file_bytes": 5})
+    bid = r.json()["batch_id"]
+    put = f"/api/v1/registry/imports/{bid}/parts/0"
+    octet = {**region, "Content-Type": "application/octet-stream"}
+    assert (await client.put(put, headers=octet, content=b"123456")).status_code == 413
+    assert (await client.post(f"/api/v1/registry/imports/{bid}/finish", headers=region)).status_code == 422
+    assert (await client.put(f"/api/v1/registry/imports/{bid}/parts/9", headers=octet,
+                             content=b"1")).status_code == 422
+    r = await client.post("/api/v1/registry/tasks/push-down", headers=region, json={"to_level": "region"})
+    assert r.status_code == 422
+    r = await client.post("/api/v1/registry/tasks/push-down", headers=region,
+                          json={"to_level": "county", "task_ids": ["x"]})
+    assert r.status_code == 422 and "task_ids" in r.text
+    r = await client.get("/api/v1/registry/units?division=4501", headers=region)
+    assert r.status_code == 422 and "division" in r.text
+    r = await client.post("/api/v1/registry/grids", headers=h["tiantang_cun"], json={
+        "village_code": DINGXI, "name": "越界网格"})
+    assert r.status_code == 403

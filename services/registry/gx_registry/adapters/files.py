@@ -100,9 +100,14 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
 
 
 def _cell(v: Any) -> Any:
+    """Codes typed as numbers stay codes: 450103103201(.0) -> "450103103201"."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
     if isinstance(v, float) and v.is_integer():
-        return str(int(v))  # codes typed as numbers: 450103103201.0 -> "450103103201"
-    return v
+        return str(int(v))
+    return str(v)
 
 
 def copy_stream(src: BinaryIO, dst: Path) -> None:
