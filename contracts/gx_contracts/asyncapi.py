@@ -1,7 +1,18 @@
-"""AsyncAPI 3.0 document of the event topics, generated with FastStream (``build_asyncapi``)."""
+"""AsyncAPI 3.0 document of the event topics, generated with FastStream (``build_asyncapi``).
+
+Generated from what the services really run: each installed service's app is made (not
+started) and its wiring read (``gx_kernel.service.installed_wirings``): the subscribers of its
+consumer groups are declared on one FastStream broker by the very code that declares them in
+the running service (``Subscription.declare``), with the dead-letter topics they write; the
+relay's topic ``<service>.events`` gets one publisher per event type of that domain
+(``EVENT_TYPES``). A new service, consumer group or event type appears here without being
+listed; ``tests/contracts/test_export.py`` fails while ``contracts/asyncapi.yaml`` lags behind.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -24,7 +35,6 @@ from .envelope import (
     DLQ_ORIGINAL_OFFSET,
     DLQ_ORIGINAL_PARTITION,
     DLQ_ORIGINAL_TOPIC,
-    DOMAIN_TOPICS,
     HEADERS,
     JSON_CONTENT_TYPE,
     SPECVERSION,
@@ -54,7 +64,11 @@ Delivery is at least once: deduplicate by `id`; order per stream by `version`. C
 unknown fields; a breaking change gets a new `schema_version`. Topic retention keeps history, so
 subscribers may join late and replay from the beginning. Records a consumer cannot process are
 copied to `<topic>.dlq` with the headers `x-gx-error`, `x-gx-original-topic`,
-`x-gx-original-partition`, `x-gx-original-offset`, `x-gx-consumer-group`, `x-gx-attempts`.
+`x-gx-original-partition`, `x-gx-original-offset`, `x-gx-consumer-group`, `x-gx-attempts`,
+`x-gx-error-kind`, `x-gx-error-type`.
+
+The `receive` operations are the platform's own consumer groups (Kafka binding `groupId`): they
+acknowledge a record only after its effects are committed.
 """
 
 _TOPIC_DOC = {
@@ -113,7 +127,36 @@ def envelope_model(event_type: str) -> type[BaseModel]:
     )
 
 
-def _faststream_spec() -> dict[str, Any]:
+def _topic_doc(topic: str) -> str:
+    """The topic's line above, or the first line of its events module's docstring."""
+    if topic in _TOPIC_DOC:
+        return _TOPIC_DOC[topic]
+    domain = topic.removesuffix(".events")
+    try:
+        module = importlib.import_module(f"{__package__}.events.{domain}")
+    except ImportError:
+        return ""
+    return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+
+
+def _types_of(topic: str) -> list[str]:
+    return sorted(t for t in EVENT_TYPES if topic_for(t) == topic)
+
+
+async def _described(body: Any) -> None:
+    """Stands for a consumer's handler: the document needs the declaration, not the code."""
+
+
+def _wirings() -> list[Any]:
+    from gx_kernel.service import installed_wirings  # the export tool reads the services
+
+    return installed_wirings()
+
+
+def _faststream_spec(wirings: Sequence[Any]) -> tuple[dict[str, Any], dict[str, list[str]],
+                                                       dict[str, str], list[Any]]:
+    """FastStream's rendering of every subscriber and publisher, plus who publishes what
+    (topic -> services), DLQ topics -> the topic they hold, and the subscriptions."""
     from faststream.kafka import KafkaBroker
     from faststream.specification import AsyncAPI
 
@@ -121,85 +164,126 @@ def _faststream_spec() -> dict[str, Any]:
         "kafka:9092",
         description="Apache Kafka in production; Tansu (Kafka protocol) on laptops and in tests.",
     )
-    for topic in DOMAIN_TOPICS:
-        for event_type, (model, version) in EVENT_TYPES.items():
-            if topic_for(event_type) == topic:
-                broker.publisher(
-                    topic,
-                    title=event_type,
-                    schema=envelope_model(event_type),
-                    description=f"{_TOPIC_DOC[topic]} {event_type} v{version}: {(model.__doc__ or '').strip()}",
-                )
-        broker.publisher(
-            dlq_topic(topic),
-            title=dlq_topic(topic),
-            schema=KafkaEnvelope,
-            description=f"Dead letters of {topic}: the original key, value and headers, plus x-gx-* headers.",
-        )
+    publishers: dict[str, list[str]] = {}
+    dead_letters: dict[str, str] = {}
+    subscriptions = []
+    for wiring in wirings:
+        if wiring.publishes and _types_of(wiring.publishes):  # no contract types: internal
+            publishers.setdefault(wiring.publishes, []).append(wiring.service)
+        for sub in wiring.subscriptions:
+            sub.declare(broker, _described)  # as the service declares it (+ its DLQ publishers)
+            subscriptions.append(sub)
+            dead_letters.update({dlq_topic(t): t for t in sub.topics})
+    consumed = {t for sub in subscriptions for t in sub.topics}
+    for topic in sorted(set(publishers) | consumed):
+        for event_type in _types_of(topic):
+            model, version = EVENT_TYPES[event_type]
+            broker.publisher(
+                topic,
+                title=event_type,
+                schema=envelope_model(event_type),
+                description=f"{_topic_doc(topic)} {event_type} v{version}: {(model.__doc__ or '').strip()}".strip(),
+            )
     spec = AsyncAPI(broker, title="gxstat events", version=__version__, description=_DESCRIPTION)
-    return spec.to_specification().to_jsonable()
+    return spec.to_specification().to_jsonable(), publishers, dead_letters, subscriptions
 
 
-def build_asyncapi() -> dict[str, Any]:
-    """The AsyncAPI document, one channel per topic with one message per event type.
+def _message(msg: dict[str, Any], name: str, summary: str, dlq: bool) -> dict[str, Any]:
+    msg = {k: v for k, v in msg.items() if k != "correlationId"}
+    msg.update(
+        name=name,
+        title=name,
+        summary=summary,
+        contentType=JSON_CONTENT_TYPE,
+        headers=_headers(None if dlq else name),
+        correlationId={"location": "$message.payload#/metadata/correlation_id"},
+        bindings={
+            "kafka": {
+                "key": {"type": "string", "description": "事件流ID (stream id), UTF-8"},
+                "bindingVersion": "0.4.0",
+            }
+        },
+    )
+    return msg
 
-    FastStream renders one channel per publisher (here: per event type); the channels of a topic
-    are merged, and key, headers, correlation id and partitioner are added.
+
+def _envelope_schemas() -> dict[str, Any]:
+    schema = KafkaEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {**defs, "KafkaEnvelope": schema}
+
+
+def build_asyncapi(wirings: Sequence[Any] | None = None) -> dict[str, Any]:
+    """The AsyncAPI document: one channel per topic with one message per event type, a
+    ``send`` operation per topic the platform writes (relay or dead letters) and a
+    ``receive`` operation per consumer group and topic.
+
+    ``wirings``: ``gx_kernel.service.Wiring`` of each service (default: every installed one).
+    FastStream renders one channel per publisher or subscriber; the channels of a topic are
+    merged, and key, headers, correlation id and partitioner are added.
     """
-    doc = _faststream_spec()
-    old_messages = doc["components"]["messages"]
+    doc, publishers, dead_letters, subscriptions = _faststream_spec(
+        _wirings() if wirings is None else wirings)
+    rendered = doc["components"]["messages"]
+    schemas = {k: v for k, v in doc["components"].get("schemas", {}).items() if ":" not in k}
+    schemas.update(_envelope_schemas())
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
-    for channel_id, channel in doc["channels"].items():
+    for channel in doc["channels"].values():
         topic = channel["address"]
-        dlq = topic.endswith(".dlq")
-        name = topic if dlq else channel_id
+        dlq = topic in dead_letters
+        merged = channels.setdefault(topic, {
+            "address": topic,
+            "description": (
+                f"Dead letters of {dead_letters[topic]}: the original key, value and headers, "
+                "plus x-gx-* headers." if dlq else
+                f"{_topic_doc(topic)} Key = stream id; partitioner = murmur2 of the key "
+                "(aiokafka default, as the Java client).").strip(),
+            "servers": channel["servers"],
+            "messages": {},
+            "bindings": channel["bindings"],
+            "x-partitioner": "murmur2",
+        })
         (ref,) = channel["messages"].values()
-        msg = old_messages[ref["$ref"].rsplit("/", 1)[-1]]
-        msg.update(
-            name=name,
-            title=name,
-            summary=channel["description"],
-            contentType=JSON_CONTENT_TYPE,
-            headers=_headers(None if dlq else name),
-            correlationId={"location": "$message.payload#/metadata/correlation_id"},
-            bindings={
-                "kafka": {
-                    "key": {"type": "string", "description": "事件流ID (stream id), UTF-8"},
-                    "bindingVersion": "0.4.0",
-                }
-            },
-        )
-        messages[name] = msg
-        merged = channels.setdefault(
-            topic,
-            {
-                "address": topic,
-                "description": (
-                    f"{_TOPIC_DOC.get(topic.removesuffix('.dlq'), '')} Key = stream id; "
-                    "partitioner = murmur2 of the key (aiokafka default, as the Java client)."
-                ).strip()
-                if not dlq
-                else channel["description"],
-                "servers": channel["servers"],
-                "messages": {},
-                "bindings": channel["bindings"],
-                "x-partitioner": "murmur2",
-            },
-        )
+        key = ref["$ref"].rsplit("/", 1)[-1]
+        if dlq:
+            name, payload = topic, {"$ref": "#/components/schemas/KafkaEnvelope"}
+        elif key.endswith(":SubscribeMessage"):
+            continue  # a subscriber: receives the messages published to its topic
+        else:
+            name, payload = key.removesuffix(":Message"), rendered[key]["payload"]
+        messages[name] = _message({**rendered[key], "payload": payload}, name,
+                                  merged["description"] if dlq else channel["description"], dlq)
         merged["messages"][name] = {"$ref": f"#/components/messages/{name}"}
     for ch in channels.values():
         ch["messages"] = dict(sorted(ch["messages"].items()))
     doc["channels"] = dict(sorted(channels.items()))
-    doc["operations"] = {
-        f"publish.{topic}": {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{topic}"},
-            "summary": f"gxstat publishes to {topic}; subscribers receive these messages.",
-            "messages": [{"$ref": f"#/channels/{topic}/messages/{m}"} for m in ch["messages"]],
-        }
-        for topic, ch in doc["channels"].items()
-    }
+    operations: dict[str, Any] = {}
+    for topic, ch in doc["channels"].items():
+        writers = (sorted({s.group_id for s in subscriptions if dead_letters.get(topic) in s.topics})
+                   if topic in dead_letters else publishers.get(topic))
+        if writers:
+            who = "consumer groups " if topic in dead_letters else "the outbox relay of "
+            operations[f"publish.{topic}"] = {
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{topic}"},
+                "summary": f"gxstat publishes to {topic} ({who}{', '.join(writers)}); "
+                           "subscribers receive these messages.",
+                "messages": [{"$ref": f"#/channels/{topic}/messages/{m}"} for m in ch["messages"]],
+            }
+    for sub in sorted(subscriptions, key=lambda s: s.group_id):
+        for topic in sub.topics:
+            operations[f"receive.{sub.group_id}.{topic}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{topic}"},
+                "summary": f"{sub.description}: consumer group {sub.group_id} reads {topic}, "
+                           "acknowledging each batch after its effects commit.",
+                "bindings": {"kafka": {"groupId": {"type": "string", "enum": [sub.group_id]},
+                                       "bindingVersion": "0.4.0"}},
+                "messages": [{"$ref": f"#/channels/{topic}/messages/{m}"}
+                             for m in doc["channels"][topic]["messages"]],
+            }
+    doc["operations"] = dict(sorted(operations.items()))
     doc["components"]["messages"] = dict(sorted(messages.items()))
-    doc["components"]["schemas"] = dict(sorted(doc["components"]["schemas"].items()))
+    doc["components"]["schemas"] = dict(sorted(schemas.items()))
     return {"asyncapi": doc.pop("asyncapi"), **doc}

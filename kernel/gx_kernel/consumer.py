@@ -1,44 +1,68 @@
 """Idempotent consumer: exactly-once effects on top of at-least-once delivery.
 
-For each record, in one database transaction: skip if this consumer already tracked the event
-id; otherwise run the handler's effects and insert the tracking row. Offsets are committed to
-Kafka only after that transaction commits. Failures are sorted by kind: a transient one (lost
-connection, serialization failure, deadlock, too many connections, broker error, optimistic
-concurrency, `TransientError`) is retried with jittered exponential backoff (tenacity); any
-other (domain or validation error, a malformed payload) could never succeed, so the record goes
-to `<topic>.dlq` at once. Either way a dead-lettered record carries the reason in its headers,
-is tracked as dead-lettered and passed: it never blocks the partition, is never skipped
-silently. Handlers using `UnitOfWork.for_connection` wake the relay after the commit.
+Records arrive through a FastStream subscriber (`faststream.kafka`, batch mode) with
+`AckPolicy.MANUAL`: FastStream's default (ACK_FIRST) commits before the handler runs, which is
+at most once. For each record, in one database transaction: skip if this consumer already
+tracked the event id; otherwise run the handler's effects and insert the tracking row. The
+batch is acknowledged (its offsets committed) only after those transactions commit.
+
+Failures are sorted by kind: a transient one (lost connection, serialization failure,
+deadlock, too many connections, broker error, optimistic concurrency, `TransientError`) is
+retried in place with jittered exponential backoff (tenacity); any other (domain or validation
+error, a malformed payload) could never succeed, so the record goes to `<topic>.dlq` at once.
+Either way a dead-lettered record carries the reason in its headers, is tracked as
+dead-lettered and passed: it never blocks the partition, is never skipped silently. Should even
+dead-lettering fail (the broker or the database gone), the partition is sought back to that
+record before the acknowledgement, so the commit never passes it (FastStream #2618: an
+un-acked record is lost once a later offset commits) and it is read again.
+
+Partitions of a batch are handled side by side, each in order. Handlers using
+`UnitOfWork.for_connection` wake the relay after the commit.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import traceback
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import (CommitFailedError, IllegalStateError, KafkaConnectionError,
-                             KafkaError, KafkaTimeoutError)
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+)
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaRouter, Topic
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from opentelemetry.trace import SpanKind
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from gx_kernel import telemetry
 from gx_kernel.eventstore import ConcurrencyError
-from gx_kernel.kafka import InboundEvent, client_options, decode
+from gx_kernel.kafka import InboundEvent, KafkaSecurity, decode
 from gx_kernel.uow import AfterCommit
 
 log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, InboundEvent], Awaitable[None]]
 Wanted = Callable[[str], bool]  # by event type: does this consumer act on it at all?
 Classifier = Callable[[BaseException], bool]  # is this failure worth another try?
+BatchHandler = Callable[..., Awaitable[None]]
+Registrar = KafkaBroker | KafkaRouter
 
 # SQLSTATE classes and codes that a later try can get past: connection lost (08), transaction
 # rolled back by serialization failure or deadlock (40), too many connections / out of
 # resources (53), server shutting down or starting (57P0x), lock or statement timeout.
 _TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53"}
 _TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "55P03", "57014"}
+_DB_SPAN: dict[str, Any] = {"db.system": "postgresql"}
 
 
 class TransientError(Exception):
@@ -71,20 +95,96 @@ def _ddl(schema: str) -> str:
             f"PRIMARY KEY (consumer, event_id))")
 
 
+def make_broker(bootstrap: str, **options: Any) -> KafkaBroker:
+    """A FastStream broker with this environment's connection options (SASL/TLS).
+
+    Its per-message log lines are at DEBUG; the consumer logs what matters itself."""
+    return KafkaBroker(bootstrap, security=KafkaSecurity().faststream_security(),
+                       log_level=logging.DEBUG, **options)
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    """One consumer group as FastStream declares it: the same declaration runs the service
+    and describes it in the AsyncAPI document (gx_contracts.asyncapi)."""
+
+    group_id: str
+    topics: Sequence[str]
+    # Tansu answers a fetch only when this wait runs out (Kafka answers as soon as data
+    # arrives), so a short wait is what keeps end-to-end latency low on the dev broker.
+    fetch_max_wait_ms: int = 50
+    max_records: int = 200
+    # How long one poll waits for records; FastStream sleeps as long again after an empty one.
+    poll_timeout_ms: int = 25
+    description: str = ""
+
+    def declare(self, registrar: Registrar, handler: BatchHandler,
+                listener: ConsumerRebalanceListener | None = None) -> None:
+        """Declare the subscriber (manual ack, from the earliest offset) and the dead-letter
+        topics it writes to; the topics themselves are created by the service at start."""
+        subscriber = registrar.subscriber(
+            *[Topic(t, declare=False) for t in self.topics], batch=True,
+            group_id=self.group_id, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
+            max_poll_interval_ms=300_000, session_timeout_ms=10_000,
+            fetch_max_wait_ms=self.fetch_max_wait_ms, max_records=self.max_records,
+            batch_timeout_ms=self.poll_timeout_ms, listener=listener,
+            parser=_tolerant_headers, decoder=_undecoded, title=self.group_id,
+            description=self.description or f"consumer group {self.group_id}")
+        subscriber(handler)
+        for topic in self.topics:
+            # Sent by `_send_dead_letter` with a plain producer: the record's own bytes and
+            # headers must reach the DLQ unchanged (replay re-publishes them as they are).
+            registrar.publisher(dead_letter_topic(topic),
+                                title=f"{dead_letter_topic(topic)}:{self.group_id}",
+                                description=f"dead letters of {topic} ({self.group_id})")
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+async def _tolerant_headers(records: tuple[Any, ...],
+                            original: Callable[[tuple[Any, ...]], Awaitable[StreamMessage[Any]]],
+                            ) -> StreamMessage[Any]:
+    """FastStream's parser decodes every header value; one without a value would fail the
+    whole batch, so it reads as empty (as `gx_kernel.kafka.decode` does)."""
+    fixed = tuple(
+        dataclasses.replace(r, headers=[(k, v if v is not None else b"") for k, v in r.headers])
+        if any(v is None for _, v in (r.headers or ())) else r for r in records)
+    return await original(fixed)
+
+
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """The consumer reads the raw records (`gx_kernel.kafka.decode`), never FastStream's body."""
+    return None
+
+
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    def __init__(self, assigned: asyncio.Event) -> None:
+        self.assigned = assigned
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None  # nothing is committed ahead of its effects, so nothing to settle here
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned:
+            self.assigned.set()
+
+
 class IdempotentConsumer:
     def __init__(self, *, pool: asyncpg.Pool, schema: str, group_id: str, topics: list[str],
                  handler: Handler, bootstrap: str,
                  producer_factory: Callable[[], AIOKafkaProducer], max_attempts: int = 5,
                  retry_backoff: float = 0.2, max_backoff: float = 5.0,
                  fetch_max_wait_ms: int = 50, wants: Wanted | None = None,
-                 transient: Classifier = is_transient):
+                 transient: Classifier = is_transient, max_records: int = 200,
+                 description: str = ""):
         self.pool, self.schema, self.group_id = pool, schema, group_id
         self.topics, self.handler, self.bootstrap = topics, handler, bootstrap
         self._producer_factory, self.max_attempts = producer_factory, max_attempts
         self.retry_backoff, self.max_backoff, self.transient = retry_backoff, max_backoff, transient
-        # Tansu answers a fetch only when this wait runs out (Kafka answers as soon as data
-        # arrives), so a short wait is what keeps end-to-end latency low on the dev broker.
-        self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.subscription = Subscription(group_id, tuple(topics), fetch_max_wait_ms,
+                                         max_records, description=description)
         # Events of other types are passed without opening a transaction: nothing to track.
         self.wants = wants or (lambda _type: True)
         self.skipped = 0
@@ -96,39 +196,56 @@ class IdempotentConsumer:
         async with self.pool.acquire() as conn:
             await conn.execute(_ddl(self.schema))
 
+    def subscribe(self, registrar: Registrar) -> None:
+        """Declare this consumer's subscriber on a broker (or router) the caller starts."""
+        self.subscription.declare(registrar, self.on_batch, _Assignment(self.assigned))
+
     async def run(self) -> None:
+        """Consume on a broker of its own until cancelled (a service shares one broker among
+        its consumers: gx_kernel.service)."""
         await self.setup()
-        consumer = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_poll_interval_ms=300_000, session_timeout_ms=10_000,
-            fetch_max_wait_ms=self.fetch_max_wait_ms, **client_options())
+        broker = make_broker(self.bootstrap)
+        self.subscribe(broker)
         try:
-            await consumer.start()
-            while True:
-                batches = await consumer.getmany(timeout_ms=200, max_records=200)
-                if consumer.assignment():
-                    self.assigned.set()
-                # Partitions are independent: handle them side by side, each in order.
-                await asyncio.gather(*[self._partition(consumer, tp, records)
-                                       for tp, records in batches.items()])
+            await broker.start()
+            await asyncio.Event().wait()
         finally:
-            await consumer.stop()
+            await broker.stop()
 
-    async def _partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records) -> None:
+    async def on_batch(self, body: Any, message: KafkaMessage) -> None:
+        """FastStream's handler for one batch: its partitions side by side, each in order;
+        then the acknowledgement, which commits no offset past an unprocessed record."""
+        records: tuple[Any, ...] = message.raw_message
+        consumer: AIOKafkaConsumer = message.consumer
+        partitions: dict[tuple[str, int], list[Any]] = {}
         for record in records:
-            await self.process(record)
-        await self._commit(consumer, tp, records[-1].offset + 1)
-
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+            partitions.setdefault((record.topic, record.partition), []).append(record)
+        done = await asyncio.gather(*[self._partition(consumer, recs)
+                                      for recs in partitions.values()])
         try:
-            await consumer.commit({tp: offset})
+            await message.ack()
         except (CommitFailedError, IllegalStateError) as exc:
             # Partition moved to another member mid-batch; it re-reads from the last
             # committed offset and the tracking rows make that harmless.
             log.info("consumer %s: commit skipped after rebalance: %r", self.group_id, exc)
+        if not all(done):
+            await asyncio.sleep(self.max_backoff)  # the broker or database is away: let it be
 
-    async def process(self, record) -> None:
+    async def _partition(self, consumer: AIOKafkaConsumer, records: list[Any]) -> bool:
+        """Process one partition's records in order; on a record that could not even be
+        dead-lettered, seek back to it (read again next poll) and stop this partition."""
+        for record in records:
+            try:
+                await self.process(record)
+            except Exception:  # noqa: BLE001 - held back, never passed over
+                log.exception("consumer %s: record %s/%d@%d not processed; read again",
+                              self.group_id, record.topic, record.partition, record.offset)
+                with contextlib.suppress(IllegalStateError):  # no longer ours: fine
+                    consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
+                return False
+        return True
+
+    async def process(self, record: Any) -> None:
         """Handle one record: transient failures retried, the rest (or the last) dead-lettered."""
         try:
             event = decode(record)
@@ -139,10 +256,11 @@ class IdempotentConsumer:
             self.skipped += 1
             return
         parent = telemetry.extract_context(event.headers)
+        attributes: dict[str, Any] = {
+            "messaging.system": "kafka", "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": str(event.id), "gx.event_type": event.type}
         with telemetry.span(f"{record.topic} process", kind=SpanKind.CONSUMER, parent=parent,
-                            **{"messaging.system": "kafka", "messaging.consumer.group.name":
-                               self.group_id, "messaging.message.id": str(event.id),
-                               "gx.event_type": event.type}) as span:
+                            **attributes) as span:
             attempts = 0
             try:
                 async for attempt in self._retrying(self.max_attempts):
@@ -170,7 +288,7 @@ class IdempotentConsumer:
                 async with conn.transaction():
                     if await self._seen(conn, event):
                         return
-                    with telemetry.span("db.transaction", **{"db.system": "postgresql"}):
+                    with telemetry.span("db.transaction", **_DB_SPAN):
                         await self.handler(conn, event)
                         await self._track(conn, event, "processed", None)
         after_commit.run()
@@ -181,13 +299,14 @@ class IdempotentConsumer:
             f"SELECT 1 FROM {self.schema}.consumed_events WHERE consumer = $1 AND event_id = $2",
             self.group_id, event.id))
 
-    async def _track(self, conn, event: InboundEvent, outcome: str, error: str | None) -> None:
+    async def _track(self, conn: asyncpg.Connection, event: InboundEvent, outcome: str,
+                     error: str | None) -> None:
         await conn.execute(
             f"INSERT INTO {self.schema}.consumed_events (consumer, event_id, topic, partition, "
             f"kafka_offset, outcome, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             self.group_id, event.id, event.topic, event.partition, event.offset, outcome, error)
 
-    async def _dead_letter(self, record, event: InboundEvent | None, exc: Exception,
+    async def _dead_letter(self, record: Any, event: InboundEvent | None, exc: Exception,
                            attempts: int) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
         kind = "transient" if self.transient(exc) else "permanent"
@@ -211,11 +330,11 @@ class IdempotentConsumer:
                   self.group_id, record.topic, record.partition, record.offset, kind, attempts,
                   error)
 
-    async def _send_dead_letter(self, record, headers: list[tuple[str, bytes]]) -> None:
+    async def _send_dead_letter(self, record: Any, headers: list[tuple[str, bytes]]) -> None:
         producer = self._producer_factory()
         await producer.start()
         try:
-            await producer.send_and_wait(f"{record.topic}.dlq", value=record.value,
+            await producer.send_and_wait(dead_letter_topic(record.topic), value=record.value,
                                          key=record.key, headers=headers)
         finally:
             await producer.stop()

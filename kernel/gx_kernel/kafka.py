@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gx_kernel.errors import EventTooLarge
 
 if TYPE_CHECKING:  # the event store imports this module (size check): no import cycle
+    from faststream.security import BaseSecurity
+
     from gx_kernel.eventstore import NewEvent, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,26 @@ class KafkaSecurity(BaseSettings):
                         sasl_plain_username=self.sasl_username,
                         sasl_plain_password=self.sasl_password)
         return opts
+
+    def faststream_security(self) -> BaseSecurity | None:
+        """The same connection as FastStream's broker takes it (`KafkaBroker(security=...)`)."""
+        from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+        protocol = self.security_protocol
+        if protocol == "PLAINTEXT":
+            return None
+        tls = protocol in ("SSL", "SASL_SSL")
+        context = create_ssl_context(cafile=self.ssl_cafile) if tls else None
+        if protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        mechanisms: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+            "PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        mechanism = self.sasl_mechanism or "SCRAM-SHA-512"
+        if not protocol.startswith("SASL_") or mechanism not in mechanisms:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} / KAFKA_SASL_MECHANISM="
+                             f"{mechanism}: 不支持的 Kafka 连接方式")
+        return mechanisms[mechanism](self.sasl_username or "", self.sasl_password or "",
+                                     ssl_context=context, use_ssl=tls)
 
 
 def client_options() -> dict[str, Any]:

@@ -3,20 +3,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import importlib.metadata
+import importlib.util
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import pkgutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
 
 from gx_kernel import http, metrics, telemetry
-from gx_kernel.consumer import Handler, IdempotentConsumer
+from gx_kernel.consumer import Handler, IdempotentConsumer, Subscription, make_broker
 from gx_kernel.eventstore import EventStore
 from gx_kernel.idempotency import ddl as idempotency_ddl
 from gx_kernel.kafka import ensure_topics, make_producer
@@ -54,7 +60,8 @@ class ServiceRuntime:
     store: EventStore
     relay: OutboxRelay | None = None
     consumers: list[IdempotentConsumer] = field(default_factory=list)
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    broker: KafkaBroker | None = None  # FastStream: the consumers' subscribers (see wiring)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # The service's own singletons: one object of its own class (a dataclass such as
     # `AgriState`), set in `on_setup` and read through `typed_state` (see ARCHITECTURE.md).
     state: object = None
@@ -66,7 +73,7 @@ class ServiceRuntime:
                                f"{type(self.state).__name__}（on_setup 未设置？）")
         return self.state
 
-    def producer(self):
+    def producer(self) -> AIOKafkaProducer:
         return make_producer(self.settings.kafka_bootstrap_servers,
                              self.settings.kafka_enable_idempotence,
                              max_request_size=self.settings.kafka_max_request_bytes
@@ -74,6 +81,73 @@ class ServiceRuntime:
 
 
 SetupHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a service reads and writes on Kafka, from its settings and consumer specs alone
+    (nothing started): the AsyncAPI document and the deployment's ACLs are derived from it."""
+
+    service: str
+    subscriptions: list[Subscription]  # its consumer groups, declared as they run
+    publishes: str | None  # the relay's topic (`<service>.events`), if the relay runs
+
+
+def wiring(settings: ServiceSettings, consumers: Sequence[ConsumerSpec] = ()) -> Wiring:
+    subscriptions = [
+        Subscription(f"{settings.topic_prefix}{settings.service_name}.{spec.name}",
+                     tuple(settings.topic(t) for t in spec.topics),
+                     fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
+                     description=f"{settings.service_name} consumes ({spec.name})")
+        for spec in consumers]
+    return Wiring(settings.service_name, subscriptions,
+                  settings.events_topic if settings.relay_enabled else None)
+
+
+def app_wiring(app: FastAPI) -> Wiring:
+    """The wiring of an app made by `create_service_app` (not started)."""
+    return wiring(app.state.settings, app.state.consumer_specs)
+
+
+def installed_wirings() -> list[Wiring]:
+    """The wiring of every installed service: a top-level `gx_<name>` package with
+    `main.create_app` and one `ServiceSettings` subclass in `settings`, its app made with the
+    default settings (the environment is not read) and not started. New services appear here
+    without being listed anywhere."""
+    found: list[Wiring] = []
+    # Editable installs are found by their distribution (`gx-agri` -> `gx_agri`) only.
+    names = {m.name for m in pkgutil.iter_modules()} | {
+        (d.metadata["Name"] or "").replace("-", "_").lower()
+        for d in importlib.metadata.distributions()}
+    for module in sorted(n for n in names if n.startswith("gx_")):
+        if importlib.util.find_spec(module) is None:
+            continue
+        with contextlib.suppress(ModuleNotFoundError):
+            if importlib.util.find_spec(f"{module}.main") is None:
+                continue
+            main = importlib.import_module(f"{module}.main")
+            config = importlib.import_module(f"{module}.settings")
+            classes = [v for v in vars(config).values() if isinstance(v, type)
+                       and issubclass(v, ServiceSettings) and v.__module__ == config.__name__]
+            if len(classes) == 1 and callable(getattr(main, "create_app", None)):
+                found.append(app_wiring(main.create_app(classes[0].model_construct())))
+    return found
+
+
+def declare_relay(registrar: KafkaBroker, topic: str, service: str) -> None:
+    """The relay's topic as a FastStream publisher (it sends with its own producer, keyed by
+    stream id: gx_kernel.relay)."""
+    registrar.publisher(topic, title=topic, description=f"{service} 的事件 (outbox relay)")
+
+
+async def run_broker(broker: KafkaBroker) -> None:
+    """Start the FastStream broker (its subscribers consume in its own tasks, restarted by
+    FastStream on failure) and keep it until cancelled."""
+    try:
+        await broker.start()
+        await asyncio.Event().wait()
+    finally:
+        await broker.stop()
 ReadyCheck = Callable[[ServiceRuntime], Awaitable[bool]]
 
 
@@ -106,16 +180,25 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
                                broker_check_interval=settings.relay_broker_check_seconds)
         await rt.relay.setup()  # /ready reads its tables from the first request on
         rt.tasks.append(supervise("relay", rt.relay.run))
-    for spec in consumers:
+    wired = wiring(settings, consumers)
+    if wired.subscriptions:
+        rt.broker = make_broker(settings.kafka_bootstrap_servers)
+        if wired.publishes:
+            declare_relay(rt.broker, wired.publishes, settings.service_name)
+    for spec, sub in zip(consumers, wired.subscriptions, strict=True):
         consumer = IdempotentConsumer(
-            pool=pool, schema=settings.schema,
-            group_id=f"{settings.topic_prefix}{settings.service_name}.{spec.name}",
-            topics=[settings.topic(t) for t in spec.topics], handler=spec.bind(rt),
-            bootstrap=settings.kafka_bootstrap_servers, producer_factory=rt.producer,
-            max_attempts=settings.consumer_max_attempts,
-            fetch_max_wait_ms=settings.consumer_fetch_wait_ms, wants=spec.wants)
+            pool=pool, schema=settings.schema, group_id=sub.group_id, topics=list(sub.topics),
+            handler=spec.bind(rt), bootstrap=settings.kafka_bootstrap_servers,
+            producer_factory=rt.producer, max_attempts=settings.consumer_max_attempts,
+            fetch_max_wait_ms=sub.fetch_max_wait_ms, wants=spec.wants,
+            description=sub.description)
+        await consumer.setup()
+        assert rt.broker is not None
+        consumer.subscribe(rt.broker)
         rt.consumers.append(consumer)
-        rt.tasks.append(supervise(f"consumer {spec.name}", consumer.run))
+    if rt.broker is not None:
+        broker = rt.broker
+        rt.tasks.append(supervise("consumers", lambda: run_broker(broker)))
     return rt
 
 
@@ -128,7 +211,7 @@ async def close_runtime(rt: ServiceRuntime) -> None:
     await rt.pool.close()
 
 
-def supervise(name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task:
+def supervise(name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
     """Run a background loop forever, restarting it with backoff if it crashes."""
     async def loop() -> None:
         backoff = 0.5
@@ -179,7 +262,7 @@ async def _passes(check: ReadyCheck, rt: ServiceRuntime) -> bool:
 
 # FastAPI >= 0.16x instruments itself once a tracer provider exists: a second server span per
 # request on top of ours, metrics, and exception logs that could carry request content.
-_NO_NATIVE_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+_NO_NATIVE_TELEMETRY: dict[str, Any] = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
                         if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
 
 
@@ -204,7 +287,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
     metrics.setup_metrics(settings.service_name)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = await open_runtime(settings, consumers, on_setup, migrations)
         try:
             yield
@@ -222,11 +305,11 @@ def create_service_app(settings: ServiceSettings, *, title: str,
         app.include_router(router)
 
     @app.get("/health", tags=["ops"])
-    async def health() -> dict:
+    async def health() -> dict[str, str]:
         return {"status": "alive", "service": settings.service_name}
 
     @app.get("/ready", tags=["ops"])
-    async def ready(request: Request):
+    async def ready(request: Request) -> JSONResponse:
         """200 ready; 200 degraded while the relay is stuck (commands are still stored
         safely; the operator resolves it with gx_kernel.relay_admin); 503 not ready."""
         rt: ServiceRuntime | None = getattr(request.app.state, "runtime", None)

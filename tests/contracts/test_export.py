@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from gx_contracts import export
+from gx_contracts.asyncapi import build_asyncapi
 from gx_contracts.commands import COMMANDS
 from gx_contracts.events import EVENT_TYPES
 
@@ -29,7 +30,7 @@ EXPECTED_TYPES = {
     "population.household.draft_saved", "population.household.read_back_confirmed",
     "population.household.handed_in", "population.household.recheck_returned",
     "population.household.returned", "population.household.accepted", "population.person.erased",
-    "population.person_record.accessed",
+    "population.person_record.accessed", "population.roster.saved", "population.roster.reviewed",
 }
 # "overdue" names a state the case passed into (became overdue); it is the one non -ed ending.
 PAST_TENSE_EXCEPTIONS = {"overdue"}
@@ -79,7 +80,7 @@ def test_asyncapi_describes_topics_key_and_headers():
     doc = yaml.safe_load((export.contracts_dir() / "asyncapi.yaml").read_text(encoding="utf-8"))
     assert doc["asyncapi"].startswith("3.")
     topics = {"agri.events", "workflow.events", "registry.events", "population.events"}
-    assert set(doc["channels"]) == topics | {f"{t}.dlq" for t in topics}
+    assert set(doc["channels"]) >= topics | {f"{t}.dlq" for t in topics}
     assert set(doc["channels"]["workflow.events"]["messages"]) == {
         t for t in EXPECTED_TYPES if t.startswith("workflow.")}
     msg = doc["components"]["messages"]["agri.report.submitted"]
@@ -87,6 +88,38 @@ def test_asyncapi_describes_topics_key_and_headers():
     assert msg["headers"]["properties"]["ce_type"]["const"] == "agri.report.submitted"
     assert {"ce_id", "ce_source", "ce_time", "ce_subject", "traceparent"} <= set(msg["headers"]["properties"])
     assert "murmur2" in doc["info"]["description"]
+
+
+def test_asyncapi_is_the_services_real_wiring():
+    """Every consumer group a service declares is a receive operation on each of its topics
+    (with its DLQ written); every relay topic with contract types is a send operation."""
+    from gx_kernel.service import installed_wirings
+
+    doc = yaml.safe_load((export.contracts_dir() / "asyncapi.yaml").read_text(encoding="utf-8"))
+    ops = doc["operations"]
+    wirings = installed_wirings()
+    assert {"agri", "workflow", "registry", "population"} <= {w.service for w in wirings}
+    receive = {(sub.group_id, t) for w in wirings for sub in w.subscriptions for t in sub.topics}
+    assert ("workflow.intake", "agri.events") in receive and ("agri.workflow", "workflow.events") in receive
+    assert {(o["bindings"]["kafka"]["groupId"]["enum"][0], o["channel"]["$ref"].rsplit("/", 1)[1])
+            for o in ops.values() if o["action"] == "receive"} == receive
+    sent = {o["channel"]["$ref"].rsplit("/", 1)[1] for o in ops.values() if o["action"] == "send"}
+    relayed = {w.publishes for w in wirings if w.publishes and any(
+        t.startswith(w.publishes.removesuffix("events")) for t in EVENT_TYPES)}
+    assert sent == relayed | {f"{t}.dlq" for _, t in receive}
+
+
+def test_a_new_consumer_group_shows_up_in_the_document():
+    from gx_kernel.consumer import Subscription
+    from gx_kernel.service import Wiring
+
+    doc = build_asyncapi([Wiring("agri", [Subscription("agri.audit", ("registry.events",))], "agri.events")])
+    assert set(doc["channels"]) == {"agri.events", "registry.events", "registry.events.dlq"}
+    op = doc["operations"]["receive.agri.audit.registry.events"]
+    assert op["action"] == "receive" and op["bindings"]["kafka"]["groupId"]["enum"] == ["agri.audit"]
+    assert "publish.agri.events" in doc["operations"] and "publish.registry.events" not in doc["operations"]
+    assert doc["components"]["messages"]["registry.events.dlq"]["payload"] == {
+        "$ref": "#/components/schemas/KafkaEnvelope"}
 
 
 def test_event_json_schema_accepts_a_real_payload():
