@@ -25,7 +25,8 @@ $(STAMP): $(DEPS) | $(PY)
 run: $(STAMP)
 	$(PY) -m gx_devstack.run
 
-test: $(STAMP)
+# Everything CI runs (.ci/run): lint first, then every test.
+test: lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # ruff over the tree; mypy strict for kernel/ and every services/*/gx_*/domain package
