@@ -210,6 +210,9 @@ async def test_region_sees_the_reform_across_guangxi(people):
     town = {r["code"]: r for r in county["rows"]}
     assert all(c.startswith("450103") for c in town)
     assert town[CHANGTANG]["township_offices"] == 1 and town[CHANGTANG]["staff"] == 4
+    own = town[QINGXIU]  # 本级: the county's management office and its staff
+    assert own["own"] and own["establishment"] == 4 and own["in_establishment"] == 1
+    assert county["total"]["in_reform"] == "市选取试点" and county["total"]["staff"] == 5
     r = await people.get("qingxiu_qu", "/dashboard", division=NANNING)
     assert r.status_code == 403  # a county sees only its own townships
     r = await people.get("qingxiu_qu", "/dashboard", division="45010300000x")

@@ -51,8 +51,16 @@ async def dashboard(rt: ServiceRuntime, p: Principal, division: str | None,
         f = await sql.figures(conn, s, prefix_of(code), n, y, today)
         reports = await sql.report_statuses(conn, s, prefix_of(code), y)
         name = await conn.fetchval(f"SELECT name FROM {s}.divisions WHERE code = $1", code)
+        basis = await conn.fetchval(f"SELECT basis FROM {s}.reform_counties WHERE year = $1 "
+                                    f"AND county_code = $2", y, code)
     rows = [_row(k, f, n, reports) for k in kids]
+    own = code[:n]  # the division's own office and staff (e.g. the county's management office)
+    if any(own in part for part in f.values()):
+        rows.insert(0, {**_row({"code": code, "name": f"{name}本级", "level": lv.csv_level},
+                               f, n, {}), "in_reform": "", "own": True})
     total = _total(rows)
+    if lv is Level.county:  # the county itself is in the reform or not
+        total["in_reform"] = domain.BASIS_ZH.get(basis, basis) if basis else "否"
     phases = reform["phases"] if reform else []
     return {"division": code, "name": name, "level": lv.value, "year": y,
             "reform": None if reform is None else {

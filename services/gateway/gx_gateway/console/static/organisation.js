@@ -32,7 +32,7 @@ export async function render({ user, query: hashQuery, go }) {
   const drillable = d.level !== "county" && d.level !== "township";
   const rows = [...d.rows, d.total].map((r) => h("tr", { class: r.code ? "" : "total" },
     d.columns.map((c) => {
-      if (c.key === "name" && r.code && drillable) {
+      if (c.key === "name" && r.code && drillable && !r.own) {
         return h("td", {}, h("a", { href: `#/organisation?division=${r.code}&year=${d.year}` }, r.name));
       }
       if (c.key === "name" && r.code && d.level === "county") {
