@@ -16,6 +16,7 @@ from gx_kernel import telemetry
 from gx_kernel.errors import TITLES, AppError, problem
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, verify_principal
 from gx_kernel.input_guard import PROBLEM_JSON, InputGuardMiddleware, Limits
+from gx_kernel.metrics import RequestMetricsMiddleware
 
 log = logging.getLogger(__name__)
 __all__ = ["PROBLEM_JSON", "chinese_message", "field_path", "install", "principal", "runtime",
@@ -94,6 +95,7 @@ def install(app: FastAPI, service_name: str) -> None:
     # Added first, so it runs inside the span (its refusals are traced too).
     app.add_middleware(InputGuardMiddleware,
                        limits=Limits.from_settings(getattr(app.state, "settings", None)))
+    app.add_middleware(RequestMetricsMiddleware, service_name=service_name)  # per route
     app.add_middleware(ServerSpanMiddleware, service_name=service_name)
 
 

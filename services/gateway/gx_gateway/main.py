@@ -5,11 +5,12 @@ import asyncpg
 from fastapi import FastAPI
 
 from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
-from gx_kernel.service import ServiceRuntime, create_service_app, serve
+from gx_kernel.service import ServiceRuntime, create_service_app, serve, supervise
 
 from gx_gateway.adapters.schema import ddl
-from gx_gateway.api import admin_routes, auth_routes, docs_routes, proxy
+from gx_gateway.api import admin_routes, auth_routes, docs_routes, ops_routes, proxy
 from gx_gateway.api.caller import RateLimited, rate_limited_handler
+from gx_gateway.application import ops
 from gx_gateway.application.accounts import seed_users
 from gx_gateway.application.api_docs import MergedOpenAPI
 from gx_gateway.application.forwarding import make_client, make_upstream, service_ready_check
@@ -40,6 +41,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                                     settings.revocation_cache_seconds),
             http=http_client, upstream=make_upstream(settings),
             openapi=MergedOpenAPI(app, settings, lambda: http_client))
+        rt.tasks.append(supervise("ops sampler", lambda: ops.sample_forever(rt)))
         if settings.demo:
             await seed_users(rt.pool, settings.schema, DEMO_USERS, DEMO_PASSWORD,
                              settings.argon2_memory_kib)
@@ -52,8 +54,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app = create_service_app(
         settings, title="gxstat 网关",
-        routers=[auth_routes.router, admin_routes.router, docs_routes.router, proxy.router,
-                 console_router],
+        routers=[auth_routes.router, admin_routes.router, docs_routes.router, ops_routes.router,
+                 proxy.router, console_router],
         on_setup=on_setup, on_shutdown=on_shutdown,
         # readiness is the gateway's own (database, broker); a backend that does not answer
         # makes it `degraded` with the backend named, it never takes the gateway out

@@ -14,11 +14,12 @@ const PAGES = {
   case: () => import("./case.js"),
   progress: () => import("./progress.js"),
   devices: () => import("./devices.js"),
+  ops: () => import("./ops.js"),
   organisation: () => import("./organisation.js"),
   organisation_report: () => import("./organisation_report.js"),
 };
 const TITLES = { login: "登录", tasks: "我的任务", report: "填报", queue: "审核队列", case: "审核案卷", progress: "进度",
-  devices: "设备登记", organisation: "改革工作总览", organisation_report: "推进情况报告" };
+  devices: "设备登记", ops: "运维概览", organisation: "改革工作总览", organisation_report: "推进情况报告" };
 
 let cleanup = null;
 let renderSeq = 0;
@@ -39,6 +40,7 @@ export function homeFor(user) {
   if (!user) return "#/login";
   if (user.role === "village_coordinator" || user.role === "grid_worker") return "#/tasks";
   if (REVIEWERS.includes(user.role)) return "#/queue";
+  if (user.role === "ops") return "#/ops";
   return "#/progress";
 }
 
@@ -46,6 +48,7 @@ function navItems(user) {
   const items = [];
   if (user.role === "village_coordinator") items.push(["tasks", "我的任务"]);
   if (REVIEWERS.includes(user.role)) items.push(["queue", "审核队列"]);
+  if (user.role === "ops") items.push(["ops", "运维概览"]);
   items.push(["progress", "进度"]);
   if (REVIEWERS.includes(user.role)) items.push(["organisation", "改革工作"]);
   if (user.role === "village_coordinator" || user.role === "grid_worker") items.push(["devices", "手机安全证书"]);

@@ -1,0 +1,73 @@
+"""/api/v1/ops/...: what the operations team sees (运维概览), read-only, role `ops`."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from gx_gateway.api.caller import Caller, authenticate
+from gx_gateway.application import ops
+
+router = APIRouter(prefix="/api/v1/ops", tags=["运维"])
+
+
+class ServiceState(BaseModel):
+    service: str = Field(description="服务名")
+    status: str = Field(description="ready / degraded / not_ready / unreachable")
+    checks: dict[str, bool] = Field(default_factory=dict, description="就绪检查项")
+    relay_lag: int | None = Field(None, description="事件库中尚未发布的事件数")
+    relay_stuck: dict | None = Field(None, description="卡住的事件（位置、事件、流、错误）")
+    relay_error: str | None = None
+    error: str | None = None
+
+
+class TopicState(BaseModel):
+    topic: str
+    records: int = Field(description="主题上的记录数（各分区末端偏移之和）")
+    dead_letters: int | None = Field(None, description="对应死信主题上的记录数")
+
+
+class DeadLetterDepth(BaseModel):
+    topic: str
+    depth: int
+
+
+class ConsumerLag(BaseModel):
+    group: str
+    topic: str
+    lag: int = Field(description="主题末端偏移 − 消费组已提交偏移")
+
+
+class BrokerState(BaseModel):
+    sampled_at: float | None = Field(None, description="取样时间（Unix 秒）")
+    error: str | None = Field(None, description="取样失败的原因")
+    topics: list[TopicState]
+    dead_letters: list[DeadLetterDepth]
+    consumer_lag: list[ConsumerLag]
+
+
+class RouteRequests(BaseModel):
+    service: str
+    method: str
+    route: str = Field(description="路由模板（不含具体ID）")
+    count: int
+    errors: int = Field(description="5xx 次数")
+    refused: int = Field(description="4xx 次数")
+    mean_ms: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+class OpsOverview(BaseModel):
+    """运维概览."""
+
+    services: list[ServiceState]
+    broker: BrokerState
+    requests: list[RouteRequests]
+    basis: str = Field(description="各数字的口径")
+
+
+@router.get("/overview", summary="运维概览（只读）", response_model=OpsOverview)
+async def overview(request: Request, caller: Caller = Depends(authenticate),
+                   fresh: bool = Query(False, description="重新取样消息中间件（否则用 15 秒内的样本）")
+                   ) -> dict:
+    return await ops.overview(request.app.state.runtime, caller.principal, fresh=fresh)

@@ -1,0 +1,94 @@
+"""Issue 14 §5 in the console: what the operations team sees (role `ops`, read-only) —
+each service's readiness and relay, dead letters per topic, consumer lag per group, and the
+gateway's requests per route (count, 5xx, 4xx, p50, p99) — at 1366 and 360 px, without a
+collector; the same figures as OpenTelemetry instruments."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+expect = pytest.importorskip("playwright.async_api").expect
+
+from aiokafka import AIOKafkaProducer
+
+from gx_kernel import metrics
+
+from .support import PHONE, open_as, publish, shot
+
+WIDE = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(scope="module")
+async def traffic(stack, api):
+    """Requests on a few routes, one of them refused, an event workflow consumes (a task),
+    and one dead letter on agri's topic."""
+    await publish(api, stack, "450103000000", "运维概览测试任务")
+    town = await stack.login(api, "changtang_zhen")
+    for _ in range(3):
+        assert (await api.get("/api/v1/agri/tasks", headers=town)).status_code == 200
+    assert (await api.get("/api/v1/agri/tasks")).status_code == 401
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(stack.topic("agri.events.dlq"), b"{}", key=b"k")
+    finally:
+        await producer.stop()
+    return await stack.login(api, "yunwei")
+
+
+async def _overview(api, ops, want) -> dict:
+    for _ in range(40):
+        r = await api.get("/api/v1/ops/overview", headers=ops, params={"fresh": "true"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if want(body):
+            return body
+        await asyncio.sleep(0.5)
+    raise AssertionError(body)
+
+
+async def test_the_overview_is_for_ops_only_and_counts_what_happened(stack, api, traffic):
+    town = await stack.login(api, "changtang_zhen")
+    r = await api.get("/api/v1/ops/overview", headers=town)
+    assert r.status_code == 403 and r.json()["code"] == "ops_only"
+    body = await _overview(api, traffic, lambda b: any(
+        d["topic"] == "agri.events.dlq" and d["depth"] >= 1 for d in b["broker"]["dead_letters"])
+        and any(c["topic"] == "agri.events" for c in b["broker"]["consumer_lag"]))
+    assert {s["service"] for s in body["services"]} >= {"agri", "workflow"}
+    agri = next(s for s in body["services"] if s["service"] == "agri")
+    assert agri["status"] == "ready" and agri["relay_lag"] is not None
+    assert body["broker"]["error"] is None
+    groups = {(c["group"], c["topic"]) for c in body["broker"]["consumer_lag"]}
+    assert any(t == "agri.events" for _, t in groups), groups  # workflow's intake reads it
+    routes = {(r["method"], r["route"]): r for r in body["requests"]}
+    tasks = routes[("GET", "/api/v1/agri/{rest}")]  # the template, never the raw path
+    assert tasks["count"] >= 3 and tasks["refused"] >= 1 and tasks["p99_ms"] is not None
+    assert not any("changtang" in r or "-" in r.split("/")[-1] for _, r in routes)
+    # the same figures as OpenTelemetry instruments (exported by OTLP where a collector is set)
+    assert any(r["route"] == "/api/v1/agri/{rest}" for r in metrics.request_snapshot("gateway"))
+    assert metrics.broker_sample().dlq_depth.get(stack.topic("agri.events.dlq"), 0) >= 1
+
+
+@pytest.mark.parametrize("size", ["1366", "360"])
+async def test_the_ops_page_shows_relays_dead_letters_lag_and_requests(stack, browser, api,
+                                                                       traffic, size):
+    await _overview(api, traffic, lambda b: b["broker"]["dead_letters"]
+                    and b["broker"]["consumer_lag"])
+    ctx, page = await open_as(browser, stack.gateway_url, "yunwei",
+                              viewport=WIDE if size == "1366" else PHONE)
+    try:
+        await expect(page.locator("h1")).to_have_text("运维概览")  # ops land on their page
+        await expect(page.locator("#nav")).to_contain_text("运维概览")
+        await expect(page.locator("#ops-services")).to_contain_text("农业统计")
+        await expect(page.locator("#ops-services")).to_contain_text("正常")
+        await expect(page.locator("#ops-dlq")).to_contain_text("agri.events.dlq")
+        await expect(page.locator("#ops-lag")).to_contain_text("agri.events")
+        await expect(page.locator("#ops-requests")).to_contain_text("GET /api/v1/agri/{rest}")
+        await expect(page.locator("#ops-stamp")).to_contain_text("取样于")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"] + 1  # tables scroll inside, not the page
+        await shot(page, f"ops-{size}.png")
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()
