@@ -13,7 +13,8 @@ from ..types import Command, ExpectedVersion, ReturnFieldNotes, no_nul
 
 __all__ = ["HouseholdForm", "PersonForm", "SaveHousehold", "ConfirmReadBack", "HandIn",
            "Recheck", "ErasePerson", "RevealIdNumber", "ImportAreas", "AreaItem",
-           "AssignEnumerator", "VerifyArea", "PublishExam", "QuestionInput", "TakeExam"]
+           "AssignEnumerator", "VerifyArea", "RosterLine", "SaveRoster", "RosterRemovalInput",
+           "RecordRosterReview", "PublishExam", "QuestionInput", "TakeExam"]
 
 Text = Annotated[str, no_nul]
 Code = Annotated[str, no_nul, Field(max_length=4, pattern=r"^[0-9]{1,4}$")]
@@ -178,3 +179,41 @@ class TakeExam(Command):
                   Annotated[int, Field(ge=0, le=7)]] = Field(
         max_length=200, title="答案", description="题号（至多16字符） -> 所选选项序号，至多200题")
 
+
+
+class RosterLine(Command):
+    """户主姓名底册一行；``entry_id`` 为已有行的ID（新增行不填）."""
+
+    entry_id: UUID | None = Field(None, title="底册行ID")
+    building_no: Text = text(20, "建筑物编号", ..., min_length=1)
+    dwelling_no: Text = text(20, "住房编号", ..., min_length=1)
+    head_name: Text = text(40, "户主姓名", ..., min_length=1)
+    household_size: int = Field(ge=1, le=999, title="户人数")
+    household_type: Literal["1", "2"] = Field(title="户别（1 家庭户，2 集体户）")
+
+
+class SaveRoster(Command):
+    """保存户主姓名底册（摸底）."""
+
+    entries: list[RosterLine] = Field(max_length=2000, title="底册", description="至多2000户")
+    expected_version: ExpectedVersion
+
+
+class RosterRemovalInput(Command):
+    entry_id: UUID = Field(title="删除的底册行ID")
+    reason: Text = text(200, "删除原因", ..., min_length=1)
+
+
+class RecordRosterReview(Command):
+    """记录底册复议（与村干部、居民代表核对有无遗漏）."""
+
+    held_on: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", max_length=10,
+                         title="复议日期", description="复议日期 YYYY-MM-DD（10位）")
+    participants: list[Annotated[Text, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1, max_length=30, title="参加人员",
+        description="参加人员的职务或身份（每项至多40字，至多30项）")
+    added: list[UUID] = Field(default_factory=list, max_length=2000, title="增补的底册行ID")
+    removed: list[RosterRemovalInput] = Field(default_factory=list, max_length=2000,
+                                              title="删除的底册行及原因")
+    note: Text = text(500, "复议说明", "")
+    expected_version: ExpectedVersion

@@ -28,7 +28,8 @@ __all__ = [
     "ExamPublished", "EnumeratorTested", "AreaImported", "AreaAssigned", "AreaVerified",
     "HouseholdDraftSaved", "HouseholdReadBackConfirmed", "HouseholdHandedIn",
     "HouseholdRecheckReturned", "HouseholdSubmitted", "HouseholdReturned", "HouseholdAccepted",
-    "PersonErased", "PersonRecordAccessed",
+    "PersonErased", "PersonRecordAccessed", "RosterEntry", "RosterSaved", "RosterReviewed",
+    "RosterRemoval",
 ]
 
 SUBJECT_KIND = "population.household"
@@ -144,6 +145,49 @@ class AreaVerified(EventPayload):
     corrected: bool = Field(description="名称或城乡属性与下发不同（需上报审批）")
 
 
+def _sealed_text(v: str) -> str:
+    if not v.startswith(SEALED_PREFIX):
+        raise PydanticCustomError("not_sealed", "户主姓名必须加密后才能写入事件")
+    return v
+
+
+class RosterEntry(EventPayload):
+    """户主姓名底册的一行：建筑物、住房、户主姓名（密文）、户人数、户别."""
+
+    entry_id: UUID
+    building_no: str = Field(min_length=1, max_length=20)
+    dwelling_no: str = Field(min_length=1, max_length=20)
+    head_name: Annotated[str, Field(max_length=600), AfterValidator(_sealed_text)]
+    household_size: int = Field(ge=1, le=999)
+    household_type: Literal["1", "2"] = Field(description="1 家庭户，2 集体户")
+
+
+@event("population.roster.saved", 1)
+class RosterSaved(EventPayload):
+    """户主姓名底册已保存（摸底）."""
+
+    area_id: UUID
+    entries: list[RosterEntry] = Field(max_length=2000)
+
+
+class RosterRemoval(EventPayload):
+    entry_id: UUID
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@event("population.roster.reviewed", 1)
+class RosterReviewed(EventPayload):
+    """底册复议已记录：参加人员（职务）、增补与删除的户及原因."""
+
+    area_id: UUID
+    held_on: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    participants: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1, max_length=30, description="参加人员（职务或身份，如 村委会主任、居民代表）")
+    added: list[UUID] = Field(default_factory=list, max_length=2000, description="增补的底册行")
+    removed: list[RosterRemoval] = Field(default_factory=list, max_length=2000)
+    note: str = Field("", max_length=500)
+
+
 @event("population.household.draft_saved", 1)
 class HouseholdDraftSaved(EventPayload):
     """住户表（户表与个人表）已保存；个人身份信息为密文."""
@@ -243,10 +287,11 @@ class PersonErased(EventPayload):
 class PersonRecordAccessed(EventPayload):
     """个人信息访问审计：谁、何时、为何、从哪台设备读取了哪些人的个人表."""
 
-    household_id: UUID
+    household_id: UUID | None = Field(None, description="住户（读取底册时为空）")
+    area_id: UUID | None = Field(None, description="调查小区（读取户主姓名底册时）")
     village_code: DivisionCode
-    person_ids: list[UUID] = Field(max_length=100)
-    purpose: Literal["view", "reveal_id_number"]
+    person_ids: list[UUID] = Field(max_length=2000)
+    purpose: Literal["view", "reveal_id_number", "view_roster"]
     reason_code: str | None = Field(None, pattern=r"^V[0-9]{2}$")
     reader: str = Field(max_length=64)
     reader_role: str = Field(max_length=32)

@@ -70,7 +70,7 @@ async def area(conn, s: str, area_id: uuid.UUID, lock: bool = False) -> dict[str
         f"SELECT a.*, coalesce((SELECT array_agg(username ORDER BY username) FROM"
         f" {s}.area_enumerators e WHERE e.area_id = a.area_id), '{{}}') AS enumerators"
         f" FROM {s}.areas a WHERE a.area_id = $1" + (" FOR UPDATE OF a" if lock else ""), area_id)
-    return _dict(row, "buildings")
+    return _dict(row, "buildings", "roster", "roster_reviews")
 
 
 async def areas_under(conn, s: str, prefix: str, year: int) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ async def areas_under(conn, s: str, prefix: str, year: int) -> list[dict[str, An
         f" (SELECT count(*) FROM {s}.households h WHERE h.area_id = a.area_id) AS households"
         f" FROM {s}.areas a WHERE a.village_code LIKE $1 AND a.survey_year = $2"
         f" ORDER BY a.area_code LIMIT 5000", prefix + "%", year)
-    return [_dict(r, "buildings") for r in rows]  # type: ignore[misc]
+    return [_dict(r, "buildings", "roster", "roster_reviews") for r in rows]  # type: ignore[misc]
 
 
 async def set_assignment(conn, s: str, area_id: uuid.UUID, username: str, assigned: bool) -> None:
@@ -90,6 +90,12 @@ async def set_assignment(conn, s: str, area_id: uuid.UUID, username: str, assign
     else:
         await conn.execute(f"DELETE FROM {s}.area_enumerators WHERE area_id=$1 AND username=$2",
                            area_id, username)
+
+
+async def add_roster_review(conn, s: str, area_id: uuid.UUID, review: dict[str, Any],
+                            version: int) -> None:
+    await conn.execute(f"UPDATE {s}.areas SET roster_reviews = roster_reviews || $2::jsonb,"
+                       f" version = $3 WHERE area_id = $1", area_id, _j([review]), version)
 
 
 async def update_area(conn, s: str, area_id: uuid.UUID, **cols: Any) -> None:
@@ -196,15 +202,20 @@ async def households_under(conn, s: str, prefix: str, *, enumerator: str | None 
 
 
 # -- access audit ----------------------------------------------------------------------------
+def _opt_uuid(v: Any) -> uuid.UUID | None:
+    return uuid.UUID(str(v)) if v else None
+
+
 async def insert_access(conn, s: str, event_id: uuid.UUID, at: Any, d: dict[str, Any],
                         reader_name: str | None, village_code: str) -> None:
     await conn.execute(
         f"INSERT INTO {s}.access_log (event_id, at, reader, reader_name, reader_role,"
-        f" reader_division, device, household_id, village_code, person_ids, purpose, reason_code)"
-        f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING",
+        f" reader_division, device, household_id, village_code, person_ids, purpose, reason_code,"
+        f" area_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT DO NOTHING",
         event_id, at, d["reader"], reader_name, d["reader_role"], d["reader_division"],
-        d.get("device"), uuid.UUID(str(d["household_id"])), village_code,
-        _j([str(p) for p in d["person_ids"]]), d["purpose"], d.get("reason_code"))
+        d.get("device"), _opt_uuid(d.get("household_id")), village_code,
+        _j([str(p) for p in d["person_ids"]]), d["purpose"], d.get("reason_code"),
+        _opt_uuid(d.get("area_id")))
 
 
 async def access_log(conn, s: str, prefix: str, limit: int, offset: int,

@@ -16,15 +16,17 @@ from gx_contracts.commands.population import (
     ImportAreas,
     PublishExam,
     Recheck,
+    RecordRosterReview,
     RevealIdNumber,
     SaveHousehold,
+    SaveRoster,
     TakeExam,
     VerifyArea,
 )
 from gx_kernel.http import principal, runtime
 from gx_kernel.identity import Principal
 
-from gx_population.application import areas, erasure, reading, registration
+from gx_population.application import areas, erasure, reading, registration, roster
 
 router = APIRouter(prefix="/api/v1/population", tags=["population"])
 IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
@@ -91,6 +93,26 @@ async def assign(area_id: uuid.UUID, cmd: AssignEnumerator, p: Principal = Depen
 async def verify(area_id: uuid.UUID, cmd: VerifyArea, p: Principal = Depends(principal),
                  rt=Depends(runtime), key: str | None = IdemKey):
     return _reply(await areas.verify(rt, p, area_id, cmd, key))
+
+
+@router.put("/areas/{area_id}/roster")
+async def save_roster(area_id: uuid.UUID, cmd: SaveRoster, p: Principal = Depends(principal),
+                      rt=Depends(runtime), key: str | None = IdemKey):
+    """户主姓名底册（摸底）."""
+    return _reply(await roster.save_roster(rt, p, area_id, cmd, key))
+
+
+@router.get("/areas/{area_id}/roster")
+async def get_roster(area_id: uuid.UUID, p: Principal = Depends(principal), rt=Depends(runtime)):
+    return _private(await roster.get_roster(rt, p, area_id))
+
+
+@router.post("/areas/{area_id}/roster/reviews")
+async def review_roster(area_id: uuid.UUID, cmd: RecordRosterReview,
+                        p: Principal = Depends(principal), rt=Depends(runtime),
+                        key: str | None = IdemKey):
+    """底册复议记录."""
+    return _reply(await roster.record_review(rt, p, area_id, cmd, key))
 
 
 @router.post("/areas/{area_id}/households")

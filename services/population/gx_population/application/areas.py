@@ -197,5 +197,6 @@ async def list_areas(rt: ServiceRuntime, p: Principal, year: int) -> dict[str, A
         raise Forbidden("订阅系统不能读取调查小区", code="role_forbidden")
     async with rt.pool.acquire() as conn:
         rows = await repo.areas_under(conn, rt.settings.schema, jurisdiction(p), year)
-    return {"items": [{**r, "area_id": str(r["area_id"]), "enumerators": list(r["enumerators"])}
-                      for r in rows]}
+    return {"items": [{**{k: v for k, v in r.items() if k != "roster"},
+                       "area_id": str(r["area_id"]), "enumerators": list(r["enumerators"]),
+                       "roster_households": len(r.get("roster") or [])} for r in rows]}

@@ -24,6 +24,8 @@ from gx_contracts.events.population import (
     HouseholdReturned,
     PersonErased,
     PersonRecordAccessed,
+    RosterReviewed,
+    RosterSaved,
 )
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
@@ -65,6 +67,18 @@ def projections(s: str) -> ProjectionRegistry:
                                verified_name=d["name"],
                                verified_urban_rural_code=d["urban_rural_code"],
                                corrected=d["corrected"], version=e.version)
+
+    @registry.on(RosterSaved.EVENT_TYPE)
+    async def roster(conn: Any, e: StoredEvent) -> None:
+        await repo.update_area(conn, s, _uuid(e.data["area_id"]), roster=e.data["entries"],
+                               version=e.version)
+
+    @registry.on(RosterReviewed.EVENT_TYPE)
+    async def roster_reviewed(conn: Any, e: StoredEvent) -> None:
+        meta = e.metadata or {}
+        review = {**{k: v for k, v in e.data.items() if k != "area_id"},
+                  "recorded_by": meta.get("actor_name"), "recorded_at": e.recorded_at}
+        await repo.add_roster_review(conn, s, _uuid(e.data["area_id"]), review, e.version)
 
     @registry.on(HouseholdDraftSaved.EVENT_TYPE)
     async def draft(conn: Any, e: StoredEvent) -> None:
