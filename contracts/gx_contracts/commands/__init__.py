@@ -4,8 +4,8 @@ from pydantic import BaseModel
 
 from .agri import PublishTask, SaveDraft, SubmitReport
 from .population import (AssignEnumerator, ConfirmReadBack, ErasePerson, HandIn,
-                         ImportAreas, PublishExam, Recheck, RevealIdNumber, SaveHousehold,
-                         TakeExam, VerifyArea)
+                         ImportAreas, PublishExam, Recheck, RecordRosterReview, RevealIdNumber,
+                         SaveHousehold, SaveRoster, TakeExam, VerifyArea)
 from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
                            RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
                            SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
@@ -43,6 +43,8 @@ COMMANDS: dict[str, type[BaseModel]] = {
         VerifyArea,
         PublishExam,
         TakeExam,
+        SaveRoster,
+        RecordRosterReview,
     )
 }
 """command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""
