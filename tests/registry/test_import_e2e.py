@@ -3,27 +3,26 @@ GB18030, XLSX), bad rows to the error list, re-import a no-op, match outcomes as
 task lists pushed down to the grid, transfer-out and return, jurisdiction."""
 from __future__ import annotations
 
-import asyncio
-import csv
 import io
 
 import httpx
 import openpyxl
 import pytest
 
-from gx_registry.domain.codes import make_uscc
+from .registry_support import (
+    ADDR,
+    DINGXI,
+    HEADER,
+    TIANTANG,
+    gb18030_csv,
+    upload,
+    uscc,
+    wait_done,
+    xlsx,
+)
 
 pytestmark = pytest.mark.e2e
 
-TIANTANG, DINGXI = "450103103201", "450103103202"
-ADDR = "广西南宁市青秀区长塘镇天堂村民族大道{}号"
-
-
-def uscc(n: int) -> str:
-    return make_uscc("91", "450103", f"MA5K{n:04d}")
-
-
-HEADER = ["统一社会信用代码", "企业名称", "住所", "法定代表人", "登记状态"]
 ROWS = [
     [uscc(1), "南宁天堂宏达科技有限公司", ADDR.format(1), "黄伟", "存续"],
     [uscc(2), "南宁天堂恒通贸易有限责任公司", ADDR.format(2), "李芳", "存续"],
@@ -36,22 +35,6 @@ ROWS = [
 ]
 
 
-def gb18030_csv(rows) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf).writerows([HEADER, *rows])
-    return buf.getvalue().encode("gb18030")
-
-
-def xlsx(rows) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(HEADER)
-    for r in rows:
-        ws.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
 
 @pytest.fixture(scope="module")
 async def gw(stack):
@@ -60,32 +43,6 @@ async def gw(stack):
             "qu_tongji", "qingxiu_qu", "changtang_zhen", "tiantang_cun", "dingxi_cun",
             "tiantang_wangge", "nanning_shi")}
         yield client, heads
-
-
-async def upload(client, h, data: bytes, name: str, department="市场监管", part=None):
-    r = await client.post("/api/v1/registry/imports", headers=h, json={
-        "department": department, "file_name": name, "file_bytes": len(data)})
-    assert r.status_code == 201, r.text
-    body = r.json()
-    size = part or body["part_bytes"]
-    for i in range(0, len(data), size):
-        r = await client.put(f"/api/v1/registry/imports/{body['batch_id']}/parts/{i // size}",
-                             headers={**h, "Content-Type": "application/octet-stream"},
-                             content=data[i:i + size])
-        assert r.status_code == 200, r.text
-    r = await client.post(f"/api/v1/registry/imports/{body['batch_id']}/finish", headers=h)
-    assert r.status_code in (200, 202), r.text
-    return body["batch_id"], r.json()
-
-
-async def wait_done(client, h, batch_id):
-    for _ in range(600):
-        r = await client.get(f"/api/v1/registry/imports/{batch_id}", headers=h)
-        assert r.status_code == 200, r.text
-        if r.json()["status"] in ("done", "failed"):
-            return r.json()
-        await asyncio.sleep(0.1)
-    raise AssertionError("import did not finish")
 
 
 async def test_department_files_in_and_task_lists_down(gw, stack):

@@ -12,7 +12,7 @@ from ..types import Command, DivisionCode, ExpectedVersion, RequiredReason, at_m
 
 __all__ = ["StartImport", "ResolveReview", "PushDown", "TransferOut", "ReturnUp", "CreateGrid",
            "AssignTasks", "LocationFix", "SaveUnitForm", "SubmitUnitForm", "OpenRound",
-           "ConfirmUnit", "MAX_UPLOAD_BYTES", "MAX_PART_BYTES"]
+           "ConfirmUnit", "OpenUnitForm", "MAX_UPLOAD_BYTES", "MAX_PART_BYTES"]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 """Largest department file (200 MB: a 300,000-row XLSX is ~40 MB)."""
@@ -119,3 +119,10 @@ class ConfirmUnit(Command):
     unit_id: UUID = Field(title="单位")
     outcome: Literal["confirmed", "changed", "erroneous", "moved_out"] = Field(title="确认结果")
     note: Note = Field("", title="说明")
+
+
+class OpenUnitForm(Command):
+    """打开基本单位情况表：为任务单位（task_id），或实地发现的新单位（只给 village_code）."""
+
+    village_code: DivisionCode = Field(title="村（社区）")
+    task_id: UUID | None = Field(None, title="任务")

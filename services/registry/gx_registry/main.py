@@ -7,10 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from gx_kernel.migrations import run_migrations
-from gx_kernel.service import ServiceRuntime, create_service_app, serve
+from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve
 
 from gx_registry.api.routes import router
-from gx_registry.application import uploads
+from gx_registry.application import consumer, uploads
 from gx_registry.application.state import RegistryState
 from gx_registry.settings import RegistrySettings
 
@@ -25,8 +25,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         rt.state = RegistryState()
         await uploads.resume(rt)
 
+    follow = ConsumerSpec("workflow", ["workflow.events"], make_handler=consumer.make_handler,
+                          wants=consumer.wants)
     return create_service_app(settings, title="gxstat registry 基本单位名录库", routers=[router],
-                              on_setup=on_setup)
+                              consumers=[follow], on_setup=on_setup)
 
 
 if __name__ == "__main__":

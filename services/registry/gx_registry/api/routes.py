@@ -11,17 +11,21 @@ from fastapi.responses import JSONResponse, Response
 from gx_contracts.commands.registry import (
     AssignTasks,
     CreateGrid,
+    OpenUnitForm,
     PushDown,
     ResolveReview,
     ReturnUp,
+    SaveUnitForm,
     StartImport,
+    SubmitUnitForm,
     TransferOut,
 )
 from gx_kernel.http import principal, runtime
 from gx_kernel.identity import Principal
 
-from gx_registry.application import queries, tasks, uploads
+from gx_registry.application import forms, queries, tasks, uploads
 from gx_registry.domain import records
+from gx_registry.domain.unit_form import form_def
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
@@ -166,3 +170,41 @@ async def create_grid(cmd: CreateGrid, p: Principal = Depends(principal), rt=Dep
 async def assign(cmd: AssignTasks, p: Principal = Depends(principal), rt=Depends(runtime),
                  key: str | None = IdemKey):
     return _reply(await tasks.assign(rt, p, cmd, key))
+
+
+@router.get("/forms/definition")
+async def form_definition(p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    """基本单位情况表的表式（最新版本）与定位精度要求."""
+    d = form_def()
+    assert d is not None
+    return {**d.as_dict(), "max_location_accuracy_m": rt.settings.max_location_accuracy_m}
+
+
+@router.post("/forms", status_code=201)
+async def open_form(cmd: OpenUnitForm, p: Principal = Depends(principal), rt=Depends(runtime),
+                    key: str | None = IdemKey):
+    return _reply(await forms.open_form(rt, p, cmd, key))
+
+
+@router.get("/forms")
+async def list_forms(p: Principal = Depends(principal), rt=Depends(runtime),
+                     limit: int = Limit(), offset: int = Offset()) -> dict:
+    return await forms.list_forms(rt, p, limit, offset)
+
+
+@router.get("/forms/{form_id}")
+async def get_form(form_id: uuid.UUID, p: Principal = Depends(principal),
+                   rt=Depends(runtime)) -> dict:
+    return await forms.get_form(rt, p, form_id)
+
+
+@router.put("/forms/{form_id}/draft")
+async def save_form(form_id: uuid.UUID, cmd: SaveUnitForm, p: Principal = Depends(principal),
+                    rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await forms.save_draft(rt, p, form_id, cmd, key))
+
+
+@router.post("/forms/{form_id}/submit")
+async def submit_form(form_id: uuid.UUID, cmd: SubmitUnitForm, p: Principal = Depends(principal),
+                      rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await forms.submit(rt, p, form_id, cmd, key))
