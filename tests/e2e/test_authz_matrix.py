@@ -157,6 +157,8 @@ ENDPOINTS: list[Endpoint] = [
              outside=outside(404, village=G403, grid=G403), fresh="accepted_case"),
     # -- gateway ------------------------------------------------------------------------
     Endpoint("gateway.me", "GET", "/api/v1/me", inside=each(200)),
+    Endpoint("gateway.ops_overview", "GET", "/api/v1/ops/overview",
+             inside=each((403, "ops_only"), ops=200)),
     Endpoint("gateway.create_user", "POST", "/api/v1/admin/users",
              {"username": "m_{uniq}", "name_zh": "矩阵测试", "role": "village_coordinator",
               "division": "{village_code}", "password": "Start#2026"},
@@ -223,7 +225,7 @@ def test_the_table_covers_every_role_and_every_public_endpoint_of_the_merged_doc
     listed = {(ep.method.lower(), _norm(ep.path)) for ep in ENDPOINTS}
     documented = {(m, _norm(p)) for p, item in world.openapi["paths"].items() for m in item
                   if p.startswith(("/api/v1/agri/", "/api/v1/workflow/", "/api/v1/admin/",
-                                   "/api/v1/devices/"))}
+                                   "/api/v1/devices/", "/api/v1/ops/"))}
     assert documented - listed <= UNCOVERED, sorted(documented - listed - UNCOVERED)
 
 
