@@ -5,13 +5,16 @@ from pydantic import BaseModel
 from .agri import PublishTask, SaveDraft, SubmitReport
 from .population import (AssignEnumerator, ConfirmReadBack, ErasePerson, HandIn,
                          ImportAreas, PublishExam, Recheck, RecordRosterReview, RevealIdNumber,
-                         SaveHousehold, SaveRoster, TakeExam, VerifyArea)
+                         SaveHousehold, SaveRoster, TakeExam, VerifyArea, ReportChange,
+                         AdjustLedger, RecordAdminFigures, ExplainDiscrepancy, DrawPesSample,
+                         AssignPesTeam, RecordPesCheck, MatchPes)
 from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
                            RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
                            SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
                            SetSubsidyRates, SubmitProgressReport)
 from .gateway import CreateUser, EnrolDevice, GrantTopics, Login, Refresh, RevokeDevice
 from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
+from . import registry as _registry
 
 COMMANDS: dict[str, type[BaseModel]] = {
     m.__name__: m
@@ -45,6 +48,7 @@ COMMANDS: dict[str, type[BaseModel]] = {
         TakeExam,
         SaveRoster,
         RecordRosterReview,
+        *(getattr(_registry, n) for n in _registry.__all__ if not n.isupper()),
     )
 }
 """command name -> model (exported to ``contracts/schemas/commands/<name>.json``)."""
