@@ -5,9 +5,7 @@ from pydantic import BaseModel
 from .agri import PublishTask, SaveDraft, SubmitReport
 from .population import (AssignEnumerator, ConfirmReadBack, ErasePerson, HandIn,
                          ImportAreas, PublishExam, Recheck, RecordRosterReview, RevealIdNumber,
-                         SaveHousehold, SaveRoster, TakeExam, VerifyArea, ReportChange,
-                         AdjustLedger, RecordAdminFigures, ExplainDiscrepancy, DrawPesSample,
-                         AssignPesTeam, RecordPesCheck, MatchPes)
+                         SaveHousehold, SaveRoster, TakeExam, VerifyArea)
 from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
                            RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
                            SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
