@@ -15,8 +15,8 @@ from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 from gx_kernel.identity import PRINCIPAL_HEADER, verify_principal
 
 from gx_gateway.application.accounts import seed_users
+from gx_gateway.application.shared_limits import SharedRateLimiter
 from gx_gateway.application.state import state
-from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.main import create_app
 from gx_gateway.settings import GatewaySettings
 
@@ -73,6 +73,7 @@ def settings(infra) -> GatewaySettings:
         GX_ARGON2_MEMORY_KIB=1024, GX_RATE_USER_BURST=10_000, GX_RATE_USER_PER_SEC=1000,
         GX_REGISTRY_URL=f"http://127.0.0.1:{FAKE_PORT}", GX_AGRI_URL=f"http://127.0.0.1:{FAKE_PORT}",
         GX_WORKFLOW_URL=f"http://127.0.0.1:{FAKE_PORT}", GX_POPULATION_URL=DOWN_URL,
+        GX_ORGANISATION_URL=f"http://127.0.0.1:{FAKE_PORT}",
         GX_IDEMPOTENCY_WAIT=2.0)
 
 
@@ -137,6 +138,11 @@ def limits(runtime):
     saved = state(runtime).limits
 
     def install(user_burst: int, device_burst: int = 5, rate: float = 0.5) -> None:
-        state(runtime).limits = (RateLimiter(rate, user_burst), RateLimiter(rate, device_burst))
+        st, tag = state(runtime), uuid.uuid4().hex[:8]  # fresh buckets in the shared table
+        st.limits = (
+            SharedRateLimiter(st.idempotency_pool, runtime.settings.schema, f"user-{tag}",
+                              rate, user_burst),
+            SharedRateLimiter(st.idempotency_pool, runtime.settings.schema, f"device-{tag}",
+                              rate, device_burst))
     yield install
     state(runtime).limits = saved

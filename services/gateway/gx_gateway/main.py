@@ -15,9 +15,9 @@ from gx_gateway.application.accounts import seed_users
 from gx_gateway.application.api_docs import MergedOpenAPI
 from gx_gateway.application.forwarding import make_client, make_upstream, service_ready_check
 from gx_gateway.application.revocations import RevokedFamilies
+from gx_gateway.application.shared_limits import SharedRateLimiter
 from gx_gateway.application.state import GatewayState, state
 from gx_gateway.console import router as console_router
-from gx_gateway.domain.ratelimit import RateLimiter
 from gx_gateway.settings import SERVICES, GatewaySettings
 
 
@@ -28,15 +28,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         async with rt.pool.acquire() as conn:
             await conn.execute(ddl(settings.schema))
         http_client = make_client(settings)
+        # Idempotency records and rate-limit leases commit without waiting for the disk:
+        # losing the last few on a crash only means the service's own key check (in its
+        # effects' transaction) answers, or a bucket refills early.
+        fast_pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8,
+                                              server_settings={"synchronous_commit": "off"})
         rt.state = GatewayState(
-            limits=(RateLimiter(settings.rate_user_per_sec, settings.rate_user_burst),
-                    RateLimiter(settings.rate_device_per_sec, settings.rate_device_burst)),
-            # Idempotency records commit without waiting for the disk: losing the last few on
-            # a crash only means the service's own key check (in its effects' transaction)
-            # answers.
-            idempotency_pool=await asyncpg.create_pool(
-                settings.database_url, min_size=1, max_size=5,
-                server_settings={"synchronous_commit": "off"}),
+            # per user and per device, shared by every gateway replica
+            limits=(SharedRateLimiter(fast_pool, settings.schema, "user",
+                                      settings.rate_user_per_sec, settings.rate_user_burst),
+                    SharedRateLimiter(fast_pool, settings.schema, "device",
+                                      settings.rate_device_per_sec, settings.rate_device_burst)),
+            idempotency_pool=fast_pool,
             revoked=RevokedFamilies(rt.pool, settings.schema, settings.access_ttl,
                                     settings.revocation_cache_seconds),
             http=http_client, upstream=make_upstream(settings),

@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS {s}.login_throttle (
     last_failure timestamptz NOT NULL,
     blocked_until timestamptz
 );
+-- Request rate limits (令牌桶) shared by every gateway replica: a replica leases a few tokens
+-- at a time (application/shared_limits.py). UNLOGGED: a crash only refills the buckets.
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.rate_buckets (
+    key text PRIMARY KEY,
+    tokens double precision NOT NULL,
+    granted integer NOT NULL,
+    at timestamptz NOT NULL
+);
 CREATE TABLE IF NOT EXISTS {s}.devices (
     device_id uuid PRIMARY KEY,
     user_id uuid NOT NULL REFERENCES {s}.users(user_id),

@@ -55,7 +55,7 @@ async def authenticate(request: Request) -> Caller:
         raise Unauthorized("登录会话已被撤销（刷新令牌被重复使用），请重新登录",
                            code="session_revoked")
     user_limiter, device_limiter = state(rt).limits
-    wait = user_limiter.take(claims.user_id)
+    wait = await user_limiter.take(claims.user_id)
     if wait:
         raise RateLimited(wait, "本账号")
     device_id = None
@@ -64,7 +64,7 @@ async def authenticate(request: Request) -> Caller:
     needs_proof = (s.device_required and is_data_collection(claims.role, request.method)
                    and not request.url.path.startswith(("/api/v1/admin/", "/api/v1/devices/")))
     if needs_proof or request.headers.get(DEVICE_ID_HEADER):
-        wait = device_limiter.take(request.headers.get(DEVICE_ID_HEADER) or "")
+        wait = await device_limiter.take(request.headers.get(DEVICE_ID_HEADER) or "")
         if wait:
             raise RateLimited(wait, "本设备")
         body = await read_body(request, s.max_body_bytes)

@@ -12,12 +12,12 @@ from gx_kernel.service import ServiceRuntime
 
 from gx_gateway.application.api_docs import MergedOpenAPI
 from gx_gateway.application.revocations import RevokedFamilies
-from gx_gateway.domain.ratelimit import RateLimiter
+from gx_gateway.application.shared_limits import SharedRateLimiter
 
 
 @dataclass
 class GatewayState:
-    limits: tuple[RateLimiter, RateLimiter]  # per user, per device
+    limits: tuple[SharedRateLimiter, SharedRateLimiter]  # per user, per device (shared)
     idempotency_pool: asyncpg.Pool  # commits without waiting for the disk (see main)
     revoked: RevokedFamilies
     http: httpx.AsyncClient  # health checks and OpenAPI documents of the services
