@@ -12,7 +12,7 @@ from ..types import Command, DivisionCode, ExpectedVersion, RequiredReason, at_m
 
 __all__ = ["StartImport", "ResolveReview", "PushDown", "TransferOut", "ReturnUp", "CreateGrid",
            "AssignTasks", "LocationFix", "SaveUnitForm", "SubmitUnitForm", "OpenRound",
-           "ConfirmUnit", "OpenUnitForm", "MAX_UPLOAD_BYTES", "MAX_PART_BYTES"]
+           "ConfirmUnit", "OpenUnitForm", "RunAudit", "MAX_UPLOAD_BYTES", "MAX_PART_BYTES"]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 """Largest department file (200 MB: a 300,000-row XLSX is ~40 MB)."""
@@ -126,3 +126,9 @@ class OpenUnitForm(Command):
 
     village_code: DivisionCode = Field(title="村（社区）")
     task_id: UUID | None = Field(None, title="任务")
+
+
+class RunAudit(Command):
+    """对名录库存量运行审核规则（范围内），差错单位生成实地核实任务."""
+
+    scope_division: DivisionCode = Field(title="审核范围")

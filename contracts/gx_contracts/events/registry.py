@@ -59,6 +59,7 @@ class Source(EventPayload):
     form_id: UUID | None = Field(None, description="基本单位情况表ID")
     round_id: UUID | None = Field(None, description="定期确认轮次ID")
     review_id: UUID | None = None
+    scope_division: DivisionCode | None = Field(None, description="审核（或确认）发起的区划：任务落入其任务底册")
     note: str | None = None
 
 

@@ -1,20 +1,25 @@
 """HTTP routes of the registry (/api/v1/registry/...): parse, principal, delegate."""
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from gx_contracts.commands.registry import (
     AssignTasks,
+    ConfirmUnit,
     CreateGrid,
+    OpenRound,
     OpenUnitForm,
     PushDown,
     ResolveReview,
     ReturnUp,
+    RunAudit,
     SaveUnitForm,
     StartImport,
     SubmitUnitForm,
@@ -23,7 +28,7 @@ from gx_contracts.commands.registry import (
 from gx_kernel.http import principal, runtime
 from gx_kernel.identity import Principal
 
-from gx_registry.application import forms, queries, tasks, uploads
+from gx_registry.application import forms, queries, rounds, tasks, uploads
 from gx_registry.domain import records
 from gx_registry.domain.unit_form import form_def
 
@@ -208,3 +213,61 @@ async def save_form(form_id: uuid.UUID, cmd: SaveUnitForm, p: Principal = Depend
 async def submit_form(form_id: uuid.UUID, cmd: SubmitUnitForm, p: Principal = Depends(principal),
                       rt=Depends(runtime), key: str | None = IdemKey):
     return _reply(await forms.submit(rt, p, form_id, cmd, key))
+
+
+@router.post("/audits")
+async def run_audit(cmd: RunAudit, p: Principal = Depends(principal), rt=Depends(runtime),
+                    key: str | None = IdemKey):
+    """名录库审核：差错单位生成实地核实任务."""
+    return _reply(await rounds.run_audit(rt, p, cmd, key))
+
+
+@router.post("/rounds", status_code=201)
+async def open_round(cmd: OpenRound, p: Principal = Depends(principal), rt=Depends(runtime),
+                     key: str | None = IdemKey):
+    return _reply(await rounds.open_round(rt, p, cmd, key))
+
+
+@router.get("/rounds")
+async def list_rounds(p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    return await rounds.list_rounds(rt, p)
+
+
+@router.get("/rounds/{round_id}/progress")
+async def round_progress(round_id: uuid.UUID, division: str | None = Code(),
+                         p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    return await rounds.progress(rt, p, round_id, division)
+
+
+@router.get("/rounds/{round_id}/progress/stream", response_class=StreamingResponse)
+async def round_progress_stream(round_id: uuid.UUID, division: str | None = Code(),
+                                p: Principal = Depends(principal), rt=Depends(runtime)):
+    """确认进度实时推送 (server-sent events): a `progress` snapshot whenever it changes
+    (checked every 2 s; the stream ends after 10 minutes and the browser reconnects)."""
+    first = await rounds.progress(rt, p, round_id, division)  # 404 before the stream starts
+
+    async def events():
+        last, snapshot = None, first
+        for _ in range(300):
+            body = json.dumps(snapshot, ensure_ascii=False)
+            if body != last:
+                yield f"event: progress\ndata: {body}\n\n"
+                last = body
+            else:
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(2)
+            snapshot = await rounds.progress(rt, p, round_id, division)
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/rounds/{round_id}/units")
+async def round_units(round_id: uuid.UUID, p: Principal = Depends(principal),
+                      rt=Depends(runtime)) -> dict:
+    return await rounds.village_units(rt, p, round_id)
+
+
+@router.post("/rounds/{round_id}/confirm")
+async def confirm_unit(round_id: uuid.UUID, cmd: ConfirmUnit, p: Principal = Depends(principal),
+                       rt=Depends(runtime), key: str | None = IdemKey):
+    return _reply(await rounds.confirm(rt, p, round_id, cmd, key))

@@ -132,6 +132,10 @@ async def run_import(store: Any, b: Batch, path: Path, progress: Progress | None
                         f"columns = {{{', '.join(repr(c) + ': VARCHAR' for c in _BATCH_COLS)}}})")
             con.execute("ALTER TABLE batch ALTER row_no TYPE INTEGER")
             engine.match(con, "stock", "batch")
+            # a branch's parent legal person, when the register has it (normalised name)
+            con.execute("CREATE TABLE parents AS SELECT b.row_no, min(s.unit_id) AS parent_id "
+                        "FROM batch b JOIN s ON s.norm = json_extract_string(b.classification, "
+                        "'$.parent_name') GROUP BY b.row_no")
             progress("matching", result.good_rows, result.good_rows)
             await _write(store, b, con, result, progress)
         finally:
@@ -235,8 +239,9 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
     cur = con.execute("SELECT d.*, b.uscc AS b_uscc, b.name AS b_name, b.address AS b_address, "
                       "b.legal_rep AS b_legal_rep, b.status AS b_status, b.reg_no AS b_reg_no, "
                       "b.phone AS b_phone, b.industry_code AS b_industry_code, b.division, "
-                      "b.placement, b.classification, b.flags "
-                      "FROM decisions d JOIN batch b USING (row_no) ORDER BY row_no")
+                      "b.placement, b.classification, b.flags, pa.parent_id "
+                      "FROM decisions d JOIN batch b USING (row_no) "
+                      "LEFT JOIN parents pa USING (row_no) ORDER BY row_no")
     cols = [d[0] for d in cur.description]
     async with store.pool.acquire() as conn:  # resumed: the rows written before stay written
         row = await conn.fetchrow(f"SELECT rows_done, outcomes FROM {s}.import_batches "
@@ -262,7 +267,8 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
                 outcomes[outcome] += 1
                 src = _source(b, r["row_no"])
                 if outcome == "new":
-                    cl = Classification(**json.loads(r["classification"]))
+                    cl = Classification(**{**json.loads(r["classification"]),
+                                           "parent_id": r["parent_id"]})
                     unit = Unit.register(uuid.uuid5(b.batch_id, str(r["row_no"])), rec,
                                          r["division"], cl, src,
                                          placement=json.loads(r["placement"]),

@@ -217,7 +217,7 @@ async def _add_task(conn, s: str, kind: str, unit_id: uuid.UUID, placed: str,
     if batch:
         holder = await conn.fetchval(
             f"SELECT scope_division FROM {s}.import_batches WHERE batch_id = $1", uuid.UUID(batch))
-    holder = holder or "450000000000"
+    holder = holder or source.get("scope_division") or "450000000000"
     await conn.execute(
         f"INSERT INTO {s}.tasks (task_id, kind, unit_id, placed_code, holder_code, holder_level, "
         f"reasons, source) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) "

@@ -21,7 +21,14 @@ from typing import Any
 
 import duckdb
 
-from ..domain.names import core_sql, distinctive_sql, normalise_sql, strip_places_sql
+from ..domain.names import (
+    _BRANCH_RE,
+    _sql_str,
+    core_sql,
+    distinctive_sql,
+    normalise_sql,
+    strip_places_sql,
+)
 from . import weights as W
 
 COMPARED_FIELDS = ("uscc", "name", "address", "legal_rep", "status")
@@ -42,6 +49,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, src: str, dst: str, key: str) -> No
                    FROM {src}),
              c AS (SELECT *, {core_sql('norm')} AS core FROM n)
         SELECT {key}, code, name, county, address, legal_rep, status, norm, addr, rep, core,
+               regexp_matches(norm, {_sql_str(_BRANCH_RE.pattern)}) AS br,
                {distinctive_sql('core')} AS dist, left(core, 2) AS k1
         FROM c""")
 
@@ -89,6 +97,7 @@ def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: st
                    CASE WHEN r.addr = '' OR s.addr = '' THEN NULL
                         ELSE jaro_winkler_similarity(r.addr, s.addr) END AS jw_addr,
                    r.norm = s.norm AS same_norm, r.core = s.core AS same_core,
+                   r.br <> s.br AS br_diff,
                    r.rep, s.rep AS s_rep, r.code, s.code AS s_code,
                    coalesce(tf.n, 1)::DOUBLE / cn.n AS tf_name,
                    greatest(coalesce(tr.n, 1)::DOUBLE / cn.n, {W.REP_TF_FLOOR}) AS tf_rep
@@ -109,7 +118,8 @@ def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: st
                    CASE WHEN code <> '' AND s_code <> '' AND code <> s_code THEN 'conflict'
                         ELSE 'null' END AS uscc_level
             FROM p
-            WHERE jw_name >= {W.JW_FLOOR} OR rep = s_rep OR jw_addr = 1
+            -- a branch (分公司, 分店 …) and its parent legal person are two units, never one
+            WHERE (jw_name >= {W.JW_FLOOR} OR rep = s_rep OR jw_addr = 1) AND NOT br_diff
         )
         SELECT *, {W.weight_sql('name', 'name_level', 'tf_name')} AS name_w,
                {W.weight_sql('address', 'address_level')} AS address_w,
