@@ -247,3 +247,20 @@ async def test_bad_input_names_the_field(gw):
     r = await client.post("/api/v1/registry/grids", headers=h["tiantang_cun"], json={
         "village_code": DINGXI, "name": "越界网格"})
     assert r.status_code == 403
+
+
+async def test_exports_of_task_lists_and_the_register(gw):
+    client, h = gw
+    r = await client.get("/api/v1/registry/tasks/export?format=csv", headers=h["tiantang_cun"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("任务种类,统一社会信用代码,单位详细名称") and len(lines) == 5
+    assert "新增单位查找" in lines[1] and TIANTANG + "001" in r.text  # the grid's code
+    r = await client.get(f"/api/v1/registry/units/export?format=xlsx&division={TIANTANG}",
+                         headers=h["qingxiu_qu"])
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    assert ws.title == "基本单位名录" and ws.cell(1, 2).value == "单位详细名称"
+    assert {ws.cell(i, 6).value for i in range(2, ws.max_row + 1)} == {"法人单位"}
+    r = await client.get("/api/v1/registry/units/export?division=450102000000",
+                         headers=h["qingxiu_qu"])
+    assert r.status_code in (403, 404)

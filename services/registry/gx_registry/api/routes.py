@@ -120,6 +120,17 @@ async def list_units(p: Principal = Depends(principal), rt=Depends(runtime),
     return await queries.list_units(rt, p, division, q, limit, offset)
 
 
+@router.get("/units/export")
+async def export_units(p: Principal = Depends(principal), rt=Depends(runtime),
+                       division: str | None = Code(), format: Literal["csv", "xlsx"] = "csv"):
+    """名录库（按区划）导出 CSV / XLSX."""
+    rows = await queries.export_units(rt, p, division)
+    name = f"基本单位名录-{division or p.scope}"
+    data = (queries.csv_bytes(queries.UNIT_HEADER, rows) if format == "csv"
+            else queries.table_xlsx("基本单位名录", queries.UNIT_HEADER, rows))
+    return _download(data, name, format)
+
+
 @router.get("/units/{unit_id}")
 async def get_unit(unit_id: uuid.UUID, p: Principal = Depends(principal),
                    rt=Depends(runtime)) -> dict:
@@ -145,6 +156,18 @@ async def list_tasks(p: Principal = Depends(principal), rt=Depends(runtime),
                      holder: str | None = Code(), grid: uuid.UUID | None = None,
                      limit: int = Limit(), offset: int = Offset()) -> dict:
     return await queries.list_tasks(rt, p, kind, holder, grid, limit, offset)
+
+
+@router.get("/tasks/export")
+async def export_tasks(p: Principal = Depends(principal), rt=Depends(runtime),
+                       kind: Literal["new_unit_search", "field_verification"] | None = None,
+                       holder: str | None = Code(), format: Literal["csv", "xlsx"] = "csv"):
+    """任务底册导出 CSV / XLSX."""
+    rows = await queries.export_tasks(rt, p, kind, holder)
+    what = {"new_unit_search": "新增单位查找", "field_verification": "实地核实"}.get(kind or "", "全部")
+    data = (queries.csv_bytes(queries.TASK_HEADER, rows) if format == "csv"
+            else queries.table_xlsx("任务底册", queries.TASK_HEADER, rows))
+    return _download(data, f"任务底册-{what}-{holder or p.scope}", format)
 
 
 @router.post("/tasks/push-down")

@@ -180,3 +180,44 @@ async def list_tasks(rt: ServiceRuntime, p: Principal, kind: str | None, holder:
             f"LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
         total = await conn.fetchval(f"SELECT count(*) FROM {s}.tasks t WHERE {where}", *args)
     return {"items": [_task(r) for r in rows], "total": total}
+
+
+EXPORT_MAX = 200_000
+TASK_HEADER = ("任务种类", "统一社会信用代码", "单位详细名称", "详细地址", "定位区划", "所在任务底册",
+               "网格", "状态", "原因")
+UNIT_HEADER = ("统一社会信用代码", "单位详细名称", "法定代表人（单位负责人）", "详细地址", "区划代码",
+               "单位类别", "单位类型", "运营状态", "已关闭")
+KIND_OF_UNIT_ZH = {"legal_person": "法人单位", "activity_unit": "产业活动单位", "individual": "个体经营户"}
+TASK_STATUS_ZH = {"open": "待调查", "surveyed": "已调查", "done": "已完成"}
+
+
+def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+async def export_tasks(rt: ServiceRuntime, p: Principal, kind: str | None, holder: str | None
+                       ) -> list[tuple]:
+    """The task list (own, or a division below) as rows people read (at most 200,000)."""
+    got = await list_tasks(rt, p, kind, holder, None, EXPORT_MAX, 0)
+    grids: dict[str, str] = {}
+    async with rt.pool.acquire() as conn:
+        for g in await conn.fetch(f"SELECT grid_id, grid_code FROM {rt.settings.schema}.grids "
+                                  f"WHERE village_code LIKE $1", jurisdiction(p) + "%"):
+            grids[str(g["grid_id"])] = g["grid_code"]
+    return [(t["kind_zh"], t["uscc"] or "", t["name"], t["address"] or "", t["placed_code"],
+             t["holder_code"], grids.get(t["grid_id"] or "", ""), TASK_STATUS_ZH.get(t["status"], t["status"]),
+             "；".join(r["text"] for r in t["reasons"])) for t in got["items"]]
+
+
+async def export_units(rt: ServiceRuntime, p: Principal, division: str | None) -> list[tuple]:
+    from gx_registry.domain.unit import STATUS_ZH
+
+    got = await list_units(rt, p, division, None, EXPORT_MAX, 0)
+    return [(u["uscc"] or "", u["name"], u["legal_rep"] or "", u["address"] or "",
+             u["division_code"], KIND_OF_UNIT_ZH.get(u["unit_kind"], u["unit_kind"]),
+             u["unit_type"] or "", STATUS_ZH.get(u["status"] or "", u["status"] or ""),
+             "是" if u["closed"] else "否") for u in got["items"]]
