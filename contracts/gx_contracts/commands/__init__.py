@@ -5,7 +5,9 @@ from pydantic import BaseModel
 from .agri import PublishTask, SaveDraft, SubmitReport
 from .population import (AssignEnumerator, ConfirmReadBack, ErasePerson, HandIn,
                          ImportAreas, PublishExam, Recheck, RecordRosterReview, RevealIdNumber,
-                         SaveHousehold, SaveRoster, TakeExam, VerifyArea)
+                         SaveHousehold, SaveRoster, TakeExam, VerifyArea, ReportChange,
+                         AdjustLedger, RecordAdminFigures, ExplainDiscrepancy, DrawPesSample,
+                         AssignPesTeam, RecordPesCheck, MatchPes)
 from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
                            RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
                            SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
@@ -46,6 +48,14 @@ COMMANDS: dict[str, type[BaseModel]] = {
         TakeExam,
         SaveRoster,
         RecordRosterReview,
+        ReportChange,
+        AdjustLedger,
+        RecordAdminFigures,
+        ExplainDiscrepancy,
+        DrawPesSample,
+        AssignPesTeam,
+        RecordPesCheck,
+        MatchPes,
         *(getattr(_registry, n) for n in _registry.__all__ if not n.isupper()),
     )
 }

@@ -14,7 +14,9 @@ from ..types import Command, ExpectedVersion, ReturnFieldNotes, no_nul
 __all__ = ["HouseholdForm", "PersonForm", "SaveHousehold", "ConfirmReadBack", "HandIn",
            "Recheck", "ErasePerson", "RevealIdNumber", "ImportAreas", "AreaItem",
            "AssignEnumerator", "VerifyArea", "RosterLine", "SaveRoster", "RosterRemovalInput",
-           "RecordRosterReview", "PublishExam", "QuestionInput", "TakeExam"]
+           "RecordRosterReview", "ReportChange", "ChangePerson", "AdjustLedger",
+           "RecordAdminFigures", "ExplainDiscrepancy", "DrawPesSample", "AssignPesTeam",
+           "CheckPerson", "RecordPesCheck", "MatchPes", "PublishExam", "QuestionInput", "TakeExam"]
 
 Text = Annotated[str, no_nul]
 Code = Annotated[str, no_nul, Field(max_length=4, pattern=r"^[0-9]{1,4}$")]
@@ -217,3 +219,96 @@ class RecordRosterReview(Command):
                                               title="删除的底册行及原因")
     note: Text = text(500, "复议说明", "")
     expected_version: ExpectedVersion
+
+
+DateText = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", max_length=10,
+                                description="日期 YYYY-MM-DD（10位）")]
+MonthText = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", max_length=7,
+                                 description="月份 YYYY-MM（7位）")]
+
+
+class ChangePerson(Command):
+    """变动当事人."""
+
+    name: Text = text(40, "姓名", ..., min_length=1)
+    sex: Literal["1", "2"] = Field(title="性别（1 男，2 女）")
+    id_number: Text | None = Field(None, max_length=18, title="公民身份号码",
+                                   description="公民身份号码（18位，可不填）")
+
+
+class ReportChange(Command):
+    """报告人口变动（网格员）."""
+
+    kind: Literal["birth", "death", "move_in", "move_out"] = Field(title="变动类别")
+    date: DateText = Field(title="变动日期")
+    person: ChangePerson = Field(title="当事人")
+
+
+class AdjustLedger(Command):
+    """台账人工调整（村级统计协管员），须说明原因."""
+
+    month: MonthText = Field(title="月份")
+    indicator: Literal["households", "registered", "resident", "out_migrants", "in_migrants",
+                       "births", "deaths"] = Field(title="指标")
+    delta: int = Field(ge=-1_000_000, le=1_000_000, title="调整数（可为负）")
+    reason: Text = text(500, "调整原因", ..., min_length=1)
+
+
+class RecordAdminFigures(Command):
+    """录入调查小区的行政记录数（复查用）."""
+
+    households: int = Field(ge=0, le=100_000, title="户数")
+    persons: int = Field(ge=0, le=1_000_000, title="人数")
+    births: int = Field(ge=0, le=100_000, title="出生人口")
+    deaths: int = Field(ge=0, le=100_000, title="死亡人口")
+    source: Text = text(200, "资料来源", ..., min_length=1)
+
+
+class ExplainDiscrepancy(Command):
+    """说明复查差异."""
+
+    indicator: Literal["households", "persons", "births", "deaths"] = Field(title="指标")
+    explanation: Text = text(500, "差异说明", ..., min_length=1)
+    corrected: bool = Field(False, title="已更正登记")
+
+
+class DrawPesSample(Command):
+    """抽取事后质量抽查样本（自治区）；不填种子则随机生成并记录."""
+
+    survey_year: int = Field(ge=2020, le=2100, title="调查年度")
+    size: int = Field(ge=1, le=5000, title="抽取小区数")
+    seed: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+                             title="随机种子", description="随机种子（字母数字，至多64字符）")
+
+
+class AssignPesTeam(Command):
+    """指定抽查小区的独立复查员."""
+
+    usernames: list[Annotated[str, Field(min_length=3, max_length=64,
+                                         pattern=r"^[A-Za-z0-9_.\-]+$")]] = Field(
+        min_length=1, max_length=20, title="复查员登录名",
+        description="复查员登录名（每项至多64字符，至多20人）")
+
+
+class CheckPerson(Command):
+    """复查登记的一人."""
+
+    name: Text | None = text(40, "姓名")
+    sex: Literal["1", "2"] | None = Field(None, title="性别（1 男，2 女）")
+    birth_year_month: MonthText | None = Field(None, title="出生年月")
+    id_number: Text | None = Field(None, max_length=18, title="公民身份号码",
+                                   description="公民身份号码（18位）")
+
+
+class RecordPesCheck(Command):
+    """录入独立复查登记的人员（复查员）."""
+
+    persons: list[CheckPerson] = Field(min_length=1, max_length=5000, title="复查人员",
+                                       description="至多5000人")
+
+
+class MatchPes(Command):
+    """比对两次登记（自治区）；erroneous 为经核实不应登记的登记人员ID."""
+
+    erroneous: list[UUID] = Field(default_factory=list, max_length=5000,
+                                  title="不应登记的登记人员ID")

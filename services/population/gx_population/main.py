@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, serve
 
 from gx_population.adapters import schema
+from gx_population.api import survey_routes
 from gx_population.api.routes import router
 from gx_population.application.consumer import make_handler, wants
 from gx_population.application.state import build_state
@@ -28,7 +29,7 @@ def create_app(settings: PopulationSettings | None = None) -> FastAPI:
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants,
                             make_handler=make_handler)
-    return create_service_app(settings, title="gxstat population 人口变动调查", routers=[router],
+    return create_service_app(settings, title="gxstat population 人口变动调查", routers=[router, survey_routes.router],
                               consumers=[consumer], on_setup=on_setup)
 
 

@@ -12,3 +12,5 @@ class PopulationSettings(ServiceSettings):
     master_key_version: str = Field("1", alias="GX_POPULATION_MASTER_KEY_VERSION")
     old_master_keys: str | None = Field(None, alias="GX_POPULATION_OLD_MASTER_KEYS", repr=False)
     survey_year: int = Field(2026, alias="GX_POPULATION_SURVEY_YEAR", ge=2020, le=2100)
+    # 复查: a registered figure may differ from the administrative one by this fraction
+    recheck_tolerance: float = Field(0.02, alias="GX_POPULATION_RECHECK_TOLERANCE", ge=0, le=1)

@@ -31,6 +31,7 @@ from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
 
 from gx_population.adapters import repo
+from gx_population.adapters import survey_sql as sq
 
 
 @functools.cache
@@ -126,6 +127,41 @@ def projections(s: str) -> ProjectionRegistry:
         meta = e.metadata or {}
         await repo.insert_access(conn, s, e.id, e.recorded_at, e.data, meta.get("actor_name"),
                                  e.data["village_code"])
+
+    @registry.on("population.change.reported")
+    async def change(conn: Any, e: StoredEvent) -> None:
+        await sq.insert_change(conn, s, e.data, (e.metadata or {}).get("actor_name"),
+                               e.recorded_at)
+
+    @registry.on("population.ledger.adjusted")
+    async def adjusted(conn: Any, e: StoredEvent) -> None:
+        await sq.insert_adjustment(conn, s, e.data, (e.metadata or {}).get("actor_name"),
+                                   e.recorded_at)
+
+    @registry.on("population.admin_figures.recorded")
+    async def admin(conn: Any, e: StoredEvent) -> None:
+        await sq.upsert_admin(conn, s, e.data, e.recorded_at)
+
+    @registry.on("population.discrepancy.explained")
+    async def explained(conn: Any, e: StoredEvent) -> None:
+        await sq.upsert_note(conn, s, e.data, (e.metadata or {}).get("actor_name"),
+                             e.recorded_at)
+
+    @registry.on("population.pes.sample_drawn")
+    async def sample(conn: Any, e: StoredEvent) -> None:
+        await sq.insert_sample(conn, s, e.data, e.recorded_at)
+
+    @registry.on("population.pes.team_assigned")
+    async def team(conn: Any, e: StoredEvent) -> None:
+        await sq.set_team(conn, s, e.data)
+
+    @registry.on("population.pes.check_recorded")
+    async def checked(conn: Any, e: StoredEvent) -> None:
+        await sq.insert_checks(conn, s, e.data)
+
+    @registry.on("population.pes.matched")
+    async def matched(conn: Any, e: StoredEvent) -> None:
+        await sq.upsert_result(conn, s, e.data, e.recorded_at)
 
     return registry
 
