@@ -40,6 +40,21 @@ def gateway_port() -> int:
     return wanted if port_is_free(wanted) else free_port()
 
 
+def population_master_key(data_dir: Path) -> str:
+    """The population service's master key for this data directory (kept beside the data, so
+    the demo's sealed person records stay readable across restarts); an exported one wins."""
+    given = os.environ.get("GX_POPULATION_MASTER_KEY")
+    if given:
+        return given
+    path = Path(os.environ.get("GX_DATA_DIR", data_dir)) / "population-master-key"
+    if not path.exists():
+        import base64
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def service_envs(infra: Infra, ports: dict[str, int]) -> dict[str, dict[str, str]]:
     """Per-service environment; values the user already exported win."""
     idempotence = os.environ.get("KAFKA_ENABLE_IDEMPOTENCE",
@@ -61,6 +76,8 @@ def service_envs(infra: Infra, ports: dict[str, int]) -> dict[str, dict[str, str
                "OTEL_SERVICE_NAME": f"gx-{name}"}
         if name == "gateway":
             env.update(urls)
+        if name == "population":
+            env["GX_POPULATION_MASTER_KEY"] = population_master_key(DEFAULT_DATA_DIR)
         envs[name] = env
     return envs
 
