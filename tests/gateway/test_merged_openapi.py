@@ -138,6 +138,14 @@ async def test_region_grants_topics_and_the_subscriber_sees_how_to_connect(gw, s
     assert {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "ce_subject",
             "traceparent"} <= set(body["headers"])
     assert "murmur2" in body["partitioner"] and body["kafka"]["bootstrap_servers"]
+    # the connection as this deployment really is (the embedded broker: plaintext, no ACLs),
+    # never a hard-coded SASL_SSL a subscriber would fail to connect with
+    kafka = body["kafka"]
+    assert kafka["security_protocol"] == "PLAINTEXT" and kafka["sasl_mechanism"] is None
+    assert kafka["acls_enforced"] is False and "明文" in kafka["note"]
+    assert kafka["client_config"] == {"bootstrap_servers": stack.kafka_bootstrap,
+                                      "security_protocol": "PLAINTEXT"}
+    assert kafka["group_id_prefix"] == "sheng_xitong."
     r = await gw.post(url, headers=region, json={"revoke": ["workflow.events"]})
     assert r.json()["revoked"] == ["workflow.events"] and r.json()["topics"] == ["agri.events"]
     r = await gw.get("/api/v1/subscriptions", headers=sub)
@@ -165,3 +173,11 @@ async def test_subscription_rules(gw, stack):
     sub = await stack.login(gw, "sheng_xitong")
     r = await gw.get("/api/v1/agri/tasks", headers=sub)
     assert r.status_code == 403 and r.json()["code"] == "role_forbidden"
+
+
+async def test_the_subscriptions_answer_has_a_schema(doc):
+    op = doc["paths"]["/api/v1/subscriptions"]["get"]
+    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert {"subscriber", "kafka", "topics", "headers", "replay"} <= set(schema["properties"])
+    assert dangling_refs(doc) == []

@@ -53,6 +53,11 @@ class GatewaySettings(ServiceSettings):
     # What outside systems (subscribers) are told to connect to; the internal bootstrap
     # (KAFKA_BOOTSTRAP_SERVERS) is usually not reachable from outside. Empty = the internal one.
     public_kafka_bootstrap: str = Field("", alias="GX_PUBLIC_KAFKA_BOOTSTRAP")
+    # ... and how (连接方式). Empty = as the gateway itself connects (KAFKA_SECURITY_PROTOCOL,
+    # KAFKA_SASL_MECHANISM): compose points subscribers at its SASL_PLAINTEXT listener, k8s at
+    # Strimzi's SASL_SSL one; the embedded broker of `make run` is plaintext without ACLs.
+    public_kafka_security_protocol: str = Field("", alias="GX_PUBLIC_KAFKA_SECURITY_PROTOCOL")
+    public_kafka_sasl_mechanism: str = Field("", alias="GX_PUBLIC_KAFKA_SASL_MECHANISM")
     # contracts/ (schemas/, asyncapi.yaml); empty = next to the installed gx_contracts package.
     contracts_dir: str = Field("", alias="GX_CONTRACTS_DIR")
 

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from gx_kernel.errors import NotFound
 
 from gx_gateway.api.caller import Caller, authenticate
+from gx_gateway.api.subscription_models import Subscriptions
 from gx_gateway.application import contract_files, subscriptions
 from gx_gateway.application.state import state
 
@@ -40,6 +41,7 @@ async def json_schema(path: str, request: Request) -> FileResponse:
     return FileResponse(found, media_type="application/schema+json")
 
 
-@router.get("/subscriptions", summary="订阅系统：我的主题与连接说明")
+@router.get("/subscriptions", summary="订阅系统：我的主题与连接说明",
+            response_model=Subscriptions, response_model_by_alias=True)
 async def my_subscriptions(request: Request, caller: Caller = Depends(authenticate)) -> dict:
     return await subscriptions.my_subscriptions(request.app.state.runtime, caller.principal)

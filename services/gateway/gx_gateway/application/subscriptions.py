@@ -11,6 +11,7 @@ from typing import Any
 from gx_contracts.roles import Role
 from gx_kernel.errors import AppError, Forbidden, NotFound
 from gx_kernel.identity import Principal
+from gx_kernel.kafka import KafkaSecurity
 from gx_kernel.service import ServiceRuntime
 
 from gx_gateway.adapters import subscriptions_repo as repo
@@ -70,6 +71,15 @@ async def granted(rt: ServiceRuntime, admin: Principal, username: str) -> dict[s
     return {"username": username, "topics": [r["topic"] for r in current]}
 
 
+def connection_details(s: Any, account: str) -> dict[str, Any]:
+    """The deployment's real connection settings for outside systems (never hard-coded): the
+    public ones when set, else those the gateway's own Kafka clients use."""
+    own = KafkaSecurity()
+    return tp.connection(s.public_kafka_bootstrap or s.kafka_bootstrap_servers,
+                         s.public_kafka_security_protocol or own.security_protocol,
+                         s.public_kafka_sasl_mechanism or own.sasl_mechanism, account)
+
+
 async def my_subscriptions(rt: ServiceRuntime, p: Principal) -> dict[str, Any]:
     """What a subscriber needs to consume its topics (连接说明)."""
     if p.role != Role.subscriber.value:
@@ -79,19 +89,14 @@ async def my_subscriptions(rt: ServiceRuntime, p: Principal) -> dict[str, Any]:
     files = event_schema_names(s)
     return {
         "subscriber": p.username,
-        "kafka": {
-            "bootstrap_servers": s.public_kafka_bootstrap or s.kafka_bootstrap_servers,
-            "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_username": p.username,
-            "note": "Kafka 账号与口令由自治区统计局另行发放；集群按本页授权的主题配置 ACL（只读）。",
-        },
+        "kafka": connection_details(s, p.username),
         "key": "stream id, UTF-8 (e.g. report-<uuid>, case-<uuid>)",
         "partitioner": tp.PARTITIONER,
         "headers": tp.CE_HEADERS,
         "value": {"format": "JSON envelope {id, type, schema_version, stream_id, version, data, "
                             "metadata, time}", "schema": f"{API}/schemas/envelope.json"},
         "asyncapi": f"{API}/asyncapi.yaml",
-        "replay": tp.replay_recipe(f"{p.username}."),
+        "replay": tp.replay_recipe(tp.group_prefix(p.username)),
         "topics": [{"name": r["topic"], "topic": s.topic(r["topic"]),
                     "description_zh": tp.PUBLIC_TOPICS.get(r["topic"], ""),
                     "granted_at": r["granted_at"].isoformat(),

@@ -65,3 +65,44 @@ def replay_recipe(group_prefix: str) -> dict[str, Any]:
                             "auto_offset_reset": "earliest", "enable_auto_commit": False},
         "ordering": "order per stream by `version`; deduplicate by `id` (ce_id)",
     }
+
+
+def kafka_username(account: str) -> str:
+    """The Kafka (SCRAM) user of a subscriber account: Kubernetes names (Strimzi's KafkaUser)
+    allow no "_", so `sheng_xitong` is `sheng-xitong` on the cluster, in compose and in k8s."""
+    return account.replace("_", "-")
+
+
+def group_prefix(account: str) -> str:
+    """The consumer groups a subscriber may use (the ACL's prefix): `<account>.`."""
+    return f"{account}."
+
+
+_NOTES = {
+    "plaintext": "本部署的消息中间件为明文连接，不认证、不做 ACL（make run 的嵌入式代理，或未开启 SASL "
+                 "的部署）：能连到它的程序可以读所有主题，只用于开发与联调，不要对外开放。"
+                 "正式部署（deploy/k8s）为 SASL_SSL + SCRAM-SHA-512，docker compose 为 9094 端口的 "
+                 "SASL_PLAINTEXT + SCRAM-SHA-512。",
+    "sasl": "Kafka 口令由自治区统计局另行发放。集群按本页授权的主题配置 ACL：只能读取（Read、Describe）"
+            "这些主题，只能使用以 {groups} 开头的消费组；死信主题与 gateway.events 不授予。",
+    "ssl": "用自治区统计局提供的集群 CA 证书校验服务端证书（ssl_cafile）。",
+}
+
+
+def connection(bootstrap: str, protocol: str, mechanism: str | None, account: str
+               ) -> dict[str, Any]:
+    """What a subscriber is told about connecting, from the deployment's real settings."""
+    sasl, ssl = protocol.startswith("SASL_"), protocol in ("SSL", "SASL_SSL")
+    mech = (mechanism or "SCRAM-SHA-512") if sasl else None
+    user = kafka_username(account) if sasl else None
+    note = _NOTES["sasl"].format(groups=group_prefix(account)) if sasl else _NOTES["plaintext"]
+    config: dict[str, Any] = {"bootstrap_servers": bootstrap, "security_protocol": protocol}
+    if sasl:
+        config.update(sasl_mechanism=mech, sasl_plain_username=user,
+                      sasl_plain_password="<自治区统计局发放的口令>")
+    if ssl:
+        config["ssl_cafile"] = "<集群 CA 证书文件>"
+        note += _NOTES["ssl"]
+    return {"bootstrap_servers": bootstrap, "security_protocol": protocol,
+            "sasl_mechanism": mech, "sasl_username": user, "acls_enforced": sasl,
+            "group_id_prefix": group_prefix(account), "client_config": config, "note": note}
