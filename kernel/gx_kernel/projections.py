@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import gc
 import importlib
@@ -105,12 +106,32 @@ async def rebuild(store: Any, registry: ProjectionRegistry, *, batch_size: int =
     passed to the projectors.
     """
     started = time.perf_counter()
-    with _no_cyclic_gc():
-        if isinstance(store, EventStore):
-            n = await _rebuild_pg(store, registry, batch_size, one_transaction, progress)
-        else:
-            n = await _rebuild_paged(store, registry, batch_size, progress, conn)
+    token = _SCRATCH.set({})
+    try:
+        with _no_cyclic_gc():
+            if isinstance(store, EventStore):
+                n = await _rebuild_pg(store, registry, batch_size, one_transaction, progress)
+            else:
+                n = await _rebuild_paged(store, registry, batch_size, progress, conn)
+    finally:
+        _SCRATCH.reset(token)
     return RebuildResult(n, time.perf_counter() - started)
+
+
+_SCRATCH: contextvars.ContextVar[dict[str, dict[Any, Any]] | None] = contextvars.ContextVar(
+    "gx_projection_scratch", default=None)
+
+
+def rebuild_scratch(name: str) -> dict[Any, Any] | None:
+    """During a rebuild, the dict `name`, kept across its batches; None otherwise.
+
+    A projector may keep there what it folded so far (e.g. each stream's aggregate state) and
+    fold the next batch onto it instead of reading the streams again: a rebuild passes every
+    event of the registry's types once, in order, from one snapshot. Live units of work get
+    None: state kept between their transactions could be one that rolled back. Bound what
+    you keep (clear the dict past a size); a miss must fall back to reading the store."""
+    scratch = _SCRATCH.get()
+    return None if scratch is None else scratch.setdefault(name, {})
 
 
 @contextlib.contextmanager
@@ -148,6 +169,16 @@ _FIELDS = ("id", "stream_id", "version", "position", "tx_id", "type", "schema_ve
 def _select(schema: str) -> str:
     return (f"SELECT {', '.join(_FIELDS)} FROM {schema}.events "
             f"WHERE type = ANY($1::text[]) ORDER BY tx_id, position")
+
+
+EVENT_COLUMNS = ", ".join(_FIELDS)
+"""The `events` columns, in the order `event_from_row` reads them."""
+
+
+def event_from_row(r: Any) -> StoredEvent:
+    """A StoredEvent from a row of `SELECT {EVENT_COLUMNS} FROM <schema>.events` (jsonb read
+    as text: decoded with orjson)."""
+    return _decode(r)
 
 
 def _decode(r: Any) -> StoredEvent:

@@ -14,7 +14,10 @@ import functools
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+import orjson
 
 from gx_contracts.divisions import prefix_of
 from gx_contracts.events import decode
@@ -22,7 +25,6 @@ from gx_contracts.events.agri import (
     ReportHistoryAdopted,
     ReportReviewFollowed,
     ReportSubmitted,
-    ReviewStep,
     TaskPublished,
 )
 from gx_contracts.ids import report_id_for
@@ -69,21 +71,20 @@ def projections(s: str) -> ProjectionRegistry:
 
     @registry.batch(*REPORT_EVENT_TYPES)
     async def reports(conn: Any, events: Sequence[StoredEvent]) -> None:
-        by_report: dict[uuid.UUID, list[StoredEvent]] = {}
-        for e in events:
-            by_report.setdefault(_uuid(e.data["report_id"]), []).append(e)
+        by_stream: dict[str, list[StoredEvent]] = {}
+        for e in events:  # report-<uuid>: one stream per report
+            by_stream.setdefault(e.stream_id, []).append(e)
+        by_report = {_uuid(mine[0].data["report_id"]): mine for mine in by_stream.values()}
         rows = await repo.reports_by_id(conn, s, list(by_report))
         await repo.save_reports(conn, s, [_row(rows.get(rid), rid, mine)
                                           for rid, mine in by_report.items()])
 
     @registry.batch(*HISTORY_EVENT_TYPES)
     async def review_log(conn: Any, events: Sequence[StoredEvent]) -> None:
-        rows: list[tuple[Any, ...]] = []
-        for e in events:
-            payload = decode(e.type, e.schema_version, e.data)
-            steps = (payload.review if isinstance(payload, ReportHistoryAdopted)
-                     else [payload.review] if isinstance(payload, ReportReviewFollowed) else [])
-            rows += [_log_row(payload.report_id, step) for step in steps]  # type: ignore[attr-defined]
+        # the steps as stored (validated when raised): no payload objects needed to copy them
+        rows = [_log_row(e.data["report_id"], step) for e in events
+                for step in (e.data["review"] if e.type == ReportHistoryAdopted.EVENT_TYPE
+                             else [e.data["review"]])]
         await repo.log_review_steps(conn, s, rows)
 
     return registry
@@ -102,19 +103,31 @@ def _row(row: dict[str, Any] | None, report_id: uuid.UUID,
                          if e.type == ReportSubmitted.EVENT_TYPE), row["submitted_at"])
     st, back = report.state, report.last_return
     return (report_id, st.status.value, events[-1].version, st.revision,
-            json.dumps(report.values, ensure_ascii=False),
-            json.dumps(report.explanations, ensure_ascii=False), st.case_id,
+            _dumps(report.values), _dumps(report.explanations), st.case_id,
             st.approved_rank, _value(st.review_level),
             back.reason_code if back else None, back.reason if back else None,
             back.from_level.value if back else None,
-            json.dumps(back.field_notes if back else {}, ensure_ascii=False),
+            _dumps(back.field_notes if back else {}),
             submitted_at, events[-1].recorded_at, _value(st.accepted_level),
             _value(st.confirmed_level))
 
 
-def _log_row(report_id: uuid.UUID, step: ReviewStep) -> tuple[Any, ...]:
-    return (step.event_id, report_id, step.type, json.dumps(step.data, ensure_ascii=False),
-            json.dumps(step.metadata, ensure_ascii=False), step.at)
+def _log_row(report_id: str, step: dict[str, Any]) -> tuple[Any, ...]:
+    """A review_log row from a stored `ReviewStep` (its JSON form; ids as text, as the driver
+    takes them)."""
+    return (str(step["event_id"]), str(report_id), step["type"], _dumps(step["data"]),
+            _dumps(step.get("metadata") or {}), _datetime(step["at"]))
+
+
+def _datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _value(level: Any) -> str | None:

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
 import asyncpg
+import orjson
 
 from gx_contracts.divisions import Level
 from gx_contracts.events.base import EVENT_TYPES
 from gx_kernel.eventstore import StoredEvent
-from gx_kernel.projections import ProjectionRegistry
+from gx_kernel.projections import (
+    EVENT_COLUMNS,
+    ProjectionRegistry,
+    event_from_row,
+    rebuild_scratch,
+)
 
 from gx_workflow.adapters.schema import progress_channel
 from gx_workflow.domain.case import ReviewCase
@@ -73,17 +78,23 @@ def step_row(e: StoredEvent) -> tuple:
             m.get("actor"), m.get("actor_name"), m.get("role"), m.get("division"),
             m.get("device"), from_level, to_level, d.get("revision") or sub.get("revision"),
             d.get("comment") or None, d.get("reason_code"), d.get("reason"),
-            json.dumps(d.get("field_notes") or {}, ensure_ascii=False),
+            _dumps(d.get("field_notes") or {}),
             bool(d.get("final", True)) if e.type == "workflow.case.accepted" else None)
 
 
 async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
                   events: Sequence[StoredEvent]) -> None:
     """Upsert the case row (state after `events`) and add one history step per event."""
-    view = json.dumps(case_view(case), ensure_ascii=False)
+    await project_many(conn, schema, [(case, events)])
+
+
+async def project_many(conn: asyncpg.Connection, schema: str,
+                       folded: Sequence[tuple[ReviewCase, Sequence[StoredEvent]]]) -> None:
+    """`project` for many cases: two pipelined statements (executemany) for any number."""
+    channel = progress_channel(schema)
     # changed_tx marks the row for live streams; the NOTIFY (delivered at commit, deduplicated
     # per transaction by PostgreSQL) wakes every replica's progress listeners for this task.
-    await conn.execute(
+    await conn.executemany(
         f"WITH up AS (INSERT INTO {schema}.cases (case_id, subject_kind, subject_id, "
         f"division_code, task_id, status, level, version, revision, arrived_at, opened_at, "
         f"deadline, late, view, accepted_level, changed_tx) "
@@ -92,21 +103,28 @@ async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
         f"arrived_at=$10, deadline=$12, late=$13, view=$14, accepted_level=$16, "
         f"changed_tx={_XID} RETURNING 1) "
         f"SELECT pg_notify($15, coalesce($5::text, '')) FROM up",
-        case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
-        case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
-        case.opened_at, case.deadline, case.late, view, progress_channel(schema),
-        case.accepted_level.value if case.accepted_level else None)
+        [(case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
+          case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
+          case.opened_at, case.deadline, case.late, _dumps(case_view(case)), channel,
+          case.accepted_level.value if case.accepted_level else None)
+         for case, _ in folded])
     await conn.executemany(
         f"INSERT INTO {schema}.case_steps (case_id, version, event_id, event_type, action, at, "
         f"actor, actor_name, role, division, device, from_level, to_level, revision, comment, "
         f"reason_code, reason, field_notes, final) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9,"
-        f"$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19)", [step_row(e) for e in events])
+        f"$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19)",
+        [step_row(e) for _, events in folded for e in events])
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(value, ensure_ascii=False)
 
 
 PROJECTION_TABLES = ("cases", "case_steps")
 CASE_EVENT_TYPES = tuple(sorted(t for t in EVENT_TYPES if t.startswith("workflow.case.")))
-_FIELDS = "id, stream_id, version, position, tx_id, type, schema_version, data, metadata, " \
-          "recorded_at"
 
 
 @cache
@@ -119,12 +137,16 @@ def projections_for(schema: str) -> ProjectionRegistry:
         by_stream: dict[str, list[StoredEvent]] = {}
         for e in events:
             by_stream.setdefault(e.stream_id, []).append(e)
-        folded = {s: c for s, es in by_stream.items() if (c := _from_prior(s, es))}
+        kept = rebuild_scratch("gx_workflow.cases")  # a rebuild: the cases folded so far
+        folded = {s: c for s, es in by_stream.items() if (c := _from_prior(s, es, kept))}
         missing = {s: es[-1].version for s, es in by_stream.items() if s not in folded}
         if missing:
             folded |= await _fold(conn, schema, missing)
-        for stream_id, mine in by_stream.items():
-            await project(conn, schema, folded[stream_id], mine)
+        await project_many(conn, schema, [(folded[s], mine) for s, mine in by_stream.items()])
+        if kept is not None:
+            if len(kept) > _KEEP_CASES:
+                kept.clear()  # bounded: a case seen again later is read from the store
+            kept.update(folded)
 
     @registry.reset
     async def reset(conn: asyncpg.Connection) -> None:
@@ -148,8 +170,16 @@ def prior_state(stream_id: str, case: ReviewCase | None) -> Iterator[None]:
         _PRIOR.reset(token)
 
 
-def _from_prior(stream_id: str, events: list[StoredEvent]) -> ReviewCase | None:
-    hints = _PRIOR.get() or {}
+_KEEP_CASES = 20_000
+
+
+def _from_prior(stream_id: str, events: list[StoredEvent],
+                kept: dict[str, ReviewCase] | None = None) -> ReviewCase | None:
+    """The case after `events`, folded onto the state a handler loaded (`prior_state`) or a
+    rebuild kept; None if neither holds the state right before them."""
+    hints = _PRIOR.get() or kept or {}
+    if stream_id not in hints and events[0].version == 1:
+        hints = {stream_id: None}  # a new stream: nothing to read
     if stream_id not in hints:
         return None
     prior = hints[stream_id]
@@ -165,14 +195,11 @@ async def _fold(conn: asyncpg.Connection, schema: str, upto: dict[str, int]
                 ) -> dict[str, ReviewCase]:
     """Each stream's case as of version `upto[stream]` (events read in this transaction)."""
     rows = await conn.fetch(
-        f"SELECT {_FIELDS} FROM {schema}.events WHERE stream_id = ANY($1::text[]) "
+        f"SELECT {EVENT_COLUMNS} FROM {schema}.events WHERE stream_id = ANY($1::text[]) "
         f"ORDER BY stream_id, version", list(upto))
     streams: dict[str, list[StoredEvent]] = {}
     for r in rows:
         if r["version"] <= upto[r["stream_id"]]:
-            streams.setdefault(r["stream_id"], []).append(StoredEvent(
-                r["id"], r["stream_id"], r["version"], r["position"], r["tx_id"], r["type"],
-                r["schema_version"], json.loads(r["data"]), json.loads(r["metadata"]),
-                r["recorded_at"]))
+            streams.setdefault(r["stream_id"], []).append(event_from_row(r))
     folded = {s: ReviewCase.replay(es) for s, es in streams.items()}
     return {s: c for s, c in folded.items() if c is not None}
