@@ -248,3 +248,29 @@ async def test_bad_input_is_refused_naming_the_field(pop):
                        {"expected_version": 0})
         assert r.status_code == 404
         await asyncio.sleep(0)
+
+
+async def test_an_omitted_id_number_keeps_the_registered_one(pop):
+    """The phone shows a registered ID number masked; saving the person without the field
+    keeps it (and the rules still check it)."""
+    async with httpx.AsyncClient(base_url=pop.gateway_url, timeout=30) as c:
+        region = await pop.login(c, "qu_tongji")
+        coord = await pop.login(c, "tiantang_cun")
+        grid = await pop.login(c, "tiantang_wangge")
+        areas = await setup_year(c, region)
+        a1 = areas[AREA1]
+        await certify(c, grid)
+        await post(c, f"{P}/areas/{a1}/assignments", coord, {"username": "tiantang_wangge"})
+        body = {"household": household("009"), "persons": GOOD_PERSONS, "expected_version": 0}
+        r = await post(c, f"{P}/areas/{a1}/households", grid, body)
+        assert r.status_code in (200, 201), r.text
+        hid, ids, v = r.json()["household_id"], r.json()["person_ids"], r.json()["version"]
+        again = [{**{k: val for k, val in p.items() if k != "id_number"}, "person_id": pid}
+                 for p, pid in zip(GOOD_PERSONS, ids)]
+        again[0]["sex"] = "2"  # now disagrees with the kept number: the rule still sees it
+        r = await post(c, f"{P}/areas/{a1}/households", grid,
+                       {**body, "persons": again, "expected_version": v})
+        assert r.status_code == 200 and r.json()["person_ids"] == ids, r.text
+        assert "persons.0.sex" in {f["field"] for f in r.json()["findings"]}
+        rb = (await c.get(f"{P}/households/{hid}/readback", headers=grid)).json()["text"]
+        assert HEAD_ID in rb and CHILD_ID in rb

@@ -12,7 +12,7 @@ from typing import Any
 
 from gx_contracts.commands.population import ConfirmReadBack, HandIn, Recheck, SaveHousehold
 from gx_contracts.divisions import contains
-from gx_contracts.events.population import PersonEntry
+from gx_contracts.events.population import IDENTIFYING_FIELDS, PersonEntry
 from gx_kernel.errors import AppError, Forbidden, NotFound
 from gx_kernel.eventstore import ConcurrencyError
 from gx_kernel.identity import Principal
@@ -32,6 +32,7 @@ from gx_population.application.access import (
 from gx_population.domain import forms
 from gx_population.domain.household import Household, HouseholdRuleError
 from gx_population.privacy.deidentify import age_band
+from gx_population.privacy.keys import StoredKey
 
 ENUMERATOR, COORDINATOR = "grid_worker", "village_coordinator"
 
@@ -71,6 +72,24 @@ def _plain(cmd: SaveHousehold) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return household, persons
 
 
+def _keep_omitted(sealer: Any, cmd: SaveHousehold, persons: list[dict[str, Any]],
+                  stored: dict[str, dict[str, Any]]) -> None:
+    """An identifying field left out of an existing person's form (not sent at all, e.g. the
+    phone shows the ID number masked) keeps its registered value."""
+    for pf, record in zip(cmd.persons, persons, strict=True):
+        row = stored.get(str(pf.person_id)) if pf.person_id else None
+        omitted = [f for f in IDENTIFYING_FIELDS if f not in pf.model_fields_set]
+        if row is None or not omitted or row["wrapped_key"] is None:
+            continue
+        key = StoredKey(str(pf.person_id), row["wrapped_key"], row["key_version"],
+                        row["destroyed_at"])
+        opened = sealer.open_loaded({str(pf.person_id): row["fields"]},
+                                    {str(pf.person_id): key})[str(pf.person_id)]
+        for f in omitted:
+            if opened.get(f) not in (None, ""):
+                record[f] = opened[f]
+
+
 def _public_findings(findings: list[forms.Finding]) -> list[dict[str, Any]]:
     # field paths as the workflow's notes want them (persons.2.sex); messages name no one
     return [{"rule_id": f.rule_id, "severity": f.severity,
@@ -101,11 +120,13 @@ async def save_household(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID,
             raise ConcurrencyError(hh.stream_id, cmd.expected_version, hh.version)
         form = forms.load_form()
         household, persons = _plain(cmd)
-        findings = forms.validate(form, household, persons)
-        known = {str(r["person_id"]) for r in
-                 await repo.persons_with_keys(uow.conn, s, hid)} if row else set()
-        entries = []
+        stored = {str(r["person_id"]): r for r in
+                  await repo.persons_with_keys(uow.conn, s, hid)} if row else {}
+        known = set(stored)
         sealer = cipher(rt, uow.conn)
+        _keep_omitted(sealer, cmd, persons, stored)
+        findings = forms.validate(form, household, persons)
+        entries = []
         for i, (pf, record) in enumerate(zip(cmd.persons, persons)):
             if pf.person_id is not None and str(pf.person_id) not in known:
                 raise AppError(422, "unknown_person", f"第{i + 1}人的人员ID不属于本户",
