@@ -94,7 +94,7 @@ export async function render({ user, args }) {
       } catch (err) { readback.append(errorBox(err)); }
     });
     readback.replaceChildren(h("h2", {}, "回读确认"), h("p", {}, "请逐项读给被调查人听："),
-      h("pre", { class: "readback" }, rb.text), labeled("确认人", who),
+      h("pre", { class: "readback", style: "white-space: pre-wrap; word-break: break-all" }, rb.text), labeled("确认人", who),
       h("label", {}, ok, " 被调查人确认以上内容无误"), h("div", { class: "actions" }, confirm, handIn));
   }
   mount(h("h1", {}, existing ? `第${existing.household_no}户` : "登记新住户"), links(user), hhBox, h("h2", {}, "个人表"), people,
