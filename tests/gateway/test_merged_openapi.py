@@ -92,10 +92,16 @@ def test_clashing_schema_names_are_kept_apart():
     assert dangling_refs(doc) == []
 
 
-async def test_asyncapi_and_json_schemas_are_served_read_only(gw):
+async def test_asyncapi_and_json_schemas_are_served_read_only(gw, stack):
     r = await gw.get("/api/v1/asyncapi.yaml")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/yaml")
-    assert "agri.events" in yaml.safe_load(r.text)["channels"]
+    served = yaml.safe_load(r.text)
+    assert "agri.events" in served["channels"]
+    # the server entry is this deployment's (the embedded broker, plaintext), not `kafka:9092`
+    (server,) = served["servers"].values()
+    assert server["host"] == stack.kafka_bootstrap and server["protocol"] == "kafka"
+    assert "PLAINTEXT" in server["description"] and "security" not in server
+    assert served["channels"]["agri.events"]["address"] == stack.topic("agri.events")
     r = await gw.get("/api/v1/schemas/events/agri.report.submitted.v1.json")
     assert r.status_code == 200 and r.json()["properties"]["submission"]
     assert (await gw.get("/api/v1/schemas/envelope.json")).status_code == 200

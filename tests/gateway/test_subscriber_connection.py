@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gx_gateway.application.asyncapi_served import server_entry
 from gx_gateway.application.subscriptions import connection_details
 from gx_gateway.domain import topics as tp
 from gx_gateway.settings import GatewaySettings
@@ -73,3 +74,14 @@ def test_compose_has_a_sasl_listener_for_subscribers_and_tells_them_so():
     assert "--entity-name sheng-xitong" in setup and "User:sheng-xitong" in setup
     assert "--resource-pattern-type prefixed" in setup and "sheng_xitong." in setup
     assert "gateway.events" not in setup and ".dlq" not in setup
+
+
+def test_the_asyncapi_server_entry_follows_the_connection():
+    server, schemes = server_entry(tp.connection("kafka.gxstat.example:9094", "SASL_SSL", None,
+                                                 "x"))
+    assert server["host"] == "kafka.gxstat.example:9094" and server["protocol"] == "kafka-secure"
+    assert server["security"] == [{"$ref": "#/components/securitySchemes/scramSha512"}]
+    assert schemes == {"scramSha512": {"type": "scramSha512",
+                                       "description": schemes["scramSha512"]["description"]}}
+    server, schemes = server_entry(tp.connection("localhost:9094", "SASL_PLAINTEXT", None, "x"))
+    assert server["protocol"] == "kafka" and "scramSha512" in schemes

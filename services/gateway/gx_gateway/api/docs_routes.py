@@ -3,13 +3,13 @@ and a subscriber's connection details. Read-only."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from gx_kernel.errors import NotFound
 
 from gx_gateway.api.caller import Caller, authenticate
 from gx_gateway.api.subscription_models import Subscriptions
-from gx_gateway.application import contract_files, subscriptions
+from gx_gateway.application import asyncapi_served, contract_files, subscriptions
 from gx_gateway.application.state import state
 
 router = APIRouter(prefix="/api/v1", tags=["文档与订阅"])
@@ -21,14 +21,14 @@ async def merged_openapi(request: Request) -> JSONResponse:
     return JSONResponse(doc, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/asyncapi.yaml", summary="事件主题文档（AsyncAPI 3.0）",
-            response_class=FileResponse,
+@router.get("/asyncapi.yaml", summary="事件主题文档（AsyncAPI 3.0，服务器条目为本部署的实际连接）",
+            response_class=Response,
             responses={200: {"content": {"application/yaml": {}}}})
-async def asyncapi(request: Request) -> FileResponse:
-    path = contract_files.asyncapi_file(request.app.state.runtime.settings)
-    if not path.is_file():
+async def asyncapi(request: Request) -> Response:
+    body = asyncapi_served.document(request.app.state.runtime.settings)
+    if body is None:
         raise NotFound("文档", "asyncapi.yaml")
-    return FileResponse(path, media_type="application/yaml")
+    return Response(body, media_type="application/yaml")
 
 
 @router.get("/schemas/{path:path}", summary="事件与请求体的 JSON Schema",
