@@ -2,19 +2,49 @@
 
 from pydantic import BaseModel
 
-from .agri import PublishTask, SaveDraft, SubmitReport
-from .population import (AssignEnumerator, ConfirmReadBack, ErasePerson, HandIn,
-                         ImportAreas, PublishExam, Recheck, RecordRosterReview, RevealIdNumber,
-                         SaveHousehold, SaveRoster, TakeExam, VerifyArea, ReportChange,
-                         AdjustLedger, RecordAdminFigures, ExplainDiscrepancy, DrawPesSample,
-                         AssignPesTeam, RecordPesCheck, MatchPes)
-from .organisation import (ChooseCounty, EndAppointment, FilePlan, RecordAppointment,
-                           RecordLeadingGroup, RecordOffice, RecordTraining, RecordWorkload,
-                           SaveProgressDraft, ScopeFromDocument, ScopeReform, ScoreAssessment,
-                           SetSubsidyRates, SubmitProgressReport)
-from .gateway import CreateUser, EnrolDevice, GrantTopics, Login, Refresh, RevokeDevice
-from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
 from . import registry as _registry
+from .agri import PublishTask, SaveDraft, SubmitReport
+from .gateway import CreateUser, EnrolDevice, GrantTopics, Login, Refresh, RevokeDevice
+from .organisation import (
+                         ChooseCounty,
+                         EndAppointment,
+                         FilePlan,
+                         RecordAppointment,
+                         RecordLeadingGroup,
+                         RecordOffice,
+                         RecordTraining,
+                         RecordWorkload,
+                         SaveProgressDraft,
+                         ScopeFromDocument,
+                         ScopeReform,
+                         ScoreAssessment,
+                         SetSubsidyRates,
+                         SubmitProgressReport,
+)
+from .population import (
+                         AdjustLedger,
+                         AssignEnumerator,
+                         AssignPesTeam,
+                         ConfirmReadBack,
+                         DrawPesSample,
+                         ErasePerson,
+                         ExplainDiscrepancy,
+                         HandIn,
+                         ImportAreas,
+                         MatchPes,
+                         PublishExam,
+                         Recheck,
+                         RecordAdminFigures,
+                         RecordPesCheck,
+                         RecordRosterReview,
+                         ReportChange,
+                         RevealIdNumber,
+                         SaveHousehold,
+                         SaveRoster,
+                         TakeExam,
+                         VerifyArea,
+)
+from .workflow import AcceptCase, ApproveCase, ReopenCase, ReturnCase
 
 COMMANDS: dict[str, type[BaseModel]] = {
     m.__name__: m
