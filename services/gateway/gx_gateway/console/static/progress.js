@@ -10,16 +10,18 @@ const NAMES_KEY = "gx.division-names";
 // 口径（每个词一个定义，看板、表格、图表一致；与工作流服务 /progress 的 basis 相同）：
 // 应报 = 未报 + 退回 + 审核中 + 已验收 + 已确认；已报 = 审核中 + 已验收 + 已确认（不含退回）。
 // “在乡镇…在自治区”是审核中与已验收的案卷此刻所在的层级（其和 = 审核中 + 已验收）。
+// 其中草稿：未报中已保存草稿、尚未提交的村（审核流转服务看不到草稿，数字来自报表所属的
+// 农业统计服务 /monitor；取不到时显示“—”）。
 const COLUMNS = [
-  ["expected", "应报"], ["not_started", "未报"], ["returned", "退回"], ["submitted", "已报"],
+  ["expected", "应报"], ["not_started", "未报"], ["draft", "其中草稿"], ["returned", "退回"], ["submitted", "已报"],
   ["in_review", "审核中"], ["accepted_early", "已验收"], ["accepted", "已确认"],
   ["township", "在乡镇"], ["county", "在县"], ["city", "在市"], ["region", "在自治区"],
   ["late", "超期"],
 ];
-const KPIS = [["expected", "应报"], ["not_started", "未报"], ["returned", "退回"], ["submitted", "已报"],
+const KPIS = [["expected", "应报"], ["not_started", "未报"], ["draft", "其中草稿"], ["returned", "退回"], ["submitted", "已报"],
   ["in_review", "审核中"], ["accepted_early", "已验收"], ["accepted", "已确认"], ["late", "超期"]];
 const BASIS = "口径：应报 = 任务范围内的村数 = 未报 + 退回 + 审核中 + 已验收 + 已确认；"
-  + "已报 = 审核中 + 已验收（如乡镇数据验收）+ 已确认（终审）；退回不计入已报；未报含草稿（草稿不单独统计）；超期跨各状态计数。";
+  + "已报 = 审核中 + 已验收（如乡镇数据验收）+ 已确认（终审）；退回不计入已报；未报含草稿，其中草稿另列（已保存、未提交）；超期跨各状态计数。";
 
 function names() { try { return JSON.parse(sessionStorage.getItem(NAMES_KEY) || "{}"); } catch { return {}; } }
 function remember(items) {
@@ -36,6 +38,9 @@ function sigLen(code) {
   return 2;
 }
 const cell = (item, key) => (key in item ? item[key] : (item.at_level || {})[key]) ?? 0;
+// 草稿数：drafts 为 {区划代码: 草稿数, total: 合计}，未取到时为 null
+const draftText = (drafts, code) => (drafts && code in drafts ? fmtNum(drafts[code]) : "—");
+const show = (item, key, drafts, code) => (key === "draft" ? draftText(drafts, code) : fmtNum(cell(item, key)));
 
 export async function render(ctx) {
   const { query, go, user } = ctx;
@@ -83,8 +88,10 @@ export async function render(ctx) {
   const setHash = (division) => go(`#/progress?task=${state.task}&division=${division}`);
 
   let stopped = false, timer = null, abort = new AbortController(), refetchTimer = null, totals = null;
+  let drafts = null, lastDrawn = null;
 
   const draw = (p) => {
+    lastDrawn = p;
     state.division = p.division;
     remember([{ code: p.total.code, name: p.total.name }, ...p.children]);
     head.textContent = `进度：${p.total.name}`;
@@ -98,15 +105,16 @@ export async function render(ctx) {
         : h("button", { type: "button", class: "link", onclick: () => setHash(code) }, label));
     }));
     const t = p.total;
-    kpis.replaceChildren(...KPIS.map(([k, label]) => h("div", { class: "kpi", dataset: { kpi: k } }, label, h("b", {}, fmtNum(cell(t, k))))));
+    kpis.replaceChildren(...KPIS.map(([k, label]) => h("div", { class: "kpi" + (k === "draft" ? " sub" : ""), dataset: { kpi: k } },
+      label, h("b", {}, show(t, k, drafts, "total")))));
     basis.textContent = p.scope ? `${BASIS}只列出任务范围内的区划。` : BASIS;
     const drillable = len < 9; // 乡镇的下级是村，村没有下级
     tbody.replaceChildren(...p.children.map((c) => h("tr", { dataset: { code: c.code } },
       h("td", {}, drillable ? h("button", { type: "button", class: "link", onclick: () => setHash(c.code) }, c.name) : c.name),
       COLUMNS.map(([k, label]) => h("td", { class: k === "late" && cell(c, k) > 0 ? "late" : "", dataset: { col: k, label } },
-        fmtNum(cell(c, k)))))),
+        show(c, k, drafts, c.code))))),
     h("tr", { class: "total", dataset: { code: "total" } }, h("td", {}, p.children.length ? "合计" : t.name),
-      COLUMNS.map(([k, label]) => h("td", { dataset: { col: k, label } }, fmtNum(cell(t, k))))));
+      COLUMNS.map(([k, label]) => h("td", { dataset: { col: k, label } }, show(t, k, drafts, "total")))));
     updated.textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN")}`;
     // 供基准测试：树首次渲染完成的时刻（毫秒，自导航开始）
     document.body.dataset.progressReady ||= String(Math.round(performance.now()));
@@ -161,14 +169,16 @@ export async function render(ctx) {
     if (!totals || !window.echarts) return;
     const ind = totals.indicators.find((i) => i.code === indSel.value) || totals.indicators[0];
     if (!ind) return;
-    const kids = totals.children.length ? totals.children : [{ name: totals.division, totals: totals.totals }];
+    // 没有下级时只画本区划一根柱子，标它的名称（不标区划代码）
+    const kids = totals.children.length ? totals.children
+      : [{ name: names()[totals.division] || "合计", totals: totals.totals }];
     // 汇总口径随数据说明：默认“已报”（审核中 + 已验收 + 已确认，不含退回），与上表一致
     const on = totals.basis === "approved" ? `经${LEVEL[totals.min_approved_level] || ""}审核通过（含以上）` : "已报（不含退回）";
     chartMsg.textContent = `${ind.name}（${ind.unit}）：合计 ${fmtNum(totals.totals[ind.code] ?? 0)}；口径：${on}的报表 ${totals.report_count} 份`;
     chart ||= window.echarts.init(chartBox, null, { renderer: "canvas" });
     chart.setOption({
       textStyle: { fontFamily: getComputedStyle(document.body).fontFamily }, tooltip: { trigger: "axis" }, grid: { left: 8, right: 8, bottom: 8, top: 36, containLabel: true },
-      xAxis: { type: "category", data: kids.map((c) => c.name || c.division), axisLabel: { interval: 0, rotate: kids.length > 6 ? 40 : 0 } },
+      xAxis: { type: "category", data: kids.map((c) => c.name || names()[c.division] || "未命名区划"), axisLabel: { interval: 0, rotate: kids.length > 6 ? 40 : 0 } },
       // 单位写在轴顶、左对齐（居中时窄屏会被裁掉）；只有一个区划有数时柱子也不铺满整幅
       yAxis: { type: "value", name: `单位：${ind.unit}`, nameTextStyle: { align: "left" }, nameGap: 12 },
       series: [{ type: "bar", name: ind.name, barMaxWidth: 48, data: kids.map((c) => c.totals[ind.code] ?? 0), itemStyle: { color: "#0b5cad" } }],
@@ -183,6 +193,7 @@ export async function render(ctx) {
     totalsBusy = true;
     try {
       const p = new URLSearchParams({ division: state.division });
+      loadDrafts(p);
       totals = await api(`/api/v1/agri/tasks/${state.task}/totals?${p}`);
       if (indSel.options.length !== totals.indicators.length) {
         indSel.replaceChildren(...totals.indicators.map((i) => h("option", { value: i.code }, `${i.name}（${i.unit}）`)));
@@ -192,6 +203,21 @@ export async function render(ctx) {
     } catch (err) {
       chartMsg.textContent = `汇总数据暂不可用：${err.message}`;
     } finally { totalsBusy = false; }
+  }
+
+  // 草稿（农业统计服务的 /monitor：各下级区划与合计的 draft 计数）；无权查看或失败时为“—”
+  async function loadDrafts(p) {
+    const task = state.task, division = state.division;
+    let got = null;
+    try {
+      const m = await api(`/api/v1/agri/tasks/${task}/monitor?${p}`);
+      got = { total: m.progress.draft };
+      for (const c of m.children || []) got[c.division] = c.progress.draft;
+    } catch { got = null; }
+    if (stopped || task !== state.task || division !== state.division) return;
+    const changed = JSON.stringify(got) !== JSON.stringify(drafts);
+    drafts = got;
+    if (changed && lastDrawn) draw(lastDrawn);
   }
 
   try {
