@@ -109,7 +109,8 @@ early (e.g. 乡镇数据验收), waiting for the final level; 已确认 = accept
 (`accepted` is its older name); 超期 = late, counted across the other states."""
 
 PROGRESS_BASIS = ("应报 = 任务范围内的村数 = 未报 + 退回 + 审核中 + 已验收 + 已确认；"
-                  "已报 = 审核中 + 已验收 + 已确认（不含退回）；未报含草稿")
+                  "已报 = 审核中 + 已验收 + 已确认（不含退回）；未报含草稿"
+                  "（草稿数由报表所属的业务服务给出，控制台另列“其中草稿”）")
 
 
 async def task_scope(conn: asyncpg.Connection, schema: str, task_id: str) -> str | None:
