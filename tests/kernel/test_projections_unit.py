@@ -43,3 +43,49 @@ async def test_rebuild_resets_then_replays_in_batches():
                            progress=lambda done, total: seen.append(done))
     assert log == [("batch", [0, 1]), ("batch", [2, 3]), ("batch", [4])]
     assert result.events == 5 and seen == [2, 4, 5]
+
+
+async def test_a_rebuild_keeps_a_scratch_dict_across_its_batches_and_live_code_gets_none():
+    from gx_kernel.projections import rebuild_scratch
+
+    registry, seen = ProjectionRegistry(), []
+
+    @registry.batch("b.happened")
+    async def fold(conn, events):
+        kept = rebuild_scratch("totals")
+        assert rebuild_scratch("totals") is kept and rebuild_scratch("other") is not kept
+        kept["sum"] = kept.get("sum", 0) + sum(e.data["n"] for e in events)
+        seen.append(kept["sum"])
+
+    store = InMemoryEventStore()
+    for n in range(5):
+        await store.append("s", None, [NewEvent("b.happened", {"n": n})])
+    await rebuild(store, registry, batch_size=2)
+    assert seen == [1, 6, 10]
+    assert rebuild_scratch("totals") is None  # outside a rebuild: nothing is kept
+    await rebuild(store, registry, batch_size=5)
+    assert seen[-1] == 10  # each rebuild starts empty
+
+
+def test_the_cli_takes_a_registry_or_a_function_of_the_schema():
+    import sys
+    import types
+
+    import pytest
+
+    from gx_kernel.projections import _load
+
+    registry = ProjectionRegistry()
+    module = types.ModuleType("gx_test_registries")
+    module.REGISTRY = registry
+    module.for_schema = lambda schema: registry if schema == "s1" else None
+    module.nothing = 42
+    sys.modules[module.__name__] = module
+    try:
+        assert _load("gx_test_registries:REGISTRY", "s1") is registry
+        assert _load("gx_test_registries:for_schema", "s1") is registry
+        for bad in ("gx_test_registries:nothing", "gx_test_registries:for_schema"):
+            with pytest.raises(SystemExit):
+                _load(bad, "s2")
+    finally:
+        del sys.modules[module.__name__]
