@@ -2,6 +2,7 @@
 dead-lettering fails (FastStream #2618), order per partition, the broker's security options."""
 import asyncio
 import random
+import time
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,6 +29,27 @@ def test_the_subscriber_acknowledges_by_hand_from_the_earliest_offset():
     args = sub._connection_args
     assert args["enable_auto_commit"] is False and args["auto_offset_reset"] == "earliest"
     assert args["fetch_max_wait_ms"] == 30 and sub.group_id == "g"
+
+
+@pytest.mark.unit
+async def test_an_empty_poll_is_not_followed_by_a_sleep():
+    """FastStream's batch subscriber sleeps a poll's length after an empty poll; ours does not
+    (a record arriving meanwhile would wait it out)."""
+    consumer = IdempotentConsumer(pool=None, schema="s", group_id="g", topics=["a.events"],
+                                  handler=None, bootstrap="127.0.0.1:9", producer_factory=None)
+    broker = make_broker("127.0.0.1:9")
+    consumer.subscribe(broker)
+    [sub] = broker.subscribers
+    polls = []
+
+    class Polled:
+        async def getmany(self, timeout_ms, max_records):
+            polls.append((timeout_ms, max_records))
+            return {}
+
+    started = time.perf_counter()
+    assert await sub.get_msg(Polled()) == ()
+    assert time.perf_counter() - started < 0.05 and polls == [(200, 200)]
 
 
 @pytest.mark.unit
