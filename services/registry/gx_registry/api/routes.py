@@ -188,6 +188,11 @@ async def return_up(task_id: uuid.UUID, cmd: ReturnUp, p: Principal = Depends(pr
     return _reply(await tasks.return_up(rt, p, task_id, cmd, key))
 
 
+@router.get("/grids")
+async def list_grids(p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    return await queries.list_grids(rt, p)
+
+
 @router.post("/grids", status_code=201)
 async def create_grid(cmd: CreateGrid, p: Principal = Depends(principal), rt=Depends(runtime),
                       key: str | None = IdemKey):

@@ -221,3 +221,14 @@ async def export_units(rt: ServiceRuntime, p: Principal, division: str | None) -
              u["division_code"], KIND_OF_UNIT_ZH.get(u["unit_kind"], u["unit_kind"]),
              u["unit_type"] or "", STATUS_ZH.get(u["status"] or "", u["status"] or ""),
              "是" if u["closed"] else "否") for u in got["items"]]
+
+
+async def list_grids(rt: ServiceRuntime, p: Principal) -> dict:
+    """The grids of the caller's village (or of the villages below a township/county)."""
+    require_role(p, READERS, "查看网格")
+    async with rt.pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT * FROM {rt.settings.schema}.grids WHERE village_code "
+                                f"LIKE $1 ORDER BY grid_code LIMIT 5000", jurisdiction(p) + "%")
+    return {"items": [{"grid_id": str(r["grid_id"]), "grid_code": r["grid_code"],
+                       "village_code": r["village_code"], "name": r["name"],
+                       "worker": r["worker"]} for r in rows]}
