@@ -18,9 +18,10 @@ const PAGES = {
   organisation: () => import("./organisation.js"),
   organisation_report: () => import("./organisation_report.js"),
   population: () => import("./population.js"),
+  registry: () => import("./registry.js"),
 };
 const TITLES = { login: "登录", tasks: "我的任务", report: "填报", queue: "审核队列", case: "审核案卷", progress: "进度",
-  devices: "设备登记", ops: "运维概览", organisation: "改革工作总览", organisation_report: "推进情况报告", population: "人口变动调查" };
+  devices: "设备登记", ops: "运维概览", organisation: "改革工作总览", organisation_report: "推进情况报告", population: "人口变动调查", registry: "基本单位名录库" };
 
 let cleanup = null;
 let renderSeq = 0;
@@ -52,6 +53,7 @@ function navItems(user) {
   if (user.role === "ops") items.push(["ops", "运维概览"]);
   items.push(["progress", "进度"]);
   if (user.role !== "subscriber" && user.role !== "ops") items.push(["population", "人口变动调查"]);
+  if (REVIEWERS.includes(user.role) || COLLECTORS.includes(user.role)) items.push(["registry", "名录库"]);
   if (REVIEWERS.includes(user.role)) items.push(["organisation", "改革工作"]);
   if (user.role === "village_coordinator" || user.role === "grid_worker") items.push(["devices", "手机安全证书"]);
   if (user.role === "county_statistician" || user.role === "region_statistician") items.push(["devices", "设备登记"]);
