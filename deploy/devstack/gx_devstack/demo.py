@@ -17,6 +17,7 @@ import httpx
 from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 
 from gx_devstack.demo_organisation import load_organisation
+from gx_devstack.demo_registry import load_registry
 
 log = logging.getLogger("gx_devstack.demo")
 
@@ -234,6 +235,8 @@ def _load(api: Api, summary: dict) -> None:
                 summary, f"state of {plan.user}", settle, api, rids[i], _settled(plan))
     summary["organisation"] = _step(summary, "organisation (52号 scope, 青秀区 staff and report)",
                                     load_organisation, api)
+    summary["registry"] = _step(summary, "registry (青秀区 stock, task list to 天堂村)",
+                                load_registry, api)
 
 
 def _settled(plan: Plan):
@@ -277,6 +280,9 @@ def describe(summary: dict[str, Any]) -> list[str]:
         if r:
             where = f" at {r['review_level']}" if r["status"] == "submitted" else ""
             lines.append(f"  {name}: {r['status']}{where}")
+    if reg := summary.get("registry"):
+        lines.append(f"  register 青秀区: {reg['units']} units ({reg['status']}); task list pushed "
+                     f"down {reg['pushed']}")
     if org := summary.get("organisation"):
         lines.append(f"  reform 2019 (52号): {org['reform_counties']} counties; "
                      f"青秀区 7/15 progress report: {org['progress_report']}")
