@@ -4,7 +4,9 @@ Each run gets its own schemas and topic prefix, so it never meets another run's 
 """
 from __future__ import annotations
 
+import base64
 import contextlib
+import os
 from dataclasses import dataclass
 
 import httpx
@@ -69,7 +71,9 @@ async def running_stack(infra, gateway_overrides: dict | None = None):
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     async with contextlib.AsyncExitStack() as stack:
         for name, (factory, settings_cls) in SERVICES.items():
-            settings = settings_cls(GX_DB_SCHEMA=f"{prefix}_{name}", **common)
+            own = {"GX_POPULATION_MASTER_KEY": os.environ.get("GX_POPULATION_MASTER_KEY")
+                   or base64.b64encode(os.urandom(32)).decode()} if name == "population" else {}
+            settings = settings_cls(GX_DB_SCHEMA=f"{prefix}_{name}", **common, **own)
             await stack.enter_async_context(serving(factory(settings), ports[name]))
         gateway = GatewaySettings(**{
             "GX_DB_SCHEMA": f"{prefix}_gateway", "GX_DEMO": True, "GX_ARGON2_MEMORY_KIB": 1024,
