@@ -65,6 +65,7 @@ Registrar = KafkaBroker | KafkaRouter
 _TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53"}
 _TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "55P03", "57014"}
 _DB_SPAN: dict[str, Any] = {"db.system": "postgresql"}
+REVOKE_WAIT_SECONDS = 30.0  # bounded: a stuck batch never holds the group's rebalance
 
 
 class TransientError(Exception):
@@ -177,11 +178,15 @@ async def _undecoded(message: StreamMessage[Any]) -> None:
 
 
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
-    def __init__(self, assigned: asyncio.Event) -> None:
-        self.assigned = assigned
+    def __init__(self, assigned: asyncio.Event, busy: asyncio.Lock) -> None:
+        self.assigned, self.busy = assigned, busy
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None  # nothing is committed ahead of its effects, so nothing to settle here
+        """Let the batch in hand finish and commit before the partitions move: the next owner
+        then starts after it instead of handling the same records at the same time."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REVOKE_WAIT_SECONDS), self.busy:
+                pass
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         if assigned:
@@ -208,6 +213,7 @@ class IdempotentConsumer:
         self.processed = 0
         self.dead_lettered = 0
         self.assigned = asyncio.Event()  # set once partitions are assigned (tests wait on it)
+        self._busy = asyncio.Lock()  # held while a batch is handled and acknowledged
 
     async def setup(self) -> None:
         async with self.pool.acquire() as conn:
@@ -215,7 +221,8 @@ class IdempotentConsumer:
 
     def subscribe(self, registrar: Registrar) -> None:
         """Declare this consumer's subscriber on a broker (or router) the caller starts."""
-        self.subscription.declare(registrar, self.on_batch, _Assignment(self.assigned))
+        self.subscription.declare(registrar, self.on_batch,
+                                  _Assignment(self.assigned, self._busy))
 
     async def run(self) -> None:
         """Consume on a broker of its own until cancelled (a service shares one broker among
@@ -237,14 +244,15 @@ class IdempotentConsumer:
         partitions: dict[tuple[str, int], list[Any]] = {}
         for record in records:
             partitions.setdefault((record.topic, record.partition), []).append(record)
-        done = await asyncio.gather(*[self._partition(consumer, recs)
-                                      for recs in partitions.values()])
-        try:
-            await message.ack()
-        except (CommitFailedError, IllegalStateError) as exc:
-            # Partition moved to another member mid-batch; it re-reads from the last
-            # committed offset and the tracking rows make that harmless.
-            log.info("consumer %s: commit skipped after rebalance: %r", self.group_id, exc)
+        async with self._busy:
+            done = await asyncio.gather(*[self._partition(consumer, recs)
+                                          for recs in partitions.values()])
+            try:
+                await message.ack()
+            except (CommitFailedError, IllegalStateError) as exc:
+                # Partition moved to another member mid-batch; it re-reads from the last
+                # committed offset and the tracking rows make that harmless.
+                log.info("consumer %s: commit skipped after rebalance: %r", self.group_id, exc)
         if not all(done):
             await asyncio.sleep(self.max_backoff)  # the broker or database is away: let it be
 
@@ -302,12 +310,21 @@ class IdempotentConsumer:
         after_commit = AfterCommit()  # units of work in the handler wake the relay through it
         async with self.pool.acquire() as conn:
             with after_commit.active():
-                async with conn.transaction():
-                    if await self._seen(conn, event):
-                        return
-                    with telemetry.span("db.transaction", **_DB_SPAN):
-                        await self.handler(conn, event)
-                        await self._track(conn, event, "processed", None)
+                try:
+                    async with conn.transaction():
+                        if await self._seen(conn, event):
+                            return
+                        with telemetry.span("db.transaction", **_DB_SPAN):
+                            await self.handler(conn, event)
+                            await self._track(conn, event, "processed", None)
+                except asyncpg.UniqueViolationError as exc:
+                    if exc.constraint_name != "consumed_events_pkey":
+                        raise
+                    # Another member (the partition moved) tracked it first: its effects stand,
+                    # these were rolled back with the transaction.
+                    log.info("consumer %s: event %s handled elsewhere meanwhile", self.group_id,
+                             event.id)
+                    return
         after_commit.run()
         self.processed += 1
 

@@ -174,3 +174,50 @@ async def test_each_stream_is_handled_in_order_while_partitions_run_side_by_side
     for s in streams:
         assert [v for sid, v in seen if sid == s] == list(range(1, 16))
     assert active["max"] > 1  # several partitions at once
+
+
+@pytest.mark.unit
+async def test_a_revoked_partition_moves_only_after_the_batch_in_hand_is_acknowledged():
+    from gx_kernel.consumer import _Assignment
+
+    busy, assigned = asyncio.Lock(), asyncio.Event()
+    listener = _Assignment(assigned, busy)
+    await listener.on_partitions_assigned({TopicPartition("t", 0)})
+    assert assigned.is_set()
+    order = []
+    async with busy:
+        revoking = asyncio.create_task(listener.on_partitions_revoked({TopicPartition("t", 0)}))
+        await asyncio.sleep(0.05)
+        assert not revoking.done()  # waits for the batch
+        order.append("acked")
+    await revoking
+    assert order == ["acked"]
+
+
+async def test_an_event_tracked_meanwhile_by_another_member_is_not_dead_lettered(
+        pool, schema, store, infra, prefix):
+    """The partition moved while the batch was in hand: the other member committed first; our
+    transaction (effects included) rolls back and the record counts as handled."""
+    from .kafka_util import read_topic
+
+    topic = f"{prefix}src.events"
+    await ensure_topics(infra.kafka_bootstrap, [topic, f"{topic}.dlq"])
+    await effects_table(pool, schema)
+    stored = await store.append("s", 0, [NewEvent("src.thing.happened", {"n": 1})])
+    await publish(infra, topic, store, stored)
+    [record] = await read_topic(infra.kafka_bootstrap, topic)
+    consumer = IdempotentConsumer(
+        pool=pool, schema=schema, group_id="g", topics=[topic], handler=None,
+        bootstrap=infra.kafka_bootstrap,
+        producer_factory=lambda: make_producer(infra.kafka_bootstrap, False))
+    await consumer.setup()
+
+    async def handler(conn, event):
+        await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, 1)", event.id)
+        await pool.execute(  # the other member, committing first
+            f"INSERT INTO {schema}.consumed_events (consumer, event_id, topic, partition, "
+            f"kafka_offset, outcome) VALUES ('g', $1, $2, 0, 0, 'processed')", event.id, topic)
+
+    consumer.handler = handler
+    await consumer.process(record)
+    assert consumer.dead_lettered == 0 and await count_effects(pool, schema) == 0
