@@ -227,7 +227,9 @@ SEEDS = {"synthetic": seed_synthetic, "workflow": seed_workflow, "agri": seed_ag
 
 async def main(model: str, events: int, batch_size: int, rounds: int) -> None:
     with bench_infra() as infra:
-        pool = await asyncpg.create_pool(infra.database_url, min_size=4, max_size=4)
+        # never closed while idle: the backends' CPU is read from their processes
+        pool = await asyncpg.create_pool(infra.database_url, min_size=4, max_size=4,
+                                         max_inactive_connection_lifetime=0)
         try:
             for name in (MODELS if model == "all" else (model,)):
                 await bench(pool, name, events, batch_size, rounds)
