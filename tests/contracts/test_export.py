@@ -39,6 +39,7 @@ EXPECTED_TYPES = {
     "population.household.handed_in", "population.household.recheck_returned",
     "population.household.returned", "population.household.accepted", "population.person.erased",
     "population.person_record.accessed", "population.roster.saved", "population.roster.reviewed",
+}
 # "overdue" names a state the case passed into (became overdue); "set" and "chosen" are
 # irregular past participles (organisation.subsidy_rates.set, .reform.county_chosen). Every
 # other action has a word ending in -ed.
