@@ -43,7 +43,7 @@ EXPECTED_TYPES = {
 # "overdue" names a state the case passed into (became overdue); "set" and "chosen" are
 # irregular past participles (organisation.subsidy_rates.set, .reform.county_chosen). Every
 # other action has a word ending in -ed.
-PAST_TENSE_EXCEPTIONS = {"overdue", "set", "chosen"}
+PAST_TENSE_EXCEPTIONS = {"overdue", "set", "chosen", "drawn"}  # drawn: population.pes.sample_drawn
 
 
 @pytest.fixture(autouse=True, scope="module")
