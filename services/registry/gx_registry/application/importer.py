@@ -34,7 +34,7 @@ from gx_contracts.ids import stream_id
 from gx_kernel.eventstore import NewEvent
 from gx_kernel.uow import UnitOfWork
 
-from gx_registry.adapters import files
+from gx_registry.adapters import bulk, files
 from gx_registry.application.projections import projections
 from gx_registry.domain import records
 from gx_registry.domain.classify import classify
@@ -43,7 +43,7 @@ from gx_registry.domain.unit import Unit
 from gx_registry.matching import engine
 
 log = logging.getLogger(__name__)
-CHUNK = 500
+CHUNK = 2000
 ERROR_CHUNK = 5000
 _BATCH_COLS = ("row_no", "uscc", "name", "county", "address", "legal_rep", "status", "reg_no",
                "phone", "industry_code", "division", "placement", "classification", "flags")
@@ -258,6 +258,7 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
         if not chunk:
             break
         async with UnitOfWork(store, projections=projections(s)) as uow:
+            fresh: list[tuple[str, list[NewEvent]]] = []  # new streams: one statement for all
             for values in chunk:
                 r = dict(zip(cols, values, strict=True))
                 rec = {k: (r[f"b_{k}"] or None) for k in ("uscc", "name", "address", "legal_rep",
@@ -273,7 +274,7 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
                                          r["division"], cl, src,
                                          placement=json.loads(r["placement"]),
                                          flags=json.loads(r["flags"]), explanation=expl)
-                    uow.add(unit, b.metadata)
+                    fresh.append((unit.stream_id, unit.pending_events))
                 elif outcome == "changed":
                     row = await uow.conn.fetchrow(f"SELECT * FROM {s}.units WHERE unit_id = $1 "
                                                   f"FOR UPDATE", uuid.UUID(r["unit_id"]))
@@ -290,10 +291,12 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
                                           "classification": json.loads(r["classification"])},
                                       candidates=list(dict.fromkeys(uuid.UUID(c) for c in cands)),
                                       explanation=expl)
-                    uow.collect(stream_id("review", review_id), 0, [NewEvent(**event_fields(ev))],
-                                b.metadata)
+                    fresh.append((stream_id("review", review_id), [NewEvent(**event_fields(ev))]))
             done += len(chunk)
             await uow.flush()
+            stored = await bulk.append_new_streams(uow.conn, store, fresh, b.metadata)
+            await projections(s).apply(uow.conn, stored)
+            uow.stored += stored  # the unit of work wakes the relay after the commit
             await uow.conn.execute(f"UPDATE {s}.import_batches SET stage = 'writing', "
                                    f"rows_done = $2, outcomes = $3::jsonb WHERE batch_id = $1",
                                    b.batch_id, done, json.dumps(outcomes))

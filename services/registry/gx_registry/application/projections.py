@@ -69,8 +69,19 @@ def projections(s: str) -> ProjectionRegistry:
 
     @registry.batch(*(t.EVENT_TYPE for t in UNIT_TYPES))
     async def units(conn, events: Sequence[StoredEvent]) -> None:
-        for e in events:
-            await _unit_event(conn, s, e)
+        # runs of new units (registered + classified, as an import writes them) go in bulk;
+        # everything else one event at a time, in order
+        i = 0
+        while i < len(events):
+            j = i
+            while j < len(events) and events[j].type in _BULK:
+                j += 1
+            if j > i:
+                await _bulk_register(conn, s, events[i:j])
+                i = j
+            else:
+                await _unit_event(conn, s, events[i])
+                i += 1
 
     @registry.batch(ev.ReviewOpened.EVENT_TYPE, ev.ReviewResolved.EVENT_TYPE)
     async def reviews(conn, events: Sequence[StoredEvent]) -> None:
@@ -148,6 +159,72 @@ def projections(s: str) -> ProjectionRegistry:
     return registry
 
 
+_BULK = frozenset({ev.UnitRegistered.EVENT_TYPE, ev.UnitClassified.EVENT_TYPE})
+_UNIT_INSERT = ("INSERT INTO {s}.units (unit_id, uscc, name, address, legal_rep, status, reg_no, "
+                "phone, industry_code, division_code, county_code, placed_level, placement, "
+                "unit_kind, unit_type, classification, parent_id, flags, last_source, version, "
+                "updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15,"
+                "$16::jsonb,$17,$18::jsonb,$19::jsonb,$20,$21) ON CONFLICT (unit_id) DO NOTHING")
+_TASK_INSERT = ("INSERT INTO {s}.tasks (task_id, kind, unit_id, placed_code, holder_code, "
+                "holder_level, reasons, source) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) "
+                "ON CONFLICT (task_id) DO UPDATE SET reasons = EXCLUDED.reasons")
+_NEW_REASON = [{"code": "department.new", "text": "部门资料中的新增单位，名录库中没有"}]
+
+
+def _classification(d: dict) -> str:
+    return _j({k: d.get(k) for k in ("rules_version", "kind_rule", "type_rule", "parent_name")})
+
+
+async def _bulk_register(conn, s: str, events: Sequence[StoredEvent]) -> None:
+    """Registered units (with their classification when it follows) in one executemany;
+    their 新增单位查找 tasks in another."""
+    rows: dict[uuid.UUID, list] = {}
+    later: list[StoredEvent] = []
+    tasks: list[tuple] = []
+    holders: dict[str | None, str] = {}
+    for e in events:
+        d = e.data
+        unit_id = uuid.UUID(d["unit_id"])
+        source = d.get("source") or {}
+        if e.type == ev.UnitRegistered.EVENT_TYPE:
+            code = d["division_code"]
+            rows[unit_id] = [unit_id, *(d.get(c) for c in _COLS), code, county_of(code),
+                             level_of(code).value, _j(d.get("placement") or {}), d["unit_kind"],
+                             None, "{}", None, _j(d.get("flags") or []), _j(source), e.version,
+                             e.recorded_at]
+            if source.get("kind") in ("department_file", "review"):
+                batch = source.get("batch_id")
+                if batch not in holders:
+                    holders[batch] = await _holder(conn, s, source)
+                holder = holders[batch]
+                tasks.append((task_id_for(unit_id, "new_unit_search", batch or source["kind"]),
+                              "new_unit_search", unit_id, code, holder, level_of(holder).value,
+                              _j(_NEW_REASON), _j(source)))
+        elif unit_id in rows:  # its classification, folded into the same row
+            row = rows[unit_id]
+            row[13], row[14], row[15] = d["unit_kind"], d["unit_type"], _classification(d)
+            row[16] = uuid.UUID(d["parent_id"]) if d.get("parent_id") else None
+            row[18], row[19], row[20] = _j(source), e.version, e.recorded_at
+        else:
+            later.append(e)
+    if rows:
+        await conn.executemany(_UNIT_INSERT.format(s=s), list(rows.values()))
+    if tasks:
+        await conn.executemany(_TASK_INSERT.format(s=s), tasks)
+    for e in later:
+        await _unit_event(conn, s, e)
+
+
+async def _holder(conn, s: str, source: dict) -> str:
+    """Whose list a task lands on: the importing division (or the auditor's, or the region)."""
+    holder = None
+    if source.get("batch_id"):
+        holder = await conn.fetchval(
+            f"SELECT scope_division FROM {s}.import_batches WHERE batch_id = $1",
+            uuid.UUID(source["batch_id"]))
+    return holder or source.get("scope_division") or "450000000000"
+
+
 async def _unit_event(conn, s: str, e: StoredEvent) -> None:
     d = e.data
     unit_id = uuid.UUID(d["unit_id"])
@@ -211,13 +288,9 @@ async def _unit_event(conn, s: str, e: StoredEvent) -> None:
 
 async def _add_task(conn, s: str, kind: str, unit_id: uuid.UUID, placed: str,
                     source: dict, reasons: list[dict]) -> None:
-    """A task on the importer's list (the batch's scope; the region for an audit)."""
+    """A task on the importer's list (the batch's scope; the auditor's; else the region)."""
     batch = source.get("batch_id")
-    holder = None
-    if batch:
-        holder = await conn.fetchval(
-            f"SELECT scope_division FROM {s}.import_batches WHERE batch_id = $1", uuid.UUID(batch))
-    holder = holder or source.get("scope_division") or "450000000000"
+    holder = await _holder(conn, s, source)
     await conn.execute(
         f"INSERT INTO {s}.tasks (task_id, kind, unit_id, placed_code, holder_code, holder_level, "
         f"reasons, source) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) "
