@@ -168,3 +168,14 @@ def test_the_checks_catch_what_they_look_for():
            "grain_area：请核实 · 状态 submitted · tiantang_cun · 版本 3")
     assert len(problems(bad)) == 5
     assert problems("早稻产量：请核实 · 08:03 · 已确认 · 乡镇统计员 · 长塘镇") == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_queue_and_devices_pages_name_no_login_names(stack, browser, world, size):
+    for who, path, ready in (("changtang_zhen", "/#/queue", "#queue-list li"),
+                             ("qu_tongji", "/#/queue", "#queue-list li"),
+                             ("qingxiu_qu", "/#/devices", "#device-list li")):
+        async with _page(stack, browser, who, size, path) as page:
+            await expect(page.locator(ready).first).to_be_visible()
+            await _header(page)
+            await _check(page, f"names-{path.strip('/#')}-{who}-{size}.png")
