@@ -63,6 +63,12 @@ async def test_city_chooses_its_county(people):
     assert {c["city_code"]: c["chosen"] for c in ref["choosing_cities"]}[NANNING] is True
 
 
+def staff_body(s: tuple) -> dict:
+    name, role, div, mode, est, account = s
+    return {"person_name": name, "role": role, "division_code": div, "staffing_mode": mode,
+            "start_date": "2019-07-01", "in_establishment": est, "account_username": account}
+
+
 async def test_county_records_its_office_and_staff(people):
     r = await people.post("qingxiu_qu", "/offices", {
         "division_code": QINGXIU, "kind": "county_management",
@@ -105,6 +111,15 @@ async def test_county_records_its_office_and_staff(people):
         "person_name": "甲", "role": "village_coordinator", "division_code": TIANTANG,
         "staffing_mode": "volunteer", "start_date": "2019-07-01"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "staffing_mode"
+    # an enterprise statistician names the 联网直报 unit
+    unit = {"person_name": "李会计", "role": "enterprise_statistician", "division_code": TIANTANG,
+            "staffing_mode": "part_time", "start_date": "2019-07-01"}
+    r = await people.post("qingxiu_qu", "/appointments", unit)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "unit_name"
+    r = await people.post("changtang_zhen", "/appointments", {**unit, "unit_name": "南宁某糖业有限公司"})
+    assert r.status_code == 201, r.text  # a township records its villages' people
+    r = await people.post("changtang_zhen", "/appointments", {**staff_body(staff[0])})
+    assert r.status_code == 403  # but not the county's office staff
     mine = (await people.get("qingxiu_qu", "/appointments")).json()["items"]
     assert {a["person_name"] for a in mine} >= {"陆建国", "黄春兰"}
     assert {a["staffing_mode_zh"] for a in mine} == {"派驻", "专职", "购买服务", "兼职"}
@@ -200,8 +215,11 @@ async def test_region_sees_the_reform_across_guangxi(people):
     assert rows[BAISE]["in_reform"] == "8 个县"
     assert rows[NANNING]["in_reform"] == "1 个县"
     assert rows[NANNING]["reports_confirmed"] == 1 and rows[NANNING]["reports_late"] == 1
-    assert rows[NANNING]["establishment"] == 4 and rows[NANNING]["staff"] == 5
+    assert rows[NANNING]["establishment"] == 4 and rows[NANNING]["staff"] == 6
     assert rows[NANNING]["dispatched"] == 1 and rows[NANNING]["in_establishment"] == 1
+    # 应报 = counties in the reform × due dates passed; 逾期未报 = those not submitted
+    assert rows[NANNING]["reports_due"] == 3 and rows[NANNING]["reports_missing"] == 2
+    assert rows[BAISE]["reports_due"] == 24 and rows[BAISE]["reports_missing"] == 24
     assert d["reform"]["document_no"] == DOC and d["total"]["in_reform"] == "16 个县"
     # drill down: 南宁 → its counties → 青秀区's townships
     city = (await people.get("qu_tongji", "/dashboard", year=2019, division=NANNING)).json()
@@ -209,10 +227,10 @@ async def test_region_sees_the_reform_across_guangxi(people):
     county = (await people.get("qingxiu_qu", "/dashboard", year=2019)).json()
     town = {r["code"]: r for r in county["rows"]}
     assert all(c.startswith("450103") for c in town)
-    assert town[CHANGTANG]["township_offices"] == 1 and town[CHANGTANG]["staff"] == 4
+    assert town[CHANGTANG]["township_offices"] == 1 and town[CHANGTANG]["staff"] == 5
     own = town[QINGXIU]  # 本级: the county's management office and its staff
     assert own["own"] and own["establishment"] == 4 and own["in_establishment"] == 1
-    assert county["total"]["in_reform"] == "市选取试点" and county["total"]["staff"] == 5
+    assert county["total"]["in_reform"] == "市选取试点" and county["total"]["staff"] == 6
     r = await people.get("qingxiu_qu", "/dashboard", division=NANNING)
     assert r.status_code == 403  # a county sees only its own townships
     r = await people.get("qingxiu_qu", "/dashboard", division="45010300000x")

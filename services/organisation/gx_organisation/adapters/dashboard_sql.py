@@ -75,8 +75,9 @@ async def figures(conn: Any, s: str, prefix: str, n: int, year: int, today: date
         f"count(*) FILTER (WHERE status IN ('submitted', 'accepted', 'confirmed')) submitted, "
         f"count(*) FILTER (WHERE status = 'confirmed') confirmed, "
         f"count(*) FILTER (WHERE status = 'returned') returned, "
-        f"count(*) FILTER (WHERE late) late FROM {s}.progress_reports "
-        f"WHERE year = $3 AND county_code LIKE $2 GROUP BY 1"), n, like, year)
+        f"count(*) FILTER (WHERE late) late, count(*) FILTER (WHERE revision > 0 AND "
+        f"due_date <= $4) due_submitted FROM {s}.progress_reports "
+        f"WHERE year = $3 AND county_code LIKE $2 GROUP BY 1"), n, like, year, today)
     out["assessment"] = await by_prefix(conn, (
         f"SELECT left(township_code, $1) k, count(*) scored, round(avg(total), 2) avg_total, "
         f"count(*) FILTER (WHERE model_standard) model FROM {s}.assessments "

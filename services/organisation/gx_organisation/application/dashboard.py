@@ -26,7 +26,8 @@ COLUMNS = [("code", "区划代码"), ("name", "区划名称"), ("in_reform", "�
            ("township_offices", "乡镇统计工作办公室"), ("townships", "乡镇（街道）数"),
            ("villages_with_coordinator", "有协管员的村"), ("villages", "村（社区）数"),
            ("grid_workers", "网格员"), ("trained", "完成培训人数"), ("training_rate", "培训完成率%"),
-           ("reports_submitted", "已报推进情况报告"), ("reports_confirmed", "自治区已验收"),
+           ("reports_due", "应报推进情况报告"), ("reports_submitted", "已报推进情况报告"),
+           ("reports_missing", "逾期未报"), ("reports_confirmed", "自治区已验收"),
            ("reports_returned", "退回"), ("reports_late", "逾期报送"),
            ("assessed", "已考核乡镇"), ("avg_score", "平均得分"), ("model", "达示范标准乡镇")]
 
@@ -53,11 +54,13 @@ async def dashboard(rt: ServiceRuntime, p: Principal, division: str | None,
         name = await conn.fetchval(f"SELECT name FROM {s}.divisions WHERE code = $1", code)
         basis = await conn.fetchval(f"SELECT basis FROM {s}.reform_counties WHERE year = $1 "
                                     f"AND county_code = $2", y, code)
-    rows = [_row(k, f, n, reports) for k in kids]
+    dues = reform["report_due_dates"] if reform and reform["year"] == y else []
+    passed = sum(1 for d in dues if d <= today.isoformat())  # 截止日已到的期数
+    rows = [_row(k, f, n, reports, passed) for k in kids]
     own = code[:n]  # the division's own office and staff (e.g. the county's management office)
     if any(own in part for part in f.values()):
         rows.insert(0, {**_row({"code": code, "name": f"{name}本级", "level": lv.csv_level},
-                               f, n, {}), "in_reform": "", "own": True})
+                               f, n, {}, 0), "in_reform": "", "own": True})
     total = _total(rows)
     if lv is Level.county:  # the county itself is in the reform or not
         total["in_reform"] = domain.BASIS_ZH.get(basis, basis) if basis else "否"
@@ -76,7 +79,7 @@ def _child_prefix(lv: Level) -> int:
 
 
 def _row(kid: dict[str, Any], f: dict[str, dict[str, dict[str, Any]]], n: int,
-         reports: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+         reports: dict[str, list[dict[str, Any]]], passed: int) -> dict[str, Any]:
     k = kid["code"][:n]
     g = lambda part, col: int((f[part].get(k) or {}).get(col) or 0)  # noqa: E731
     ref = f["reform"].get(k)
@@ -99,7 +102,10 @@ def _row(kid: dict[str, Any], f: dict[str, dict[str, dict[str, Any]]], n: int,
            "township_offices": g("offices", "township_offices"),
            "townships": g("units", "townships"), "villages": g("units", "villages"),
            "trained": trained, "training_rate": _pct(trained, staff),
+           "reports_due": passed * g("reform", "counties"),
            "reports_submitted": g("reports", "submitted"),
+           "reports_missing": max(passed * g("reform", "counties") - g("reports", "due_submitted"),
+                                  0),
            "reports_confirmed": g("reports", "confirmed"),
            "reports_returned": g("reports", "returned"), "reports_late": g("reports", "late"),
            "assessed": g("assessment", "scored"),
