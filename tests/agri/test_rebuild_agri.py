@@ -41,10 +41,10 @@ async def read_models(conn, s: str) -> dict[str, list[dict]]:
             for t in READ_MODELS}
 
 
-async def _flows(agri) -> tuple[str, str]:
+async def _flows(agri, period: str = "2026-AUTUMN") -> tuple[str, str]:
     """A task of the township; one report through return, resubmission, early acceptance,
     overdue, reopening and an approval; another one a draft."""
-    r = await agri.publish(TOWNSHIP, period="2026-AUTUMN")
+    r = await agri.publish(TOWNSHIP, period=period)
     assert r.status_code == 201, r.text
     task_id = r.json()["task_id"]
     tt, dx = str(report_id_for(task_id, TIANTANG)), str(report_id_for(task_id, DINGXI))
@@ -122,6 +122,30 @@ async def test_truncated_read_models_rebuild_from_agris_events_to_the_same_rows(
     steps = (await agri.client.get(f"/api/v1/agri/reports/{tt}/history",
                                    headers=agri.h("township"))).json()["steps"]
     assert [x["what"] for x in steps].count("workflow.case.approved") == 2
+
+
+async def test_a_row_behind_its_stream_is_folded_again_from_the_whole_stream(agri):
+    tt, _ = await _flows(agri, period="2026-EARLY")
+    s = agri.settings.schema
+    async with agri.rt.pool.acquire() as conn:
+        good = await conn.fetchrow(f"SELECT * FROM {s}.reports WHERE report_id = $1",
+                                   uuid.UUID(tt))
+        await conn.execute(f"UPDATE {s}.reports SET version = 3, status = 'draft',"
+                           f" approved_rank = 0, vals = '{{}}' WHERE report_id = $1",
+                           uuid.UUID(tt))
+    rep = (await agri.client.get(f"/api/v1/agri/reports/{tt}",
+                                 headers=agri.h("township"))).json()
+    await agri.workflow_event("workflow.case.overdue", {
+        k: v for k, v in case_data(rep, level="region",
+                                   deadline="2026-09-02T18:00:00+08:00").items()
+        if k != "revision"})
+    await agri.wait_report(tt, lambda b: b["version"] == 16)
+    async with agri.rt.pool.acquire() as conn:
+        healed = await conn.fetchrow(f"SELECT * FROM {s}.reports WHERE report_id = $1",
+                                     uuid.UUID(tt))
+    before, after = dict(good), dict(healed)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"version", "updated_at"}, changed
 
 
 async def test_a_schema_from_before_0002_keeps_its_state_and_history_through_a_rebuild(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,11 +30,12 @@ from gx_contracts.events.agri import (
 )
 from gx_contracts.ids import report_id_for
 from gx_kernel.eventstore import StoredEvent
-from gx_kernel.projections import ProjectionRegistry
+from gx_kernel.projections import EVENT_COLUMNS, ProjectionRegistry, event_from_row
 
 from gx_agri.adapters import repo
 from gx_agri.domain.report import OWN_EVENTS, Report
 
+log = logging.getLogger(__name__)
 READ_MODELS = ("tasks", "reports", "review_log")
 REPORT_EVENT_TYPES = tuple(model.EVENT_TYPE for model in OWN_EVENTS)
 HISTORY_EVENT_TYPES = (ReportReviewFollowed.EVENT_TYPE, ReportHistoryAdopted.EVENT_TYPE)
@@ -76,7 +78,21 @@ def projections(s: str) -> ProjectionRegistry:
             by_stream.setdefault(e.stream_id, []).append(e)
         by_report = {_uuid(mine[0].data["report_id"]): mine for mine in by_stream.values()}
         rows = await repo.reports_by_id(conn, s, list(by_report))
-        await repo.save_reports(conn, s, [_row(rows.get(rid), rid, mine)
+        missing = [rid for rid in by_report if rid not in rows]
+        if missing:
+            raise ProjectionMismatch(f"report events without a report row: {missing[:5]}")
+        # a row not at the version right before its events: folded again from its whole stream
+        behind = {mine[0].stream_id: mine[-1].version for rid, mine in by_report.items()
+                  if rows[rid]["version"] != mine[0].version - 1}
+        if behind:
+            log.warning("%d report rows behind their streams: folded from the streams",
+                        len(behind))
+            whole = await _streams(conn, s, behind)
+            for rid, mine in list(by_report.items()):
+                if mine[0].stream_id in behind:
+                    by_report[rid] = whole[mine[0].stream_id]
+                    rows[rid] = {**rows[rid], "version": 0, "submitted_at": None}
+        await repo.save_reports(conn, s, [_row(rows[rid], rid, mine)
                                           for rid, mine in by_report.items()])
 
     @registry.batch(*HISTORY_EVENT_TYPES)
@@ -90,15 +106,24 @@ def projections(s: str) -> ProjectionRegistry:
     return registry
 
 
-def _row(row: dict[str, Any] | None, report_id: uuid.UUID,
+async def _streams(conn: Any, s: str, upto: dict[str, int]) -> dict[str, list[StoredEvent]]:
+    """These streams' events up to the given versions (read in this transaction)."""
+    rows = await conn.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM {s}.events WHERE stream_id = ANY($1::text[])"
+        f" ORDER BY stream_id, version", list(upto))
+    found: dict[str, list[StoredEvent]] = {}
+    for r in rows:
+        if r["version"] <= upto[r["stream_id"]]:
+            found.setdefault(r["stream_id"], []).append(event_from_row(r))
+    return found
+
+
+def _row(row: dict[str, Any], report_id: uuid.UUID,
          events: list[StoredEvent]) -> tuple[Any, ...]:
-    """The report row after `events`: the aggregate folded from the row before them."""
-    if row is None:
-        raise ProjectionMismatch(f"report {report_id}: events without a report row")
-    if row["version"] != events[0].version - 1:
-        raise ProjectionMismatch(f"report {report_id}: row at version {row['version']}, "
-                                 f"next event at {events[0].version}")
-    report = Report.load(Report.from_row(row), events)
+    """The report row after `events`: the aggregate folded from the row before them (its
+    head only, when `events` is the whole stream)."""
+    base = Report.from_row(row) if row["version"] else Report.from_row(row).head()
+    report = Report.load(base, events)
     submitted_at = next((e.recorded_at for e in reversed(events)
                          if e.type == ReportSubmitted.EVENT_TYPE), row["submitted_at"])
     st, back = report.state, report.last_return
