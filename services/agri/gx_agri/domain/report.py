@@ -222,7 +222,8 @@ class Report:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Report:
-        """From its read-model row, the snapshot kept with every event of it."""
+        """From its read-model row: the state the projection folds the next events onto
+        (commands and reactions load from the stream, `load(from_row(row).head(), …)`)."""
         level = _level
         last = None
         if row.get("return_reason_code"):
