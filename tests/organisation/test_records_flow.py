@@ -88,6 +88,8 @@ async def test_training_completion_per_division(people):
     assert liuxu["staff"] == 2 and liuxu["trained"] == 1 and liuxu["training_rate"] == 50.0
     sessions = (await people.get("qingxiu_qu", "/trainings", year=2019)).json()["items"]
     assert sessions[0]["attendees"] == 2 and sessions[0]["completed"] == 1
+    assert sessions[0]["due_by"] == "2019-06-30" and sessions[0]["on_time"] is True
+    assert sessions[0]["completion_rate"] == 50.0
     r = await people.post("qingxiu_qu", "/trainings", {
         "year": 2019, "division_code": QINGXIU, "title": "x", "held_on": "2019-06-20",
         "audience": ["grid_worker"], "attendance": [{"appointment_id": a}, {"appointment_id": a}]})

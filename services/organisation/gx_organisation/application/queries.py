@@ -17,7 +17,14 @@ from gx_organisation.application.access import division_in_view, reader
 from gx_organisation.application.progress import today_cst
 from gx_organisation.domain import assessment, subsidy
 from gx_organisation.domain.progress_report import FIGURES_ZH, SECTIONS_ZH, STATUS_ZH
-from gx_organisation.domain.reform import BASIS_ZH, MODE_ZH, OFFICE_ZH, ROLE_ZH, phase_label
+from gx_organisation.domain.reform import (
+    BASIS_ZH,
+    MODE_ZH,
+    OFFICE_ZH,
+    ROLE_ZH,
+    phase_label,
+    training_due,
+)
 
 MAX_ROWS = 5000
 
@@ -181,7 +188,14 @@ async def training(rt: ServiceRuntime, p: Principal, year: int,
         f"completed FROM {s}.trainings t LEFT JOIN {s}.training_attendance a USING (session_id) "
         f"WHERE t.year = $1 AND t.division_code LIKE $2 GROUP BY t.session_id "
         f"ORDER BY t.held_on", year, prefix_of(code) + "%")
-    return {"year": year, "items": [_plain(r) for r in rows]}
+    items = []
+    for r in rows:
+        due = training_due(r["level"], year)
+        items.append({**_plain(r), "due_by": due and due.isoformat(),
+                      "on_time": None if due is None else r["held_on"] <= due,
+                      "completion_rate": round(100 * r["completed"] / r["attendees"], 1)
+                      if r["attendees"] else None})
+    return {"year": year, "items": items}
 
 
 async def assessments(rt: ServiceRuntime, p: Principal, year: int,

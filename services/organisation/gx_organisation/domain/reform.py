@@ -62,3 +62,13 @@ def due_dates_with_years(dates: Sequence[str | date], year: int) -> list[date]:
     """The due dates as dates (each inside the reform's year)."""
     out = [d if isinstance(d, date) else date.fromisoformat(d) for d in dates]
     return [d for d in out if d.year == year]
+
+
+def training_due(level: str, year: int) -> date | None:
+    """42号 三(二): the region trains city and county trainers (师资) by 4/30; cities and
+    counties train township, village and grid staff by 6/30. None for other levels."""
+    if level == "region":
+        return date(year, 4, 30)
+    if level in ("city", "county"):
+        return date(year, 6, 30)
+    return None
