@@ -9,9 +9,10 @@ in the given order. Generic: a candidate for `gx_kernel.eventstore` (EventStore.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from gx_kernel import telemetry
 from gx_kernel.eventstore import ConcurrencyError, NewEvent, StoredEvent
@@ -28,20 +29,20 @@ async def append_new_streams(conn: Any, store: Any,
         return []
     s = store.schema
     meta = telemetry.enrich_metadata(dict(metadata))
-    meta_json = json.dumps(meta, ensure_ascii=False, default=str)
+    meta_json = orjson.dumps(meta, default=str).decode()
     ids, sids, versions, types, svs, datas = [], [], [], [], [], []
     # The size check on the largest event of each (type, stream id length) — the record's
     # other parts are the same for all of them — and on every event with an exponent in it.
     largest: dict[tuple[str, int], tuple[int, str, NewEvent, str]] = {}
     for stream_id, events in streams:
-        encoded = [json.dumps(e.data, ensure_ascii=False, default=str) for e in events]
+        encoded = [orjson.dumps(e.data, default=str).decode() for e in events]
         for e, d in zip(events, encoded, strict=True):
             n = len(d.encode())
             k = (e.type, len(stream_id))
             if k not in largest or n > largest[k][0]:
                 largest[k] = (n, stream_id, e, d)
             if "e+" in d or "e-" in d:
-                check_event_size(stream_id, [e], meta, store.max_event_bytes, [d])
+                check_event_size(stream_id, [e], meta, store.max_event_bytes)
         for v, (e, d) in enumerate(zip(events, encoded, strict=True), start=1):
             ids.append(e.id)
             sids.append(stream_id)
@@ -49,8 +50,8 @@ async def append_new_streams(conn: Any, store: Any,
             types.append(e.type)
             svs.append(e.schema_version)
             datas.append(d)
-    for _, stream_id, e, d in largest.values():
-        check_event_size(stream_id, [e], meta, store.max_event_bytes, [d])
+    for _, stream_id, e, _d in largest.values():  # sized as the kernel encodes it
+        check_event_size(stream_id, [e], meta, store.max_event_bytes)
     counts = {}
     for sid, v in zip(sids, versions, strict=True):
         counts[sid] = v

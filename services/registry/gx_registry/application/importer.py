@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
 from gx_contracts.divisions import REGION_CODE
 from gx_contracts.events.base import event_fields
@@ -47,6 +48,10 @@ CHUNK = 2000
 ERROR_CHUNK = 5000
 _BATCH_COLS = ("row_no", "uscc", "name", "county", "address", "legal_rep", "status", "reg_no",
                "phone", "industry_code", "division", "placement", "classification", "flags")
+def _dumps(v: Any) -> str:
+    return orjson.dumps(v).decode()
+
+
 _CSV = "auto_detect = false, delim = ',', quote = '\"', escape = '\"'"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -173,8 +178,6 @@ async def _read(pool: Any, s: str, b: Batch, path: Path, good_csv: Path, result:
         names = "、".join(f"{records.FIELD_ZH[f]}（可用表头：{'、'.join(b.mapping.columns[f][:3])}）"
                          for f in missing)
         raise files.FileProblem("file.missing_columns", f"缺少必需的列：{names}")
-    import json
-
     with good_csv.open("w", encoding="utf-8", newline="") as out:
         w = csv.writer(out)
         w.writerow(_BATCH_COLS)
@@ -200,9 +203,9 @@ async def _read(pool: Any, s: str, b: Batch, path: Path, good_csv: Path, result:
                 w.writerow((row_no, r.get("uscc") or "", r["name"], pl.code[:6],
                             r.get("address") or "", r.get("legal_rep") or "", r.get("status") or "",
                             r.get("reg_no") or "", r.get("phone") or "", r.get("industry_code") or "",
-                            pl.code, json.dumps(pl.as_dict(), ensure_ascii=False),
-                            json.dumps(c.as_dict(), ensure_ascii=False),
-                            json.dumps(checked.flags, ensure_ascii=False)))
+                            pl.code, _dumps(pl.as_dict()),
+                            _dumps(c.as_dict()),
+                            _dumps(checked.flags)))
             if result.rows % 10_000 == 0:
                 progress("reading", result.rows, 0)
     if errors:
@@ -231,8 +234,6 @@ async def _load_stock(pool: Any, s: str, con: duckdb.DuckDBPyConnection, path: P
 
 async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: ImportResult,
                  progress: Progress) -> None:
-    import json
-
     from gx_registry.domain.classify import Classification
 
     s = store.schema
@@ -251,7 +252,7 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
         cur.fetchmany(done)
     outcomes = {"unchanged": 0, "changed": 0, "new": 0, "ambiguous": 0}
     if row and done:
-        outcomes.update(json.loads(row["outcomes"]) if isinstance(row["outcomes"], str)
+        outcomes.update(orjson.loads(row["outcomes"]) if isinstance(row["outcomes"], str)
                         else row["outcomes"])
     while True:
         chunk = cur.fetchmany(CHUNK)
@@ -268,12 +269,12 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
                 outcomes[outcome] += 1
                 src = _source(b, r["row_no"])
                 if outcome == "new":
-                    cl = Classification(**{**json.loads(r["classification"]),
+                    cl = Classification(**{**orjson.loads(r["classification"]),
                                            "parent_id": r["parent_id"]})
                     unit = Unit.register(uuid.uuid5(b.batch_id, str(r["row_no"])), rec,
                                          r["division"], cl, src,
-                                         placement=json.loads(r["placement"]),
-                                         flags=json.loads(r["flags"]), explanation=expl)
+                                         placement=orjson.loads(r["placement"]),
+                                         flags=orjson.loads(r["flags"]), explanation=expl)
                     fresh.append((unit.stream_id, unit.pending_events))
                 elif outcome == "changed":
                     row = await uow.conn.fetchrow(f"SELECT * FROM {s}.units WHERE unit_id = $1 "
@@ -287,8 +288,8 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
                              if c]
                     ev = ReviewOpened(review_id=review_id, batch_id=b.batch_id, row_no=r["row_no"],
                                       division_code=r["division"], record={
-                                          **rec, "placement": json.loads(r["placement"]),
-                                          "classification": json.loads(r["classification"])},
+                                          **rec, "placement": orjson.loads(r["placement"]),
+                                          "classification": orjson.loads(r["classification"])},
                                       candidates=list(dict.fromkeys(uuid.UUID(c) for c in cands)),
                                       explanation=expl)
                     fresh.append((stream_id("review", review_id), [NewEvent(**event_fields(ev))]))
@@ -299,7 +300,7 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
             uow.stored += stored  # the unit of work wakes the relay after the commit
             await uow.conn.execute(f"UPDATE {s}.import_batches SET stage = 'writing', "
                                    f"rows_done = $2, outcomes = $3::jsonb WHERE batch_id = $1",
-                                   b.batch_id, done, json.dumps(outcomes))
+                                   b.batch_id, done, _dumps(outcomes))
         progress("writing", done, result.good_rows)
     result.outcomes = outcomes
 

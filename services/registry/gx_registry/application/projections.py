@@ -8,10 +8,11 @@ file -> 新增单位查找; changed by one, or flagged by the audit -> 实地核
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from gx_contracts.divisions import level_of
 from gx_contracts.events import registry as ev
@@ -27,7 +28,7 @@ _COLS = ("uscc", "name", "address", "legal_rep", "status", "reg_no", "phone", "i
 
 
 def _j(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False, default=str)
+    return orjson.dumps(v, default=str).decode()
 
 
 def county_of(code: str) -> str:
