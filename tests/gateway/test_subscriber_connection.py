@@ -85,3 +85,12 @@ def test_the_asyncapi_server_entry_follows_the_connection():
                                        "description": schemes["scramSha512"]["description"]}}
     server, schemes = server_entry(tp.connection("localhost:9094", "SASL_PLAINTEXT", None, "x"))
     assert server["protocol"] == "kafka" and "scramSha512" in schemes
+
+
+def test_compose_exports_metrics_to_the_collector_which_serves_them():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert compose["x-service-env"]["OTEL_METRICS_EXPORTER"] == "otlp"
+    config = yaml.safe_load((ROOT / "deploy/otel-collector.yaml").read_text(encoding="utf-8"))
+    metrics = config["service"]["pipelines"]["metrics"]
+    assert metrics["receivers"] == ["otlp"] and "prometheus" in metrics["exporters"]
+    assert "8889:8889" in compose["services"]["otel-collector"]["ports"]
