@@ -274,3 +274,16 @@ async def test_a_stale_report_version_rolls_the_reaction_back():
         async with FakeUnitOfWork(store) as uow:
             await consumer.HANDLERS[CaseAccepted](uow, stale, accepted, inbound(accepted))
     assert [e.type for e in store.committed()][-1] == ReportSubmitted.EVENT_TYPE
+
+
+def test_the_history_keeps_a_review_event_without_the_forms_field_labels():
+    labels = {f"ind_{i}": "指标" * 20 for i in range(300)}
+    opened = CaseOpened(case_id=CASE, level=Level.township, chain=[Level.township],
+                        submission={**{k: v for k, v in REF.items() if k != "case_id"},
+                                    "revision": 1, "title": "t", "field_labels": labels})
+    data = opened.model_dump(mode="json")
+    kept = consumer.history_data(data)
+    assert "field_labels" not in kept["submission"] and data["submission"]["field_labels"]
+    assert kept["submission"]["subject_id"] == str(RID) and kept["chain"] == ["township"]
+    assert consumer.history_data({"level": "county", "field_labels": labels}) == {
+        "level": "county"}

@@ -129,7 +129,7 @@ class ReviewStep(EventPayload):
     event_id: UUID = Field(description="审核事件ID（workflow 事件的 id）")
     type: str = Field(pattern=r"^workflow\.case\.[a-z_]{1,40}$", description="审核事件类型")
     schema_version: int = Field(1, ge=1, description="审核事件的 schema_version（解码时据此升级）")
-    data: dict[str, Any] = Field(description="审核事件的数据，原样保存")
+    data: dict[str, Any] = Field(description="审核事件的数据（除报表指标名称 field_labels 外原样保存）")
     metadata: dict[str, Any] = Field(default_factory=dict, description="审核事件的元数据（谁、角色、区划、设备）")
     at: AwareDatetime = Field(description="审核事件的时间")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 
@@ -52,6 +53,17 @@ def wants(event_type: str) -> bool:
     return event_type in {model.EVENT_TYPE for model in HANDLERS}
 
 
+def history_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The review event's data as the report's history keeps it: without the form's field
+    labels (the form's own, up to 500 of them), so the report's event stays well below the
+    event size limit that the review event itself met."""
+    kept = {k: v for k, v in data.items() if k != "field_labels"}
+    if isinstance(kept.get("submission"), dict):
+        kept["submission"] = {k: v for k, v in kept["submission"].items()
+                              if k != "field_labels"}
+    return kept
+
+
 @handles(*REVIEW_EVENTS, CaseOverdue)
 async def follow_review(uow: UnitOfWork, report: rep.Report, payload: EventPayload,
                         event: InboundEvent) -> None:
@@ -65,7 +77,7 @@ async def follow_review(uow: UnitOfWork, report: rep.Report, payload: EventPaylo
         return kept
 
     step = ReviewStep(event_id=event.id, type=event.type, schema_version=event.schema_version,
-                      data=event.data, metadata=event.metadata, at=event.time)
+                      data=history_data(event.data), metadata=event.metadata, at=event.time)
     report.follow(payload, on_form, step)
     if dropped:
         log.warning("workflow event %s: %d field notes not on indicators of %s v%s dropped",
