@@ -50,6 +50,18 @@ async def test_region_drills_down_and_county_submits(stack, browser):
         await ctx.close()
     ctx, page = await open_as(browser, stack.gateway_url, "qingxiu_qu", path="/#/organisation")
     try:
+        staff = page.locator("#org-staff")
+        await expect(page.locator("#org-people")).to_contain_text("黄春兰")
+        await expect(staff).to_contain_text("加挂：长塘镇党政综合办公室")
+        await page.select_option("#p-role", "village_coordinator")
+        await page.fill("#p-division", "450103103204")
+        await page.select_option("#p-mode", "part_time")
+        await page.fill("#p-start", "2019-07-01")
+        await page.click("#p-add")  # no name: the error names the field, in Chinese
+        await expect(staff.locator(".alert.error")).to_contain_text("person_name")
+        await page.fill("#p-name", "覃美玲")
+        await page.click("#p-add")
+        await expect(page.locator("#org-people")).to_contain_text("覃美玲")
         reports = page.locator("#org-reports")
         await expect(reports).to_contain_text("2019-09-15 前报送")
         await reports.locator("li", has_text="2019-09-15").get_by_role("link").click()

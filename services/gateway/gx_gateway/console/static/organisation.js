@@ -3,6 +3,7 @@
 // 县统计局在此看到本县各期推进情况报告，进入填报。
 import { api, authedFetch, download } from "./api.js";
 import { errorBox, h, mount, toast } from "./ui.js";
+import { staffSection } from "./organisation_staff.js";
 
 const BASE = "/api/v1/organisation";
 
@@ -63,6 +64,9 @@ export async function render({ user, query: hashQuery, go }) {
     h("div", { class: "table-wrap" }, h("table", { id: "org-table" }, h("thead", {}, head), h("tbody", {}, rows)))];
   if (user.role === "county_statistician" && d.reform) {
     parts.push(await countyReports(user, d));
+  }
+  if ((user.role === "county_statistician" || user.role === "township_statistician") && d.division === user.division) {
+    parts.push(await staffSection(user));
   }
   mount(...parts);
 }
