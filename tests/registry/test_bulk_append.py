@@ -7,6 +7,7 @@ import pytest
 from gx_kernel.errors import EventTooLarge
 from gx_kernel.eventstore import ConcurrencyError, EventStore, NewEvent
 from gx_kernel.migrations import run_migrations
+
 from gx_registry.adapters.bulk import append_new_streams
 
 pytestmark = pytest.mark.integration
