@@ -147,7 +147,7 @@ async def test_a_unit_found_on_the_ground_without_a_fix(gw):
     r = await client.post("/api/v1/registry/forms", headers=vil, json={"village_code": TIANTANG})
     form = r.json()
     url = f"/api/v1/registry/forms/{form['form_id']}"
-    new = {**GOOD, "name": "天堂村新开小卖部", "uscc": "", "institution_type": "90",
+    new = {**GOOD, "name": "南宁无此总部有限公司天堂分店", "uscc": "", "institution_type": "90",
            "employees": 2}
     r = await client.put(f"{url}/draft", headers=vil, json={"values": new, "expected_version": 0})
     assert r.status_code == 200, r.text
@@ -158,3 +158,26 @@ async def test_a_unit_found_on_the_ground_without_a_fix(gw):
     r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": 2})
     assert r.status_code == 200, r.text
     assert [w["rule"] for w in r.json()["warnings"]] == ["location.missing"]
+
+    # accepted: registered from the survey; the register's audit sends it back to verify
+    case = await _case(client, h, form["form_id"])
+    for who, action, level in (("changtang_zhen", "approve", "township"),
+                               ("qingxiu_qu", "accept", "county")):
+        for _ in range(100):
+            case = (await client.get(f"/api/v1/workflow/cases/{case['case_id']}",
+                                     headers=h[who])).json()
+            if case.get("level") == level:
+                break
+            await asyncio.sleep(0.1)
+        r = await client.post(f"/api/v1/workflow/cases/{case['case_id']}/{action}", headers=h[who],
+                              json={"expected_version": case["version"]})
+        assert r.status_code == 200, r.text
+    f = await _form_status(client, h, form["form_id"], "confirmed")
+    unit = (await client.get(f"/api/v1/registry/units/{f['unit_id']}", headers=vil)).json()
+    assert unit["name"] == "南宁无此总部有限公司天堂分店" and unit["unit_kind"] == "activity_unit"
+    assert unit["history"][0]["source"]["kind"] == "survey"
+    assert unit["history"][-1]["type"] == "registry.unit.flagged"
+    mine = (await client.get("/api/v1/registry/tasks?kind=field_verification",
+                             headers=vil)).json()["items"]
+    back = next(t for t in mine if t["unit_id"] == f["unit_id"])
+    assert back["reasons"][0]["code"] == "activity_unit.no_parent"

@@ -24,8 +24,10 @@ from gx_kernel.uow import UnitOfWork
 from gx_registry.application.access import reaction_metadata
 from gx_registry.application.forms import save_state
 from gx_registry.application.projections import projections
+from gx_registry.domain import audit
 from gx_registry.domain import unit_form as uf
 from gx_registry.domain.classify import classify
+from gx_registry.domain.placement import _tree
 from gx_registry.domain.unit import CHANGEABLE, Unit, UnitError
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,16 @@ async def apply_survey(uow: UnitOfWork, s: str, form: uf.UnitForm, meta: dict[st
         form.unit_id = unit_id
         await uow.conn.execute(f"UPDATE {s}.unit_forms SET unit_id = $2 WHERE form_id = $1",
                                form.form_id, unit_id)
+    # the register's audit of the surveyed record: errors go back to the coordinator's list
+    rules = audit.audit_rules()
+    found = audit.audit([{"unit_id": unit.unit_id, "uscc": unit.uscc, "name": unit.name,
+                          "division_code": unit.division_code, "unit_kind": unit.unit_kind,
+                          "parent_id": unit.parent_id, "legal_rep": unit.legal_rep}],
+                        _tree().divisions.__contains__, rules)
+    if found:
+        unit.flag(found[unit.unit_id], rules.version,
+                  Source(kind="audit", form_id=form.form_id, scope_division=form.village_code,
+                         note="实地调查验收后的名录库审核"))
     if unit.pending_events:
         uow.add(unit, meta)
     if form.task_id is not None:
