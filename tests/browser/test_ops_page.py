@@ -32,7 +32,9 @@ async def traffic(stack, api):
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(stack.topic("agri.events.dlq"), b"{}", key=b"k")
+        await producer.send_and_wait(stack.topic("agri.events.dlq"), b"{}", key=b"k", headers=[
+            ("ce_type", b"agri.report.submitted"), ("x-gx-error", b"ValueError: test letter"),
+            ("x-gx-error-kind", b"permanent")])
     finally:
         await producer.stop()
     return await stack.login(api, "yunwei")
@@ -71,6 +73,15 @@ async def test_the_overview_is_for_ops_only_and_counts_what_happened(stack, api,
     # the same figures as OpenTelemetry instruments (exported by OTLP where a collector is set)
     assert any(r["route"] == "/api/v1/agri/{rest}" for r in metrics.request_snapshot("gateway"))
     assert metrics.broker_sample().dlq_depth.get(stack.topic("agri.events.dlq"), 0) >= 1
+    r = await api.get("/api/v1/ops/dead-letters", headers=traffic,
+                      params={"topic": "agri.events.dlq"})
+    assert r.status_code == 200, r.text
+    letter = r.json()["items"][0]
+    assert letter["error"] == "ValueError: test letter" and letter["kind"] == "permanent"
+    r = await api.get("/api/v1/ops/dead-letters", headers=traffic, params={"topic": "agri.events"})
+    assert r.status_code == 422 and r.json()["code"] == "not_a_dead_letter_topic"
+    r = await api.get("/api/v1/ops/dead-letters", headers=town, params={"topic": "agri.events.dlq"})
+    assert r.status_code == 403
 
 
 @pytest.mark.parametrize("size", ["1366", "360"])
@@ -89,6 +100,11 @@ async def test_the_ops_page_shows_relays_dead_letters_lag_and_requests(stack, br
         await expect(page.locator("#ops-lag")).to_contain_text("agri.events")
         await expect(page.locator("#ops-requests")).to_contain_text("GET /api/v1/agri/{rest}")
         await expect(page.locator("#ops-stamp")).to_contain_text("取样于")
+        # the dead letters of a topic, with why (read-only; replay is the CLI's)
+        await page.locator('#ops-dlq button[data-topic="agri.events.dlq"]').click()
+        await expect(page.locator("#ops-letters-table")).to_contain_text("ValueError: test letter")
+        await expect(page.locator("#ops-letters-table")).to_contain_text("不可重试")
+        await expect(page.locator("#ops-letters")).to_contain_text("python -m gx_kernel.dlq replay")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= page.viewport_size["width"] + 1  # tables scroll inside, not the page
         await shot(page, f"ops-{size}.png")

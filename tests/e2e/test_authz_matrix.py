@@ -159,6 +159,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("gateway.me", "GET", "/api/v1/me", inside=each(200)),
     Endpoint("gateway.ops_overview", "GET", "/api/v1/ops/overview",
              inside=each((403, "ops_only"), ops=200)),
+    Endpoint("gateway.ops_dead_letters", "GET", "/api/v1/ops/dead-letters?topic=agri.events.dlq",
+             inside=each((403, "ops_only"), ops=200)),
     Endpoint("gateway.create_user", "POST", "/api/v1/admin/users",
              {"username": "m_{uniq}", "name_zh": "矩阵测试", "role": "village_coordinator",
               "division": "{village_code}", "password": "Start#2026"},

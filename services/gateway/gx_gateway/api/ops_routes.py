@@ -71,3 +71,33 @@ async def overview(request: Request, caller: Caller = Depends(authenticate),
                    fresh: bool = Query(False, description="重新取样消息中间件（否则用 15 秒内的样本）")
                    ) -> dict:
     return await ops.overview(request.app.state.runtime, caller.principal, fresh=fresh)
+
+
+class DeadLetter(BaseModel):
+    time: str
+    type: str | None = Field(None, description="事件类型")
+    event_id: str | None = None
+    kind: str | None = Field(None, description="permanent（不可重试）或 transient（重试用尽）")
+    error_type: str | None = None
+    error: str = Field(description="处理失败的原因")
+    attempts: int | None = None
+    consumer_group: str
+    partition: int
+    offset: int
+
+
+class DeadLetters(BaseModel):
+    """死信（最新的若干条）."""
+
+    topic: str
+    shown: int
+    limit: int
+    items: list[DeadLetter]
+
+
+@router.get("/dead-letters", summary="死信列表（只读；重放用 python -m gx_kernel.dlq）",
+            response_model=DeadLetters)
+async def dead_letters(request: Request, caller: Caller = Depends(authenticate),
+                       topic: str = Query(..., min_length=5, max_length=200,
+                                          description="死信主题，如 agri.events.dlq")) -> dict:
+    return await ops.dead_letters(request.app.state.runtime, caller.principal, topic)

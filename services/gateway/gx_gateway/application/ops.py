@@ -12,9 +12,10 @@ import time
 from typing import Any
 
 import httpx
+from aiokafka.errors import KafkaError
 
 from gx_kernel import metrics
-from gx_kernel.errors import Forbidden
+from gx_kernel.errors import AppError, Forbidden
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
@@ -86,3 +87,30 @@ async def overview(rt: ServiceRuntime, p: Principal, fresh: bool = False) -> dic
                      if r["route"] not in ("/health", "/ready")],
         "basis": "请求：本网关进程启动以来（各副本各自统计）；中位数与 p99 为直方图区间上界。"
                  "消费积压 = 主题末端偏移 − 消费组已提交偏移；死信 = 死信主题上的记录数。"}
+
+
+DEAD_LETTERS_SHOWN = 50
+
+
+async def dead_letters(rt: ServiceRuntime, p: Principal, topic: str) -> dict[str, Any]:
+    """The newest dead letters of one `.dlq` topic (logical name), with their errors; read-only
+    (replay is `python -m gx_kernel.dlq replay` after the fix)."""
+    require_ops(p)
+    from gx_kernel.dlq import list_dead_letters
+
+    if not topic.endswith(".dlq") or not topic.replace(".", "").replace("_", "").isalnum():
+        raise AppError(422, "not_a_dead_letter_topic",
+                       f"主题（topic）{topic} 不是死信主题（应以 .dlq 结尾）", field="topic")
+    s = rt.settings
+    try:
+        letters = await asyncio.wait_for(
+            list_dead_letters(s.kafka_bootstrap_servers, s.topic(topic), DEAD_LETTERS_SHOWN), 20)
+    except (TimeoutError, KafkaError) as exc:
+        raise AppError(503, "broker_unavailable", f"消息中间件暂不可用：{type(exc).__name__}") from exc
+    return {"topic": topic, "shown": len(letters), "limit": DEAD_LETTERS_SHOWN,
+            "items": [{"time": d.time.isoformat(), "type": d.type, "event_id": d.event_id,
+                       "kind": d.kind, "error_type": d.error_type, "error": d.error[:500],
+                       "attempts": d.attempts, "consumer_group": _strip(s.topic_prefix,
+                                                                        d.consumer_group or ""),
+                       "partition": d.partition, "offset": d.offset}
+                      for d in reversed(letters)]}
