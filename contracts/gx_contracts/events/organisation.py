@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from ..divisions import Level
 from ..types import DivisionCode, EventPayload, FieldNotes, Revision, no_nul
@@ -26,7 +26,8 @@ __all__ = [
     "OfficeRecorded", "AppointmentRecorded", "AppointmentEnded", "Phase", "ScopedCounty",
     "ReformScoped", "ReformCountyChosen", "PlanFiled", "GroupMember", "LeadingGroupRecorded",
     "Attachment", "ProgressReportDraftSaved", "ProgressReportSubmitted",
-    "ProgressReportReturned", "ProgressReportAccepted", "SubsidyRate", "SubsidyRatesSet",
+    "ProgressReportReturned", "ProgressReportAccepted", "ReviewStep", "LifecycleSnapshot",
+    "ProgressReportReviewFollowed", "SubsidyRate", "SubsidyRatesSet",
     "WorkloadRecorded", "Attendance", "TrainingRecorded", "AssessmentScored",
     "MAX_SECTIONS", "MAX_FIGURES", "MAX_ATTACHMENTS",
 ]
@@ -256,6 +257,39 @@ class ProgressReportAccepted(EventPayload):
     revision: Revision
     level: Level
     final: bool = True
+
+
+class ReviewStep(EventPayload):
+    """审核记录: the review-chain event the report followed, as people read it."""
+
+    event_id: UUID
+    type: Annotated[str, Field(pattern=r"^workflow\.case\.[a-z_]{1,30}$")]
+    at: AwareDatetime
+    actor_name: Text | None = None
+    level: Level | None = None
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class LifecycleSnapshot(EventPayload):
+    """The report's lifecycle state after a review step (gx_contracts.lifecycle)."""
+
+    status: Annotated[str, Field(pattern=r"^[a-z_]{1,20}$")]
+    revision: int = Field(ge=0)
+    review_level: Level | None = None
+    approved_rank: int = Field(0, ge=0, le=10)
+    case_id: UUID | None = None
+    accepted_level: Level | None = None
+    confirmed_level: Level | None = None
+    returned_from: Level | None = None
+
+
+@event("organisation.progress_report.review_followed", 1)
+class ProgressReportReviewFollowed(EventPayload):
+    """推进情况报告跟随审核链：审核记录，及状态（如有变化）；read models are rebuilt from it."""
+
+    report_id: UUID
+    review: ReviewStep
+    moved: LifecycleSnapshot | None = None
 
 
 class SubsidyRate(EventPayload):
