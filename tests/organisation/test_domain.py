@@ -3,16 +3,19 @@ in-memory event store, and the pure rules: phases, subsidies, assessment (unit).
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from gx_contracts.divisions import Level
+from gx_contracts.events import decode
 from gx_contracts.events.base import Submission
 from gx_contracts.events.organisation import (
     ProgressReportAccepted,
     ProgressReportReturned,
+    ProgressReportReviewFollowed,
     ProgressReportSubmitted,
+    ReviewStep,
 )
 from gx_contracts.events.workflow import CaseAccepted, CaseApproved, CaseOpened, CaseReturned
 from gx_contracts.lifecycle import NotEditable, Status
@@ -33,6 +36,11 @@ def submitted(today: date = date(2019, 7, 10)) -> ProgressReport:
     r.save_draft({"progress": "进展"}, {"townships_total": 11}, [])
     r.submit(title="t", today=today)
     return r
+
+
+def step(kind: str = "approved") -> ReviewStep:
+    return ReviewStep(event_id=uuid.uuid4(), type=f"workflow.case.{kind}",
+                      at=datetime.now(UTC), actor_name="黄志强")
 
 
 def ref(r: ProgressReport) -> dict:
@@ -71,11 +79,13 @@ def test_under_review_it_cannot_change():
 def test_it_follows_the_chain_to_confirmation():
     r = submitted()
     r.pending_events.clear()
-    r.follow(opened(r))
+    r.follow(opened(r), step('opened'))
+    r.pending_events.clear()
     r.follow(CaseApproved(**ref(r), revision=1, from_level="county", to_level="city",
-                          deadline=None))
-    assert r.state.review_level is Level.city and not r.pending_events
-    r.follow(CaseAccepted(**ref(r), revision=1, level="region", final=True))
+                          deadline=None), step())
+    assert r.state.review_level is Level.city
+    assert [e.type for e in r.pending_events] == [ProgressReportReviewFollowed.EVENT_TYPE]
+    r.follow(CaseAccepted(**ref(r), revision=1, level="region", final=True), step("accepted"))
     assert r.state.status is Status.confirmed
     assert r.pending_events[-1].type == ProgressReportAccepted.EVENT_TYPE
 
@@ -83,15 +93,16 @@ def test_it_follows_the_chain_to_confirmation():
 def test_a_return_to_the_county_makes_it_editable_and_an_old_revision_is_ignored():
     r = submitted()
     r.pending_events.clear()
-    r.follow(opened(r))
+    r.follow(opened(r), step('opened'))
     r.follow(CaseReturned(**ref(r), revision=1, from_level="city", to_level="village",
-                          reason_code="R01", reason="补充", deadline=None))
+                          reason_code="R01", reason="补充", deadline=None), step("returned"))
     assert r.state.status is Status.returned
     assert r.pending_events[-1].type == ProgressReportReturned.EVENT_TYPE
     r.save_draft({"progress": "改"}, {}, [])
     r.submit(title="t", today=date(2019, 7, 12))
     assert r.state.revision == 2
-    r.follow(CaseAccepted(**ref(r), revision=1, level="region", final=True))  # stale
+    r.follow(CaseAccepted(**ref(r), revision=1, level="region", final=True),
+             step("accepted"))  # stale
     assert r.state.status is Status.submitted
 
 
@@ -125,3 +136,14 @@ def test_assessment_total_and_model_standard_are_illustrative_data():
     full = {c.code: 100.0 for c in crit.criteria}
     assert crit.total(full) == 100 and crit.reaches_model(crit.total(full))
     assert crit.missing({}) and crit.unknown({"x": 1}) == ["x"]
+
+
+def test_the_state_replays_from_the_own_events():
+    r = submitted()
+    r.follow(opened(r), step("opened"))
+    r.follow(CaseReturned(**ref(r), revision=1, from_level="city", to_level="village",
+                          reason_code="R01", reason="补充", deadline=None), step("returned"))
+    again = ProgressReport(r.report_id, 2019, DUE, COUNTY)
+    for e in r.pending_events:  # what a rebuild reads back from the stream
+        again.apply(decode(e.type, e.schema_version, e.data))
+    assert again.state == r.state and again.state.status is Status.returned

@@ -1,13 +1,13 @@
 """Reactions to the review chain (topic workflow.events) for progress reports.
 
 Inbound events decode through the contracts' registry; handlers register per payload class
-and the consumer wants exactly their types. Every case event about an
-`organisation.progress_report` is kept in `progress_review_log`; the report follows it through
-the shared lifecycle (events about an older revision change nothing).
+and the consumer wants exactly their types. The report records every case event about it as
+`organisation.progress_report.review_followed` (its history, and its lifecycle state when it
+moved), so its read model comes from its own stream; it follows the event through the shared
+lifecycle (events about an older revision change nothing).
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,7 +16,7 @@ import asyncpg
 
 from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.base import EventPayload
-from gx_contracts.events.organisation import SUBJECT_KIND
+from gx_contracts.events.organisation import SUBJECT_KIND, ReviewStep
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
 from gx_contracts.lifecycle import REVIEW_EVENTS
 from gx_kernel.kafka import InboundEvent
@@ -24,7 +24,7 @@ from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
 
 from gx_organisation.application.access import reaction_metadata
-from gx_organisation.application.progress import _decoded, save_state
+from gx_organisation.application.progress import _decoded
 from gx_organisation.application.projections import projections
 from gx_organisation.domain.progress_report import ProgressReport
 
@@ -46,19 +46,23 @@ def wants(event_type: str) -> bool:
     return event_type in {model.EVENT_TYPE for model in HANDLERS}
 
 
-@handles(*REVIEW_EVENTS)
+@handles(*REVIEW_EVENTS, CaseOverdue)
 async def follow_review(uow: UnitOfWork, report: ProgressReport, payload: EventPayload,
                         event: InboundEvent) -> None:
-    report.follow(payload)  # type: ignore[arg-type]
+    """The report records the step (its history) and follows it (overdue: history only)."""
+    report.follow(payload, step_of(payload, event))
     uow.add(report, reaction_metadata(event.metadata, event.id))
     await uow.flush()
-    await save_state(uow.conn, uow.store.schema, report)
 
 
-@handles(CaseOverdue)
-async def history_only(uow: UnitOfWork, report: ProgressReport, payload: EventPayload,
-                       event: InboundEvent) -> None:
-    return None  # kept in progress_review_log (lateness shows there), no state change
+def step_of(payload: EventPayload, event: InboundEvent) -> ReviewStep:
+    data = payload.model_dump(mode="json")
+    level = data.get("level") or data.get("from_level")
+    comment = data.get("comment") or data.get("reason")
+    name = event.metadata.get("actor_name")
+    return ReviewStep(event_id=event.id, type=event.type, at=event.time,
+                      actor_name=str(name)[:200] if name else None, level=level,
+                      comment=str(comment)[:1000] if comment else None)
 
 
 def make_handler(rt: ServiceRuntime) -> Callable[[asyncpg.Connection, InboundEvent],
@@ -82,10 +86,6 @@ def make_handler(rt: ServiceRuntime) -> Callable[[asyncpg.Connection, InboundEve
         if row is None:
             log.warning("workflow event %s for unknown progress report %s", event.id, report_id)
             return
-        await conn.execute(
-            f"INSERT INTO {s}.progress_review_log (event_id, report_id, type, data, metadata, at) "
-            f"VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING", event.id, report_id,
-            event.type, json.dumps(event.data), json.dumps(event.metadata), event.time)
         async with UnitOfWork.for_connection(conn, rt.store, projections=projections(s)) as uow:
             await HANDLERS[type(payload)](uow, ProgressReport.from_row(_decoded(row)), payload,
                                           event)

@@ -74,20 +74,6 @@ async def _commit(uow: UnitOfWork, s: str, report: ProgressReport, p: Principal,
                   key: str | None) -> None:
     uow.add(report, metadata(p, key))
     await uow.flush()
-    await save_state(uow.conn, s, report)
-
-
-async def save_state(conn: Any, s: str, report: ProgressReport) -> None:
-    """The report's lifecycle state (its snapshot) into its row."""
-    st = report.state
-    lv = lambda x: x.value if x is not None else None  # noqa: E731
-    await conn.execute(
-        f"UPDATE {s}.progress_reports SET status=$2, revision=$3, review_level=$4, "
-        f"approved_rank=$5, case_id=$6, accepted_level=$7, confirmed_level=$8, "
-        f"returned_from=$9, version=$10 WHERE report_id=$1",
-        report.report_id, st.status.value, st.revision, lv(st.review_level), st.approved_rank,
-        st.case_id, lv(st.accepted_level), lv(st.confirmed_level), lv(st.returned_from),
-        report.version)
 
 
 async def save_draft(rt: ServiceRuntime, p: Principal, county: str, due: date,

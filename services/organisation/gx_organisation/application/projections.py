@@ -1,12 +1,12 @@
 """Read models of the organisation service, projected from its own events in the writer's
-transaction (one projector per event type). The progress report's lifecycle columns are its
-aggregate's state, written by `repo.save_report_state` (review events that raise no event of
-ours still move it)."""
+transaction (one projector per event type); every table but the division tree is rebuilt
+from the service's own stream (`python -m gx_kernel.projections`). A progress report's
+lifecycle columns follow its submitted and review_followed events."""
 from __future__ import annotations
 
 import functools
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from gx_contracts.events import organisation as ev
@@ -35,7 +35,6 @@ def projections(s: str) -> ProjectionRegistry:
             d["office_id"], d["division_code"], d["kind"], d["name"], d.get("host_department"),
             d["establishment"], e.version, e.recorded_at)
 
-    @reg.on(ev.AppointmentRecorded.EVENT_TYPE)
     async def appointment(conn, e: StoredEvent) -> None:
         d = e.data
         await conn.execute(
@@ -53,7 +52,6 @@ def projections(s: str) -> ProjectionRegistry:
             d.get("account_username"), d.get("unit_name"), d.get("in_establishment", False),
             e.version, e.recorded_at)
 
-    @reg.on(ev.AppointmentEnded.EVENT_TYPE)
     async def ended(conn, e: StoredEvent) -> None:
         d = e.data
         await conn.execute(f"UPDATE {s}.appointments SET end_date=$2, ended_reason=$3, "
@@ -61,7 +59,6 @@ def projections(s: str) -> ProjectionRegistry:
                            d["appointment_id"], _d(d["end_date"]), d["reason"], e.version,
                            e.recorded_at)
 
-    @reg.on(ev.ReformScoped.EVENT_TYPE)
     async def scoped(conn, e: StoredEvent) -> None:
         d = e.data
         await conn.execute(
@@ -84,7 +81,6 @@ def projections(s: str) -> ProjectionRegistry:
             [(d["year"], c["county_code"], c["basis"], c.get("name_in_document"))
              for c in d["counties"]])
 
-    @reg.on(ev.ReformCountyChosen.EVENT_TYPE)
     async def chosen(conn, e: StoredEvent) -> None:
         d = e.data
         await conn.execute(
@@ -117,7 +113,6 @@ def projections(s: str) -> ProjectionRegistry:
             d["group_id"], d["year"], d["division_code"], d["name"], json.dumps(d["members"]),
             e.version)
 
-    @reg.on(ev.ProgressReportDraftSaved.EVENT_TYPE, ev.ProgressReportSubmitted.EVENT_TYPE)
     async def report_body(conn, e: StoredEvent) -> None:
         d = e.data
         submitted = e.type == ev.ProgressReportSubmitted.EVENT_TYPE
@@ -136,8 +131,35 @@ def projections(s: str) -> ProjectionRegistry:
             json.dumps(d.get("attachments") or []), e.version,
             d.get("revision", 0) if submitted else 0, e.recorded_at if submitted else None,
             bool(d.get("late")) if submitted else False, e.recorded_at)
+        if submitted:  # under review at the county again, earlier approvals gone
+            await conn.execute(
+                f"UPDATE {s}.progress_reports SET status='submitted', revision=$2, "
+                f"review_level='county', approved_rank=0, accepted_level=NULL, "
+                f"confirmed_level=NULL WHERE report_id=$1", d["report_id"], d["revision"])
+        else:  # a returned report stays returned while it is corrected
+            await conn.execute(
+                f"UPDATE {s}.progress_reports SET status=CASE WHEN status='returned' "
+                f"THEN 'returned' ELSE 'draft' END WHERE report_id=$1", d["report_id"])
 
-    @reg.on(ev.ProgressReportReturned.EVENT_TYPE)
+    async def review_followed(conn, e: StoredEvent) -> None:
+        d, r = e.data, e.data["review"]
+        await conn.execute(
+            f"INSERT INTO {s}.progress_review_log (event_id, report_id, type, data, metadata, at) "
+            f"VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING", r["event_id"], d["report_id"],
+            r["type"], json.dumps({"comment": r.get("comment"), "level": r.get("level")}),
+            json.dumps({"actor_name": r.get("actor_name")}),
+            datetime.fromisoformat(str(r["at"])))
+        m = d.get("moved")
+        await conn.execute(f"UPDATE {s}.progress_reports SET version=$2, updated_at=$3 "
+                           f"WHERE report_id=$1", d["report_id"], e.version, e.recorded_at)
+        if m is not None:
+            await conn.execute(
+                f"UPDATE {s}.progress_reports SET status=$2, revision=$3, review_level=$4, "
+                f"approved_rank=$5, case_id=$6, accepted_level=$7, confirmed_level=$8, "
+                f"returned_from=$9 WHERE report_id=$1", d["report_id"], m["status"],
+                m["revision"], m.get("review_level"), m.get("approved_rank", 0), m.get("case_id"),
+                m.get("accepted_level"), m.get("confirmed_level"), m.get("returned_from"))
+
     async def report_returned(conn, e: StoredEvent) -> None:
         d = e.data
         await conn.execute(f"UPDATE {s}.progress_reports SET return_reason_code=$2, "
@@ -145,7 +167,6 @@ def projections(s: str) -> ProjectionRegistry:
                            d["report_id"], d["reason_code"], d["reason"], e.version,
                            e.recorded_at)
 
-    @reg.on(ev.ProgressReportAccepted.EVENT_TYPE)
     async def report_accepted(conn, e: StoredEvent) -> None:
         await conn.execute(f"UPDATE {s}.progress_reports SET version=$2, updated_at=$3 "
                            f"WHERE report_id=$1", e.data["report_id"], e.version, e.recorded_at)
@@ -192,5 +213,28 @@ def projections(s: str) -> ProjectionRegistry:
             f"version=EXCLUDED.version",
             d["year"], d["township_code"], d["assessment_id"], d["criteria_version"],
             json.dumps(d["scores"]), d["total"], d["model_standard"], e.version)
+
+    # Projectors of one row run in one dispatcher, so a rebuild's batch (grouped per
+    # projector by the registry) still applies that row's events in their order.
+    by_type = {
+        ev.AppointmentRecorded.EVENT_TYPE: appointment, ev.AppointmentEnded.EVENT_TYPE: ended,
+        ev.ReformScoped.EVENT_TYPE: scoped, ev.ReformCountyChosen.EVENT_TYPE: chosen,
+        ev.ProgressReportDraftSaved.EVENT_TYPE: report_body,
+        ev.ProgressReportSubmitted.EVENT_TYPE: report_body,
+        ev.ProgressReportReviewFollowed.EVENT_TYPE: review_followed,
+        ev.ProgressReportReturned.EVENT_TYPE: report_returned,
+        ev.ProgressReportAccepted.EVENT_TYPE: report_accepted}
+
+    @reg.on(*by_type)
+    async def in_order(conn, e: StoredEvent) -> None:
+        await by_type[e.type](conn, e)
+
+    @reg.reset
+    async def empty(conn) -> None:
+        await conn.execute(
+            f"TRUNCATE {s}.offices, {s}.appointments, {s}.reforms, {s}.reform_counties, "
+            f"{s}.plans, {s}.leading_groups, {s}.progress_reports, {s}.progress_review_log, "
+            f"{s}.subsidy_rates, {s}.workloads, {s}.trainings, {s}.training_attendance, "
+            f"{s}.assessments")
 
     return reg

@@ -18,10 +18,13 @@ from gx_contracts.events.base import EventPayload, Submission, event_fields
 from gx_contracts.events.organisation import (
     SUBJECT_KIND,
     Attachment,
+    LifecycleSnapshot,
     ProgressReportAccepted,
     ProgressReportDraftSaved,
     ProgressReportReturned,
+    ProgressReportReviewFollowed,
     ProgressReportSubmitted,
+    ReviewStep,
 )
 from gx_contracts.ids import GXSTAT_NAMESPACE, stream_id
 from gx_contracts.lifecycle import Status, SubmissionState
@@ -90,9 +93,16 @@ class ProgressReport:
                                   title=title[:200])))
 
     # -- reactions to the review chain -----------------------------------------------------
-    def follow(self, event: lc.ReviewEvent) -> None:
-        new, outcome = lc.react(self.state, event)
-        self.state = new
+    def follow(self, event: EventPayload, step: ReviewStep) -> None:
+        """Follow one review-chain event: record it (`review_followed`, with the lifecycle
+        state if it moved), then the report's own returned/accepted event for its outcome.
+        Events the lifecycle does not follow (overdue) are history only."""
+        before = self.state
+        new, outcome = (lc.react(before, event) if isinstance(event, lc.REVIEW_EVENTS)
+                        else (before, None))
+        self._raise(ProgressReportReviewFollowed(
+            report_id=self.report_id, review=step,
+            moved=snapshot(new) if new != before else None))
         if isinstance(outcome, lc.Returned):
             self._raise(ProgressReportReturned(
                 report_id=self.report_id, case_id=outcome.case_id, revision=outcome.revision,
@@ -117,7 +127,9 @@ class ProgressReport:
         elif isinstance(event, ProgressReportSubmitted):
             self.state = replace(lc.submit(replace(s, status=Status.draft), FIRST_REVIEW_LEVEL),
                                  revision=event.revision)
-        # returned/accepted: the state already moved in `follow` (lifecycle.react); the
+        elif isinstance(event, ProgressReportReviewFollowed) and event.moved is not None:
+            self.state = state_of(event.moved)
+        # returned/accepted: the state moved with the review_followed before them; the
         # version moves when the unit of work has appended the pending events
 
     @classmethod
@@ -135,3 +147,17 @@ class ProgressReport:
 
 def _level(v: str | None) -> Level | None:
     return Level(v) if v else None
+
+
+def snapshot(st: SubmissionState) -> LifecycleSnapshot:
+    return LifecycleSnapshot(status=st.status.value, revision=st.revision,
+                             review_level=st.review_level, approved_rank=st.approved_rank,
+                             case_id=st.case_id, accepted_level=st.accepted_level,
+                             confirmed_level=st.confirmed_level, returned_from=st.returned_from)
+
+
+def state_of(m: LifecycleSnapshot) -> SubmissionState:
+    return SubmissionState(status=Status(m.status), revision=m.revision,
+                           review_level=m.review_level, approved_rank=m.approved_rank,
+                           case_id=m.case_id, accepted_level=m.accepted_level,
+                           confirmed_level=m.confirmed_level, returned_from=m.returned_from)
