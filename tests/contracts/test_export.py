@@ -31,6 +31,7 @@ EXPECTED_TYPES = {
     "organisation.plan.filed", "organisation.leading_group.recorded",
     "organisation.progress_report.draft_saved", "organisation.progress_report.submitted",
     "organisation.progress_report.returned", "organisation.progress_report.accepted",
+    "organisation.progress_report.review_followed",
     "organisation.subsidy_rates.set", "organisation.workload.recorded", "organisation.training.recorded",
     "organisation.assessment.scored",
     "population.household.submitted", "population.exam.published", "population.enumerator.tested",
