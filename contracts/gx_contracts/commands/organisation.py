@@ -6,13 +6,14 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ..events.organisation import (
     MAX_ATTACHMENTS,
     Attachment,
     Figures,
     GroupMember,
+    Key,
     Name,
     OfficeKind,
     Phase,
@@ -25,6 +26,39 @@ from ..events.organisation import (
     Year,
 )
 from ..types import Command, DivisionCode, ExpectedVersion
+
+_CLOSED = ConfigDict(extra="forbid", frozen=True)  # request parts refuse unknown fields too
+
+
+class PhaseIn(Phase):
+    """改革阶段."""
+
+    model_config = _CLOSED
+
+
+class ScopedCountyIn(ScopedCounty):
+    """纳入改革的县（区）."""
+
+    model_config = _CLOSED
+
+
+class GroupMemberIn(GroupMember):
+    """领导小组成员."""
+
+    model_config = _CLOSED
+
+
+class AttachmentIn(Attachment):
+    """附件."""
+
+    model_config = _CLOSED
+
+
+class SubsidyRateIn(SubsidyRate):
+    """补助标准."""
+
+    model_config = _CLOSED
+
 
 __all__ = ["RecordOffice", "RecordAppointment", "EndAppointment", "ScopeReform",
            "ScopeFromDocument", "ChooseCounty", "FilePlan", "RecordLeadingGroup",
@@ -52,8 +86,8 @@ class RecordAppointment(Command):
     staffing_mode: StaffingMode = Field(title="用人方式")
     start_date: date = Field(title="任职起始日期")
     end_date: date | None = Field(None, title="任职截止日期")
-    account_username: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{3,50}$")] | None = Field(
-        None, title="平台账号")
+    account_username: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{3,50}$", max_length=50)] | None = Field(
+        None, title="平台账号", description="平台账号（登录名，至多50字符）")
     unit_name: Text | None = Field(None, title="联网直报单位名称")
     in_establishment: bool = Field(False, title="占用编制")
     expected_version: ExpectedVersion = 0
@@ -76,13 +110,14 @@ class EndAppointment(Command):
 class ScopeReform(Command):
     """登记改革范围与时间安排（自治区统计局）."""
 
-    year: Year
-    title: Text = Field(min_length=1)
+    year: Year = Field(title="年度")
+    title: Text = Field(min_length=1, title="改革名称")
     document_no: Text = Field(min_length=1, title="文号")
-    phases: list[Phase] = Field(min_length=1, max_length=10)
-    counties: list[ScopedCounty] = Field(max_length=200)
-    report_due_dates: list[date] = Field(min_length=1, max_length=12)
-    choosing_cities: list[DivisionCode] = Field(default_factory=list, max_length=14)
+    phases: list[PhaseIn] = Field(min_length=1, max_length=10, title="阶段")
+    counties: list[ScopedCountyIn] = Field(max_length=200, title="纳入改革的县（区）")
+    report_due_dates: list[date] = Field(min_length=1, max_length=12, title="推进情况报送截止日")
+    choosing_cities: list[DivisionCode] = Field(default_factory=list, max_length=14,
+                                                title="须自选试点县（区）的市")
 
 
 class ScopeFromDocument(Command):
@@ -101,7 +136,7 @@ class ChooseCounty(Command):
 class FilePlan(Command):
     """改革实施方案备案."""
 
-    year: Year
+    year: Year = Field(title="年度")
     division_code: DivisionCode = Field(title="区划代码（市或县）")
     title: Text = Field(min_length=1, title="方案名称")
     document_no: Text | None = Field(None, title="文号")
@@ -121,10 +156,10 @@ class FilePlan(Command):
 class RecordLeadingGroup(Command):
     """登记改革工作领导小组."""
 
-    year: Year
-    division_code: DivisionCode
+    year: Year = Field(title="年度")
+    division_code: DivisionCode = Field(title="区划代码")
     name: Text = Field(min_length=1, title="领导小组名称")
-    members: list[GroupMember] = Field(min_length=1, max_length=60, title="成员")
+    members: list[GroupMemberIn] = Field(min_length=1, max_length=60, title="成员")
     expected_version: ExpectedVersion = 0
 
     @model_validator(mode="after")
@@ -139,8 +174,8 @@ class SaveProgressDraft(Command):
 
     sections: Sections = Field(default_factory=dict, title="叙述部分")
     figures: Figures = Field(default_factory=dict, title="人员与覆盖情况")
-    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
-                                          title="附件")
+    attachments: list[AttachmentIn] = Field(default_factory=list,
+                                            max_length=MAX_ATTACHMENTS, title="附件")
     expected_version: ExpectedVersion
 
 
@@ -153,9 +188,9 @@ class SubmitProgressReport(Command):
 class SetSubsidyRates(Command):
     """设定工作补助标准."""
 
-    year: Year
-    division_code: DivisionCode
-    rates: list[SubsidyRate] = Field(min_length=1, max_length=10)
+    year: Year = Field(title="年度")
+    division_code: DivisionCode = Field(title="区划代码")
+    rates: list[SubsidyRateIn] = Field(min_length=1, max_length=10, title="补助标准")
 
 
 class RecordWorkload(Command):
@@ -165,27 +200,30 @@ class RecordWorkload(Command):
 
 
 class TrainingAttendance(Command):
-    appointment_id: UUID
-    completed: bool = True
+    """出勤."""
+
+    appointment_id: UUID = Field(title="任用记录")
+    completed: bool = Field(True, title="完成培训")
 
 
 class RecordTraining(Command):
     """登记培训班及出勤."""
 
-    year: Year
+    year: Year = Field(title="年度")
     division_code: DivisionCode = Field(title="举办单位区划")
     title: Text = Field(min_length=1, title="培训名称")
     held_on: date = Field(title="举办日期")
     audience: list[PostRole] = Field(min_length=1, max_length=5, title="培训对象")
-    attendance: list[TrainingAttendance] = Field(default_factory=list, max_length=2000)
+    attendance: list[TrainingAttendance] = Field(default_factory=list, max_length=2000,
+                                                 title="出勤名单")
 
 
 class ScoreAssessment(Command):
     """乡镇规范化建设考核评分（县级）."""
 
-    year: Year
-    township_code: DivisionCode
-    scores: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")],
-                 Annotated[float, Field(ge=0, le=100)]] = Field(min_length=1, max_length=40)
+    year: Year = Field(title="年度")
+    township_code: DivisionCode = Field(title="乡镇区划代码")
+    scores: dict[Key, Annotated[float, Field(ge=0, le=100)]] = Field(
+        min_length=1, max_length=40, title="各考核项目得分（0～100）")
 
 

@@ -39,8 +39,9 @@ MAX_SECTIONS = 12
 MAX_FIGURES = 40
 MAX_ATTACHMENTS = 20
 
-Text = Annotated[str, no_nul, Field(max_length=200)]
-Name = Annotated[str, no_nul, Field(min_length=1, max_length=50)]
+Text = Annotated[str, no_nul, Field(max_length=200, description="至多200字")]
+Name = Annotated[str, no_nul, Field(min_length=1, max_length=50, description="姓名，至多50字")]
+Key = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$", max_length=32)]
 Year = Annotated[int, Field(ge=2019, le=2100, description="年度")]
 
 
@@ -94,7 +95,7 @@ class OfficeRecorded(EventPayload):
     division_code: DivisionCode
     kind: OfficeKind
     name: Text
-    host_department: Text | None = Field(None, description="加挂的乡镇（街道）部门")
+    host_department: Text | None = Field(None, description="加挂的乡镇（街道）部门（至多200字）")
     establishment: int = Field(ge=0, le=10_000, description="核定编制数")
 
 
@@ -109,8 +110,8 @@ class AppointmentRecorded(EventPayload):
     staffing_mode: StaffingMode
     start_date: date
     end_date: date | None = None
-    account_username: Text | None = Field(None, description="平台账号（登录名），如有")
-    unit_name: Text | None = Field(None, description="联网直报单位名称（企业统计人员）")
+    account_username: Text | None = Field(None, description="平台账号（登录名），如有（至多200字）")
+    unit_name: Text | None = Field(None, description="联网直报单位名称（企业统计人员，至多200字）")
     in_establishment: bool = Field(False, description="是否占用管理办公室编制")
 
 
@@ -126,7 +127,8 @@ class AppointmentEnded(EventPayload):
 class Phase(EventPayload):
     """改革阶段."""
 
-    code: Annotated[str, Field(pattern=r"^[a-z_]{1,20}$")]
+    code: Annotated[str, Field(pattern=r"^[a-z_]{1,20}$", max_length=20,
+                               description="阶段代码（至多20字符）")]
     name: Text
     start: date
     end: date
@@ -135,7 +137,7 @@ class Phase(EventPayload):
 class ScopedCounty(EventPayload):
     county_code: DivisionCode
     basis: ScopeBasis
-    name_in_document: Text | None = Field(None, description="文件中的名称（如“田阳县”，现田阳区）")
+    name_in_document: Text | None = Field(None, description="文件中的名称（如“田阳县”，现田阳区；至多200字）")
 
 
 @event("organisation.reform.scoped", 1)
@@ -180,7 +182,7 @@ class PlanFiled(EventPayload):
 
 class GroupMember(EventPayload):
     name: Name
-    post: Text = Field(description="单位及职务")
+    post: Text = Field(description="单位及职务（至多200字）")
     group_role: GroupRole
 
 
@@ -203,11 +205,10 @@ class Attachment(EventPayload):
     pages: int | None = Field(None, ge=1, le=10_000)
 
 
-Sections = Annotated[dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")],
-                          Annotated[str, no_nul, Field(max_length=5000)]],
+Sections = Annotated[dict[Key, Annotated[str, no_nul, Field(max_length=5000,
+                                                           description="至多5000字")]],
                      Field(max_length=MAX_SECTIONS)]
-Figures = Annotated[dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")],
-                         Annotated[int, Field(ge=0, le=10_000_000)]],
+Figures = Annotated[dict[Key, Annotated[int, Field(ge=0, le=10_000_000)]],
                     Field(max_length=MAX_FIGURES)]
 
 
@@ -294,8 +295,8 @@ class ProgressReportReviewFollowed(EventPayload):
 
 class SubsidyRate(EventPayload):
     role: PostRole
-    basis: Annotated[str, Field(pattern=r"^(monthly|per_unit)$",
-                                description="monthly = 每月定额；per_unit = 按实际工作量（每件）")]
+    basis: Annotated[str, Field(pattern=r"^(monthly|per_unit)$", max_length=8,
+                                description="monthly = 每月定额；per_unit = 按实际工作量（每件）；至多8字符")]
     amount: float = Field(ge=0, le=100_000, description="元")
 
 
@@ -345,7 +346,6 @@ class AssessmentScored(EventPayload):
     year: Year
     township_code: DivisionCode
     criteria_version: int = Field(ge=1)
-    scores: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")],
-                 Annotated[float, Field(ge=0, le=100)]] = Field(max_length=40)
+    scores: dict[Key, Annotated[float, Field(ge=0, le=100)]] = Field(max_length=40)
     total: float = Field(ge=0, le=100)
     model_standard: bool = Field(description="达到示范标准")
