@@ -214,6 +214,8 @@ async def test_region_sees_the_reform_across_guangxi(people):
     assert len(rows) == 14
     assert rows[BAISE]["in_reform"] == "8 个县"
     assert rows[NANNING]["in_reform"] == "1 个县"
+    assert rows["450500000000"]["in_reform"] == "待市选取"  # 北海 has not chosen yet
+    assert rows["450200000000"]["in_reform"] == "1 个县"  # 柳州: 鹿寨县, named in 52号
     assert rows[NANNING]["reports_confirmed"] == 1 and rows[NANNING]["reports_late"] == 1
     assert rows[NANNING]["establishment"] == 4 and rows[NANNING]["staff"] == 6
     assert rows[NANNING]["dispatched"] == 1 and rows[NANNING]["in_establishment"] == 1

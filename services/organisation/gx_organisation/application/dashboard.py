@@ -57,6 +57,10 @@ async def dashboard(rt: ServiceRuntime, p: Principal, division: str | None,
     dues = reform["report_due_dates"] if reform and reform["year"] == y else []
     passed = sum(1 for d in dues if d <= today.isoformat())  # 截止日已到的期数
     rows = [_row(k, f, n, reports, passed) for k in kids]
+    choosing = set(reform["choosing_cities"]) if reform and reform["year"] == y else set()
+    for r in rows:  # 52号 三(三): these cities are to choose one county or more
+        if r["code"] in choosing and r["in_reform"] == "否":
+            r["in_reform"] = "待市选取"
     own = code[:n]  # the division's own office and staff (e.g. the county's management office)
     if any(own in part for part in f.values()):
         rows.insert(0, {**_row({"code": code, "name": f"{name}本级", "level": lv.csv_level},
