@@ -40,6 +40,9 @@ EXPECTED_TYPES = {
     "population.household.handed_in", "population.household.recheck_returned",
     "population.household.returned", "population.household.accepted", "population.person.erased",
     "population.person_record.accessed", "population.roster.saved", "population.roster.reviewed",
+    "population.change.reported", "population.ledger.adjusted", "population.admin_figures.recorded",
+    "population.discrepancy.explained", "population.pes.sample_drawn", "population.pes.team_assigned",
+    "population.pes.check_recorded", "population.pes.matched",
 }
 # "overdue" names a state the case passed into (became overdue); "set" and "chosen" are
 # irregular past participles (organisation.subsidy_rates.set, .reform.county_chosen). Every

@@ -14,8 +14,8 @@ from gx_contracts.events.organisation import (
     ProgressReportAccepted,
     ProgressReportReturned,
     ProgressReportReviewFollowed,
+    ProgressReportReviewStep,
     ProgressReportSubmitted,
-    ReviewStep,
 )
 from gx_contracts.events.workflow import CaseAccepted, CaseApproved, CaseOpened, CaseReturned
 from gx_contracts.lifecycle import NotEditable, Status
@@ -38,8 +38,8 @@ def submitted(today: date = date(2019, 7, 10)) -> ProgressReport:
     return r
 
 
-def step(kind: str = "approved") -> ReviewStep:
-    return ReviewStep(event_id=uuid.uuid4(), type=f"workflow.case.{kind}",
+def step(kind: str = "approved") -> ProgressReportReviewStep:
+    return ProgressReportReviewStep(event_id=uuid.uuid4(), type=f"workflow.case.{kind}",
                       at=datetime.now(UTC), actor_name="黄志强")
 
 

@@ -26,7 +26,7 @@ __all__ = [
     "OfficeRecorded", "AppointmentRecorded", "AppointmentEnded", "Phase", "ScopedCounty",
     "ReformScoped", "ReformCountyChosen", "PlanFiled", "GroupMember", "LeadingGroupRecorded",
     "Attachment", "ProgressReportDraftSaved", "ProgressReportSubmitted",
-    "ProgressReportReturned", "ProgressReportAccepted", "ReviewStep", "LifecycleSnapshot",
+    "ProgressReportReturned", "ProgressReportAccepted", "ProgressReportReviewStep", "LifecycleSnapshot",
     "ProgressReportReviewFollowed", "SubsidyRate", "SubsidyRatesSet",
     "WorkloadRecorded", "Attendance", "TrainingRecorded", "AssessmentScored",
     "MAX_SECTIONS", "MAX_FIGURES", "MAX_ATTACHMENTS",
@@ -260,7 +260,7 @@ class ProgressReportAccepted(EventPayload):
     final: bool = True
 
 
-class ReviewStep(EventPayload):
+class ProgressReportReviewStep(EventPayload):
     """审核记录: the review-chain event the report followed, as people read it."""
 
     event_id: UUID
@@ -289,7 +289,7 @@ class ProgressReportReviewFollowed(EventPayload):
     """推进情况报告跟随审核链：审核记录，及状态（如有变化）；read models are rebuilt from it."""
 
     report_id: UUID
-    review: ReviewStep
+    review: ProgressReportReviewStep
     moved: LifecycleSnapshot | None = None
 
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.base import EventPayload
-from gx_contracts.events.organisation import SUBJECT_KIND, ReviewStep
+from gx_contracts.events.organisation import SUBJECT_KIND, ProgressReportReviewStep
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
 from gx_contracts.lifecycle import REVIEW_EVENTS
 from gx_kernel.kafka import InboundEvent
@@ -55,12 +55,12 @@ async def follow_review(uow: UnitOfWork, report: ProgressReport, payload: EventP
     await uow.flush()
 
 
-def step_of(payload: EventPayload, event: InboundEvent) -> ReviewStep:
+def step_of(payload: EventPayload, event: InboundEvent) -> ProgressReportReviewStep:
     data = payload.model_dump(mode="json")
     level = data.get("level") or data.get("from_level")
     comment = data.get("comment") or data.get("reason")
     name = event.metadata.get("actor_name")
-    return ReviewStep(event_id=event.id, type=event.type, at=event.time,
+    return ProgressReportReviewStep(event_id=event.id, type=event.type, at=event.time,
                       actor_name=str(name)[:200] if name else None, level=level,
                       comment=str(comment)[:1000] if comment else None)
 

@@ -23,8 +23,8 @@ from gx_contracts.events.organisation import (
     ProgressReportDraftSaved,
     ProgressReportReturned,
     ProgressReportReviewFollowed,
+    ProgressReportReviewStep,
     ProgressReportSubmitted,
-    ReviewStep,
 )
 from gx_contracts.ids import GXSTAT_NAMESPACE, stream_id
 from gx_contracts.lifecycle import Status, SubmissionState
@@ -93,7 +93,7 @@ class ProgressReport:
                                   title=title[:200])))
 
     # -- reactions to the review chain -----------------------------------------------------
-    def follow(self, event: EventPayload, step: ReviewStep) -> None:
+    def follow(self, event: EventPayload, step: ProgressReportReviewStep) -> None:
         """Follow one review-chain event: record it (`review_followed`, with the lifecycle
         state if it moved), then the report's own returned/accepted event for its outcome.
         Events the lifecycle does not follow (overdue) are history only."""
