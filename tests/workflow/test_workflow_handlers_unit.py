@@ -17,7 +17,9 @@ from workflow_support import USERS, VILLAGE
 from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReturnCase
 from gx_contracts.events.agri import ReportSubmitted, TaskPublished
 from gx_contracts.events.base import Submission, event_fields
+from gx_contracts.events.organisation import ProgressReportSubmitted
 from gx_contracts.events.population import HouseholdSubmitted
+from gx_contracts.events.registry import UnitFormSubmitted
 from gx_contracts.ids import case_id_for
 from gx_kernel.errors import AppError, NotFound
 from gx_kernel.identity import Principal
@@ -166,8 +168,10 @@ async def test_a_kind_without_a_chain_is_refused_and_nothing_is_written():
 def test_the_consumer_wants_exactly_the_payloads_it_has_handlers_for():
     # submissions open cases; a published task with a scope sets 应报 (progress)
     assert {"agri.report.submitted", "population.household.submitted",
-                                   "agri.task.published"} == intake.WANTED_TYPES
-    assert set(intake.EVENT_HANDLERS) == {ReportSubmitted, HouseholdSubmitted, TaskPublished}
+            "registry.unit_form.submitted", "organisation.progress_report.submitted",
+            "agri.task.published"} == intake.WANTED_TYPES
+    assert set(intake.EVENT_HANDLERS) == {ReportSubmitted, HouseholdSubmitted, UnitFormSubmitted,
+                                          ProgressReportSubmitted, TaskPublished}
     assert intake.wants("agri.report.submitted")
     assert not intake.wants("agri.report.returned") and not intake.wants("x.thing.submitted")
 
