@@ -29,7 +29,8 @@ from .k8s_render import containers, crd_schemas, image_name, key, pod_spec, rend
 
 CRDS = ROOT.parent / "shared" / "k8s-crds"  # in CI a read-only copy beside the clone
 K8S_VERSIONS = ["1.29", "1.37"]  # oldest a province is likely to run, newest the tool knows
-OTEL_SETTINGS = {"OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER"}
+OTEL_SETTINGS = {"OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER",
+                 "OTEL_METRICS_EXPORTER"}
 # Secrets that operators write: CloudNativePG `<cluster>-app`, Strimzi `<kafka>-cluster-ca-cert`
 # and one per KafkaUser. Others the province creates, and the README must say how.
 PROVINCE_SECRETS = {"gxstat-secrets", "gxstat-pg-backup", "gateway-tls"}
