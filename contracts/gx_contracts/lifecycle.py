@@ -12,8 +12,10 @@ knows only levels, revisions and the review events of gx_contracts.events.workfl
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from .divisions import Level
@@ -128,6 +130,17 @@ def _require_editable(state: SubmissionState) -> None:
 
 
 # -- reactions to the review chain ---------------------------------------------------------
+def concerns(subject_kind: str) -> Callable[[Any], bool]:
+    """A domain consumer's `accepts`: is this review event (as received; `.data` the raw dict)
+    about a submission of `subject_kind`? Other domains' cases are passed at no cost."""
+    def accepts(event: Any) -> bool:
+        data = event.data if isinstance(event.data, dict) else {}
+        sub = data.get("submission")
+        kind = sub.get("subject_kind") if isinstance(sub, dict) else data.get("subject_kind")
+        return bool(kind == subject_kind)
+    return accepts
+
+
 def revision_of(event: ReviewEvent) -> int:
     return event.submission.revision if isinstance(event, CaseOpened) else event.revision
 

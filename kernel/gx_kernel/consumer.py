@@ -55,6 +55,7 @@ from gx_kernel.uow import AfterCommit
 log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, InboundEvent], Awaitable[None]]
 Wanted = Callable[[str], bool]  # by event type: does this consumer act on it at all?
+Accepts = Callable[[InboundEvent], bool]  # by the decoded event (e.g. a field of its data)
 Classifier = Callable[[BaseException], bool]  # is this failure worth another try?
 BatchHandler = Callable[..., Awaitable[None]]
 Registrar = KafkaBroker | KafkaRouter
@@ -199,6 +200,7 @@ class IdempotentConsumer:
                  producer_factory: Callable[[], AIOKafkaProducer], max_attempts: int = 5,
                  retry_backoff: float = 0.2, max_backoff: float = 5.0,
                  fetch_max_wait_ms: int = 50, wants: Wanted | None = None,
+                 accepts: Accepts | None = None,
                  transient: Classifier = is_transient, max_records: int = 200,
                  description: str = ""):
         self.pool, self.schema, self.group_id = pool, schema, group_id
@@ -209,6 +211,8 @@ class IdempotentConsumer:
                                          max_records, description=description)
         # Events of other types are passed without opening a transaction: nothing to track.
         self.wants = wants or (lambda _type: True)
+        # A wanted type may still concern someone else (another domain's case): passed too.
+        self.accepts = accepts
         self.skipped = 0
         self.processed = 0
         self.dead_lettered = 0
@@ -277,7 +281,8 @@ class IdempotentConsumer:
         except ValueError as exc:
             await self._dead_letter(record, None, exc, attempts=0)
             return
-        if not self.wants(event.type):
+        if not self.wants(event.type) or (self.accepts is not None
+                                          and not self.accepts(event)):
             self.skipped += 1
             return
         parent = telemetry.extract_context(event.headers)

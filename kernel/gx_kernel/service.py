@@ -25,7 +25,7 @@ from gx_kernel import http, metrics, telemetry
 from gx_kernel.consumer import Handler, IdempotentConsumer, Subscription, make_broker
 from gx_kernel.eventstore import EventStore
 from gx_kernel.idempotency import ddl as idempotency_ddl
-from gx_kernel.kafka import ensure_topics, make_producer
+from gx_kernel.kafka import InboundEvent, ensure_topics, make_producer
 from gx_kernel.migrations import run_migrations
 from gx_kernel.relay import OutboxRelay
 from gx_kernel.settings import ServiceSettings
@@ -42,6 +42,9 @@ class ConsumerSpec:
     topics: list[str]
     handler: Handler | None = None
     wants: Callable[[str], bool] | None = None  # event types worth a transaction (None: all)
+    # Of those, the events worth one (e.g. review events about this domain's subjects only):
+    # the others are passed without a transaction or tracking row.
+    accepts: Callable[[InboundEvent], bool] | None = None
     # Instead of `handler`: builds it once the runtime exists (its store, settings, state).
     make_handler: Callable[[ServiceRuntime], Handler] | None = None
 
@@ -190,7 +193,7 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
             pool=pool, schema=settings.schema, group_id=sub.group_id, topics=list(sub.topics),
             handler=spec.bind(rt), bootstrap=settings.kafka_bootstrap_servers,
             producer_factory=rt.producer, max_attempts=settings.consumer_max_attempts,
-            fetch_max_wait_ms=sub.fetch_max_wait_ms, wants=spec.wants,
+            fetch_max_wait_ms=sub.fetch_max_wait_ms, wants=spec.wants, accepts=spec.accepts,
             description=sub.description)
         await consumer.setup()
         assert rt.broker is not None

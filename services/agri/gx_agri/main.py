@@ -8,7 +8,7 @@ from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, 
 from gx_agri.adapters import schema
 from gx_agri.api import errors
 from gx_agri.api.routes import router
-from gx_agri.application.consumer import make_handler, wants
+from gx_agri.application.consumer import accepts, make_handler, wants
 from gx_agri.settings import AgriSettings
 
 
@@ -19,7 +19,7 @@ def create_app(settings: AgriSettings | None = None) -> FastAPI:
         await schema.setup(rt.pool, settings.schema)
 
     # Agri keeps no singletons of its own (no `rt.state`); its handler needs only the runtime.
-    consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants,
+    consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants, accepts=accepts,
                             make_handler=lambda rt: make_handler(lambda: rt))
     app = create_service_app(settings, title="gxstat agri 农业统计", routers=[router],
                              consumers=[consumer], on_setup=on_setup)

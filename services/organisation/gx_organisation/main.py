@@ -11,7 +11,7 @@ from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, 
 
 from gx_organisation.adapters import schema
 from gx_organisation.api.routes import routers
-from gx_organisation.application.consumer import make_handler, wants
+from gx_organisation.application.consumer import accepts, make_handler, wants
 from gx_organisation.settings import OrganisationSettings
 
 
@@ -22,7 +22,7 @@ def create_app(settings: OrganisationSettings | None = None) -> FastAPI:
         await schema.setup(rt.pool, settings.schema)
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler=make_handler,
-                            wants=wants)
+                            wants=wants, accepts=accepts)
     return create_service_app(settings, title="gxstat organisation 统计工作组织", routers=routers,
                               consumers=[consumer], on_setup=on_setup)
 

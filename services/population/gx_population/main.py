@@ -10,7 +10,7 @@ from gx_kernel.service import ConsumerSpec, ServiceRuntime, create_service_app, 
 from gx_population.adapters import schema
 from gx_population.api import survey_routes
 from gx_population.api.routes import router
-from gx_population.application.consumer import make_handler, wants
+from gx_population.application.consumer import accepts, make_handler, wants
 from gx_population.application.state import build_state
 from gx_population.settings import PopulationSettings
 
@@ -27,7 +27,7 @@ def create_app(settings: PopulationSettings | None = None) -> FastAPI:
             log.warning("GX_POPULATION_MASTER_KEY is not set: person records cannot be written "
                         "or read (503) until it is")
 
-    consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants,
+    consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants, accepts=accepts,
                             make_handler=make_handler)
     return create_service_app(settings, title="gxstat population 人口变动调查", routers=[router, survey_routes.router],
                               consumers=[consumer], on_setup=on_setup)

@@ -21,7 +21,7 @@ from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.agri import SUBJECT_KIND, ReviewStep
 from gx_contracts.events.base import EventPayload
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
-from gx_contracts.lifecycle import REVIEW_EVENTS
+from gx_contracts.lifecycle import REVIEW_EVENTS, concerns
 from gx_kernel.kafka import InboundEvent
 from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
@@ -51,6 +51,10 @@ def handles(*models: type[EventPayload]) -> Callable[[Handler], Handler]:
 def wants(event_type: str) -> bool:
     """Event types worth a transaction: those with a registered handler."""
     return event_type in {model.EVENT_TYPE for model in HANDLERS}
+
+
+# Review events about other domains' cases: passed without a transaction.
+accepts = concerns(SUBJECT_KIND)
 
 
 def history_data(data: dict[str, Any]) -> dict[str, Any]:

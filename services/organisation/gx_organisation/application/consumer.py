@@ -18,7 +18,7 @@ from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.base import EventPayload
 from gx_contracts.events.organisation import SUBJECT_KIND, ProgressReportReviewStep
 from gx_contracts.events.workflow import CaseOpened, CaseOverdue
-from gx_contracts.lifecycle import REVIEW_EVENTS
+from gx_contracts.lifecycle import REVIEW_EVENTS, concerns
 from gx_kernel.kafka import InboundEvent
 from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
@@ -44,6 +44,10 @@ def handles(*models: type[EventPayload]) -> Callable[[Handler], Handler]:
 
 def wants(event_type: str) -> bool:
     return event_type in {model.EVENT_TYPE for model in HANDLERS}
+
+
+# Review events about other domains' cases: passed without a transaction.
+accepts = concerns(SUBJECT_KIND)
 
 
 @handles(*REVIEW_EVENTS, CaseOverdue)
