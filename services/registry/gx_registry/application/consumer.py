@@ -16,7 +16,7 @@ import asyncpg
 from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.registry import SUBJECT_KIND, Source
 from gx_contracts.events.workflow import CaseOpened
-from gx_contracts.lifecycle import REVIEW_EVENTS, Accepted
+from gx_contracts.lifecycle import REVIEW_EVENTS, Accepted, concerns
 from gx_kernel.consumer import InboundEvent
 from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
@@ -36,6 +36,10 @@ WANTED = frozenset(m.EVENT_TYPE for m in REVIEW_EVENTS)
 
 def wants(event_type: str) -> bool:
     return event_type in WANTED
+
+
+# Review events about other domains' cases: passed without a transaction.
+accepts = concerns(SUBJECT_KIND)
 
 
 async def apply_survey(uow: UnitOfWork, s: str, form: uf.UnitForm, meta: dict[str, Any]) -> None:
