@@ -225,6 +225,8 @@ DateText = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", max_len
                                 description="日期 YYYY-MM-DD（10位）")]
 MonthText = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", max_length=7,
                                  description="月份 YYYY-MM（7位）")]
+LedgerMonth = Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", max_length=7,
+                                   description="台账月份 YYYY-MM（7位，2000-01至2099-12）")]
 
 
 class ChangePerson(Command):
@@ -247,7 +249,7 @@ class ReportChange(Command):
 class AdjustLedger(Command):
     """台账人工调整（村级统计协管员），须说明原因."""
 
-    month: MonthText = Field(title="月份")
+    month: LedgerMonth = Field(title="月份")
     indicator: Literal["households", "registered", "resident", "out_migrants", "in_migrants",
                        "births", "deaths"] = Field(title="指标")
     delta: int = Field(ge=-1_000_000, le=1_000_000, title="调整数（可为负）")

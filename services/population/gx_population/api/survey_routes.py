@@ -24,7 +24,8 @@ from gx_population.application import ledger, pes
 
 router = APIRouter(prefix="/api/v1/population", tags=["population"])
 IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
-Month = Query(..., pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="月份 YYYY-MM")
+Month = Query(..., pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", max_length=7,
+              description="月份 YYYY-MM（2000-01至2099-12）")
 
 
 def _reply(result: tuple[int, dict]) -> JSONResponse:

@@ -20,14 +20,15 @@ _FROM_CHANGE = {"birth": "births", "death": "deaths", "move_in": "in_migrants",
                 "move_out": "out_migrants"}
 
 
+MAX_MONTHS = 1200  # a century of monthly rows: the most a ledger ever lists
+
+
 def months_until(first: str, last: str) -> list[str]:
-    """'YYYY-MM' months from first to last, inclusive."""
-    y, m = int(first[:4]), int(first[5:7])
-    out: list[str] = []
-    while f"{y:04d}-{m:02d}" <= last:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    """'YYYY-MM' months from first to last, inclusive (at most the last MAX_MONTHS)."""
+    start = int(first[:4]) * 12 + int(first[5:7]) - 1
+    end = int(last[:4]) * 12 + int(last[5:7]) - 1
+    start = max(start, end - MAX_MONTHS + 1)
+    return [f"{n // 12:04d}-{n % 12 + 1:02d}" for n in range(start, end + 1)]
 
 
 def monthly(months: Sequence[str], changes: Mapping[tuple[str, str], int],
