@@ -91,6 +91,8 @@ export async function render(ctx) {
   let drafts = null, lastDrawn = null;
 
   const draw = (p) => {
+    // 刷新（实时进度、草稿数到达）会重建链接：键盘焦点留在同一区划的链接上
+    const had = document.activeElement, keep = had && had.dataset && had.dataset.focus;
     lastDrawn = p;
     state.division = p.division;
     remember([{ code: p.total.code, name: p.total.name }, ...p.children]);
@@ -102,7 +104,7 @@ export async function render(ctx) {
       const code = p.division.slice(0, l).padEnd(12, "0");
       const label = n[code] || code;
       return h("li", {}, l === len ? h("span", { "aria-current": "page" }, label)
-        : h("button", { type: "button", class: "link", onclick: () => setHash(code) }, label));
+        : h("button", { type: "button", class: "link", dataset: { focus: `crumb-${code}` }, onclick: () => setHash(code) }, label));
     }));
     const t = p.total;
     kpis.replaceChildren(...KPIS.map(([k, label]) => h("div", { class: "kpi" + (k === "draft" ? " sub" : ""), dataset: { kpi: k } },
@@ -110,11 +112,12 @@ export async function render(ctx) {
     basis.textContent = p.scope ? `${BASIS}只列出任务范围内的区划。` : BASIS;
     const drillable = len < 9; // 乡镇的下级是村，村没有下级
     tbody.replaceChildren(...p.children.map((c) => h("tr", { dataset: { code: c.code } },
-      h("td", {}, drillable ? h("button", { type: "button", class: "link", onclick: () => setHash(c.code) }, c.name) : c.name),
+      h("td", {}, drillable ? h("button", { type: "button", class: "link", dataset: { focus: `row-${c.code}` }, onclick: () => setHash(c.code) }, c.name) : c.name),
       COLUMNS.map(([k, label]) => h("td", { class: k === "late" && cell(c, k) > 0 ? "late" : "", dataset: { col: k, label } },
         show(c, k, drafts, c.code))))),
     h("tr", { class: "total", dataset: { code: "total" } }, h("td", {}, p.children.length ? "合计" : t.name),
       COLUMNS.map(([k, label]) => h("td", { dataset: { col: k, label } }, show(t, k, drafts, "total")))));
+    if (keep && !had.isConnected) document.querySelector(`[data-focus="${keep}"]`)?.focus();
     updated.textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN")}`;
     // 供基准测试：树首次渲染完成的时刻（毫秒，自导航开始）
     document.body.dataset.progressReady ||= String(Math.round(performance.now()));
