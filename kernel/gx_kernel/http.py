@@ -38,6 +38,12 @@ _MESSAGES = {
 }
 
 
+def reply(result: tuple[int, Any]) -> JSONResponse:
+    """A command handler's `(status, body)` (as `UnitOfWork.respond` returns it) as a response."""
+    status, body = result
+    return JSONResponse(body, status_code=status)
+
+
 def field_path(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"

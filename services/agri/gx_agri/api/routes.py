@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gx_contracts.commands.agri import PublishTask, SaveDraft, SubmitReport
 from gx_kernel.http import principal, runtime
+from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
 from gx_agri.api.errors import MAX_LIMIT, MAX_OFFSET
@@ -22,9 +23,6 @@ Basis = Literal["submitted", "approved"]
 IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
 
 
-def _reply(result: tuple[int, dict]) -> JSONResponse:
-    status, body = result
-    return JSONResponse(body, status_code=status)
 
 
 @router.get("/forms")

@@ -7,7 +7,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from gx_contracts.commands.organisation import (
     ChooseCounty,
@@ -26,6 +26,7 @@ from gx_contracts.commands.organisation import (
     SubmitProgressReport,
 )
 from gx_kernel.http import principal, runtime
+from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
 from gx_organisation.application import dashboard, people, progress, queries, records, reform
@@ -41,9 +42,6 @@ Period = Query(..., pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="月份 Y
 Format = Literal["csv", "xlsx"]
 
 
-def _reply(result: tuple[int, dict]) -> JSONResponse:
-    status, body = result
-    return JSONResponse(body, status_code=status)
 
 
 def _disposition(kind: str, name: str) -> str:

@@ -24,6 +24,7 @@ from gx_contracts.commands.population import (
     VerifyArea,
 )
 from gx_kernel.http import principal, runtime
+from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
 from gx_population.application import areas, erasure, reading, registration, roster
@@ -34,9 +35,6 @@ Year = Path(ge=2020, le=2100, description="调查年度")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _reply(result: tuple[int, dict]) -> JSONResponse:
-    status, body = result
-    return JSONResponse(body, status_code=status)
 
 
 def _private(body: dict) -> JSONResponse:

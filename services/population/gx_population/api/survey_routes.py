@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from gx_contracts.commands.population import (
     AdjustLedger,
@@ -17,6 +17,7 @@ from gx_contracts.commands.population import (
     ReportChange,
 )
 from gx_kernel.http import principal, runtime
+from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
 from gx_population.adapters import pes_report
@@ -28,8 +29,6 @@ Month = Query(..., pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", max_length=7,
               description="月份 YYYY-MM（2000-01至2099-12）")
 
 
-def _reply(result: tuple[int, dict]) -> JSONResponse:
-    return JSONResponse(result[1], status_code=result[0])
 
 
 @router.post("/ledger/changes")

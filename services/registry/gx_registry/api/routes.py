@@ -8,7 +8,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from gx_contracts.commands.registry import (
     AssignTasks,
@@ -26,6 +26,7 @@ from gx_contracts.commands.registry import (
     TransferOut,
 )
 from gx_kernel.http import principal, runtime
+from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
 from gx_registry.application import forms, queries, rounds, tasks, uploads
@@ -49,8 +50,6 @@ def Code():  # noqa: N802
     return Query(None, pattern=r"^[0-9]{12}$", description="12位区划代码")
 
 
-def _reply(result: tuple[int, dict]) -> JSONResponse:
-    return JSONResponse(result[1], status_code=result[0])
 
 
 def _download(data: bytes, name: str, fmt: str) -> Response:
