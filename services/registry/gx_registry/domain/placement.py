@@ -1,7 +1,9 @@
 """Place a record in the division tree: from its 12-digit code, else from its address.
 
-County by name (current names from our tree plus the 2018–2021 renames that old files and
-address parsers still use), then township and village names under that county. What cannot be
+County by the address parser cpca with an overlay for the 2018–2021 renames its data misses
+(`county_parser`), else by our own matcher of county names (current names from our tree plus
+the old names that files still use); then township and village names under that county. The
+rule that placed the county is kept (`county_rule`). What cannot be
 placed stays at the lowest level that could be placed (county, city or region) with the
 reason, for people to place by hand (附件2: 逐级下划).
 """
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gx_contracts.divisions import REGION_CODE, Division, Level, is_valid_code, load_divisions
+
+from gx_registry.domain.county_parser import parse_county
 
 # Old county names still found in addresses and department files → current code.
 RENAMED_COUNTIES = {"横县": "450181000000", "平果县": "451082000000", "荔浦县": "450381000000",
@@ -32,14 +36,18 @@ class Placement:
     source: str  # "code" | "address"
     reason_code: str  # stable: placed.village, placed.code, unplaced.township, …
     reason: str  # Chinese, for people placing by hand
+    county_rule: str = ""  # cpca.county | cpca.county+rename | own.county_name(<why cpca did not>)
 
     @property
     def complete(self) -> bool:
         return self.level == Level.village
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "level": self.level.value, "source": self.source,
-                "reason_code": self.reason_code, "reason": self.reason}
+        d = {"code": self.code, "level": self.level.value, "source": self.source,
+             "reason_code": self.reason_code, "reason": self.reason}
+        if self.county_rule:
+            d["county_rule"] = self.county_rule
+        return d
 
 
 def _short(name: str, suffixes: tuple[str, ...]) -> str | None:
@@ -101,15 +109,21 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
         # A bad code is ignored (the address decides), and said so.
     addr = _clean(address or "")
     note = "；区划代码无效，按地址定位" if code else ""
-    county, pos = _find_county(tree, addr)
+    parsed = parse_county(addr, tree.divisions.__contains__, _county_umap())
+    if parsed.code is not None:
+        county, pos, rule = parsed.code, parsed.end, parsed.rule
+    else:
+        county, pos = _find_county(tree, addr)
+        rule = f"own.county_name({parsed.rule})"
     if county is None:
         m = _name_res()[0].search(addr)
-        city = _name_res()[2][m.group()] if m else None
+        city = _name_res()[2][m.group()] if m else parsed.city
         if city:
             return Placement(city, Level.city, "address", "unplaced.county",
-                             f"地址中未识别出县（市、区），停留在{tree.divisions[city].name}{note}")
+                             f"地址中未识别出县（市、区），停留在{tree.divisions[city].name}{note}",
+                             rule)
         return Placement(REGION_CODE, Level.region, "address", "unplaced.county",
-                         f"地址中未识别出市、县（市、区），停留在自治区{note}")
+                         f"地址中未识别出市、县（市、区），停留在自治区{note}", rule)
     rest = addr[pos:]
     county_name = tree.divisions[county].name
     town, tpos = _find_child(tree, county, rest)
@@ -120,17 +134,24 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
         if len(hits) == 1:
             v = hits[0][0]
             return Placement(v.code, Level.village, "address", "placed.village_only",
-                             f"地址无乡镇名，按村名唯一定位到{v.name}{note}")
+                             f"地址无乡镇名，按村名唯一定位到{v.name}{note}", rule)
         why = "多个村（社区）同名" if hits else "地址中未识别出乡镇（街道）"
         return Placement(county, Level.county, "address", "unplaced.township",
-                         f"{why}，停留在{county_name}{note}")
+                         f"{why}，停留在{county_name}{note}", rule)
     town_name = tree.divisions[town].name
     village, _ = _find_child(tree, town, rest[tpos:])
     if village is None:
         return Placement(town, Level.township, "address", "unplaced.village",
-                         f"地址中未识别出村（社区），停留在{county_name}{town_name}{note}")
+                         f"地址中未识别出村（社区），停留在{county_name}{town_name}{note}", rule)
     return Placement(village, Level.village, "address", "placed.village",
-                     f"按地址定位到{county_name}{town_name}{tree.divisions[village].name}{note}")
+                     f"按地址定位到{county_name}{town_name}{tree.divisions[village].name}{note}",
+                     rule)
+
+
+@lru_cache(maxsize=1)
+def _county_umap() -> dict[str, str]:
+    """Guangxi's county names -> 6-digit code: a lone district name (城中区) is ours."""
+    return {d.name: d.code[:6] for d in _tree().divisions.values() if d.level == Level.county}
 
 
 @lru_cache(maxsize=1)
