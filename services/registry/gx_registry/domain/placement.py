@@ -110,6 +110,7 @@ def place(address: str | None, division_code: str | None = None) -> Placement:
     addr = _clean(address or "")
     note = "；区划代码无效，按地址定位" if code else ""
     parsed = parse_county(addr, tree.divisions.__contains__, _county_umap())
+    county: str | None
     if parsed.code is not None:
         county, pos, rule = parsed.code, parsed.end, parsed.rule
     else:
