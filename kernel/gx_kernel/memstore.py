@@ -84,6 +84,36 @@ class MemoryTransaction:
             stored.append(s)
         return stored
 
+    async def append_many(self, appends: Sequence[Any], prepared: Any) -> list[StoredEvent]:
+        """All streams claimed (locked in stream-id order) before any position is taken;
+        one stale stream: nothing of the call written, its new locks released."""
+        if self.closed:
+            raise RuntimeError("transaction already ended")
+        versions, fresh = dict(self.versions), []
+        try:
+            for a in sorted(appends, key=lambda a: a.stream_id):
+                if a.stream_id not in self._locks:
+                    lock = self.store._lock(a.stream_id)
+                    await lock.acquire()
+                    self._locks[a.stream_id] = lock
+                    fresh.append(a.stream_id)
+            bases = {a.stream_id: self._claim(a.stream_id, a.expected_version, len(a.events))
+                     for a in appends}
+        except BaseException:
+            self.versions = versions
+            for sid in fresh:
+                self._locks.pop(sid).release()
+            raise
+        now, stored = datetime.now(UTC), []
+        for i, e, _text in prepared.events:
+            sid, m = appends[i].stream_id, prepared.meta_of[i]
+            bases[sid] += 1
+            s = StoredEvent(e.id, sid, bases[sid], self.store._take_position(), self.tx_id,
+                            e.type, e.schema_version, e.data, dict(prepared.metas[m]), now)
+            self.rows.append(_Row(s, _json(e.data), prepared.meta_json[m]))
+            stored.append(s)
+        return stored
+
     def _claim(self, stream_id: str, expected: int | None, count: int) -> int:
         current = self.version_of(stream_id)
         if current is None:
@@ -184,6 +214,28 @@ class InMemoryEventStore(AppendSignal):
         tx = self.begin()
         try:
             stored = await tx.append(stream_id, expected_version, events, meta, datas)
+        except BaseException:
+            tx.rollback()
+            raise
+        tx.commit()
+        self.notify_committed()
+        return stored
+
+    async def append_many(self, appends: Sequence[Any], conn: MemoryTransaction | None = None
+                          ) -> list[StoredEvent]:
+        """`gx_kernel.bulk_append.append_many` in memory (same rules; see that module)."""
+        from gx_kernel import bulk_append
+
+        appends = [a for a in appends if a.events]
+        if not appends:
+            return []
+        bulk_append.require_distinct(appends)
+        prepared = bulk_append.prepare(appends, self.max_event_bytes)
+        if conn is not None:
+            return await conn.append_many(appends, prepared)
+        tx = self.begin()
+        try:
+            stored = await tx.append_many(appends, prepared)
         except BaseException:
             tx.rollback()
             raise

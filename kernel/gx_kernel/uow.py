@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gx_kernel import bulk_append
 from gx_kernel.errors import AppError
 from gx_kernel.eventstore import NewEvent, StoredEvent
 from gx_kernel.idempotency import request_hash
@@ -144,6 +145,15 @@ class UnitOfWork:
         if pending and self.replayed is not None:
             raise RuntimeError("a replayed command must not raise events again")
         stored: list[StoredEvent] = []
+        if _bulk(self.store, pending):  # many streams: a few statements for all of them
+            stored = await bulk_append.append_many(self.store, [bulk_append.StreamAppend(
+                p.stream_id, p.expected_version, p.events, p.metadata) for p in pending],
+                conn=self.conn)
+            last = {e.stream_id: e.version for e in stored}
+            for p in pending:
+                if p.aggregate is not None and p.stream_id in last:
+                    _mark_committed(p.aggregate, last[p.stream_id])
+            pending = []
         for p in pending:
             appended = await self.store.append(p.stream_id, p.expected_version, p.events,
                                                p.metadata, conn=self.conn)
@@ -249,6 +259,15 @@ def _replay(stored_hash: str, idem: IdempotencyKey, response: tuple[int, Any]) -
         raise AppError(422, "idempotency_key_reused",
                        "同一幂等键（Idempotency-Key）已用于不同的请求内容", field="Idempotency-Key")
     return response
+
+
+BULK_MIN_STREAMS = 16
+"""A flush of at least this many distinct streams goes through `gx_kernel.bulk_append`."""
+
+
+def _bulk(store: Any, pending: Sequence[_Pending]) -> bool:
+    return (len(pending) >= BULK_MIN_STREAMS and bulk_append.supports(store)
+            and len({p.stream_id for p in pending}) == len(pending))
 
 
 def _mark_committed(aggregate: Any, version: int) -> None:
