@@ -44,7 +44,7 @@ from gx_registry.domain.unit import Unit
 from gx_registry.matching import engine
 
 log = logging.getLogger(__name__)
-CHUNK = 2000
+CHUNK = 5000
 ERROR_CHUNK = 5000
 _BATCH_COLS = ("row_no", "uscc", "name", "county", "address", "legal_rep", "status", "reg_no",
                "phone", "industry_code", "division", "placement", "classification", "flags")
@@ -234,8 +234,6 @@ async def _load_stock(pool: Any, s: str, con: duckdb.DuckDBPyConnection, path: P
 
 async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: ImportResult,
                  progress: Progress) -> None:
-    from gx_registry.domain.classify import Classification
-
     s = store.schema
     cur = con.execute("SELECT d.*, b.uscc AS b_uscc, b.name AS b_name, b.address AS b_address, "
                       "b.legal_rep AS b_legal_rep, b.status AS b_status, b.reg_no AS b_reg_no, "
@@ -254,55 +252,66 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
     if row and done:
         outcomes.update(orjson.loads(row["outcomes"]) if isinstance(row["outcomes"], str)
                         else row["outcomes"])
+    outcome_at = cols.index("outcome")
     while True:
         chunk = cur.fetchmany(CHUNK)
         if not chunk:
             break
+        rows = [dict(zip(cols, v, strict=True)) for v in chunk if v[outcome_at] != "unchanged"]
+        outcomes["unchanged"] += len(chunk) - len(rows)
         async with UnitOfWork(store, projections=projections(s)) as uow:
-            fresh: list[tuple[str, list[NewEvent]]] = []  # new streams: one statement for all
-            for values in chunk:
-                r = dict(zip(cols, values, strict=True))
-                rec = {k: (r[f"b_{k}"] or None) for k in ("uscc", "name", "address", "legal_rep",
-                                                          "status", "reg_no", "phone",
-                                                          "industry_code")}
-                outcome, expl = r["outcome"], engine.explain(r)
-                outcomes[outcome] += 1
-                src = _source(b, r["row_no"])
-                if outcome == "new":
-                    cl = Classification(**{**orjson.loads(r["classification"]),
-                                           "parent_id": r["parent_id"]})
-                    unit = Unit.register(uuid.uuid5(b.batch_id, str(r["row_no"])), rec,
-                                         r["division"], cl, src,
-                                         placement=orjson.loads(r["placement"]),
-                                         flags=orjson.loads(r["flags"]), explanation=expl)
-                    fresh.append((unit.stream_id, unit.pending_events))
-                elif outcome == "changed":
-                    row = await uow.conn.fetchrow(f"SELECT * FROM {s}.units WHERE unit_id = $1 "
-                                                  f"FOR UPDATE", uuid.UUID(r["unit_id"]))
-                    unit = Unit.from_row(dict(row))
-                    if unit.change({k: rec[k] for k in r["changed_fields"] or ()}, src, expl):
-                        uow.add(unit, b.metadata)
-                elif outcome == "ambiguous":
-                    review_id = uuid.uuid5(b.batch_id, f"review:{r['row_no']}")
-                    cands = [c for c in (r.get("best_unit"), r.get("second_unit"), r.get("unit_id"))
-                             if c]
-                    ev = ReviewOpened(review_id=review_id, batch_id=b.batch_id, row_no=r["row_no"],
-                                      division_code=r["division"], record={
-                                          **rec, "placement": orjson.loads(r["placement"]),
-                                          "classification": orjson.loads(r["classification"])},
-                                      candidates=list(dict.fromkeys(uuid.UUID(c) for c in cands)),
-                                      explanation=expl)
-                    fresh.append((stream_id("review", review_id), [NewEvent(**event_fields(ev))]))
+            # the chunk's changed units, locked and loaded in one statement
+            stock = await bulk.lock_units(uow.conn, s, [uuid.UUID(r["unit_id"]) for r in rows
+                                                         if r["outcome"] == "changed"])
+            changed: dict[uuid.UUID, Unit] = {}  # a unit two rows change: one stream append
+            for r in rows:
+                unit = _decide(uow, b, r, stock, outcomes)
+                if unit is not None:
+                    changed[unit.unit_id] = unit
+            for unit in changed.values():
+                uow.add(unit, b.metadata)
             done += len(chunk)
-            await uow.flush()
-            stored = await bulk.append_new_streams(uow.conn, store, fresh, b.metadata)
-            await projections(s).apply(uow.conn, stored)
-            uow.stored += stored  # the unit of work wakes the relay after the commit
+            await uow.flush()  # every stream of the chunk in one bulk append, then projected
             await uow.conn.execute(f"UPDATE {s}.import_batches SET stage = 'writing', "
                                    f"rows_done = $2, outcomes = $3::jsonb WHERE batch_id = $1",
                                    b.batch_id, done, _dumps(outcomes))
         progress("writing", done, result.good_rows)
     result.outcomes = outcomes
+
+
+def _decide(uow: UnitOfWork, b: Batch, r: dict[str, Any], stock: dict[uuid.UUID, Unit],
+            outcomes: dict[str, int]) -> Unit | None:
+    """One matched row's outcome as events collected in the chunk's unit of work (a changed
+    stock unit is returned instead, for the caller to add once)."""
+    from gx_registry.domain.classify import Classification
+
+    rec = {k: (r[f"b_{k}"] or None) for k in ("uscc", "name", "address", "legal_rep", "status",
+                                              "reg_no", "phone", "industry_code")}
+    outcome, expl = r["outcome"], engine.explain(r)
+    outcomes[outcome] += 1
+    src = _source(b, r["row_no"])
+    if outcome == "new":
+        cl = Classification(**{**orjson.loads(r["classification"]), "parent_id": r["parent_id"]})
+        unit = Unit.register(uuid.uuid5(b.batch_id, str(r["row_no"])), rec, r["division"], cl,
+                             src, placement=orjson.loads(r["placement"]),
+                             flags=orjson.loads(r["flags"]), explanation=expl)
+        uow.add(unit, b.metadata)
+    elif outcome == "changed":
+        unit = stock[uuid.UUID(r["unit_id"])]
+        if unit.change({k: rec[k] for k in r["changed_fields"] or ()}, src, expl):
+            return unit
+    elif outcome == "ambiguous":
+        review_id = uuid.uuid5(b.batch_id, f"review:{r['row_no']}")
+        cands = [c for c in (r.get("best_unit"), r.get("second_unit"), r.get("unit_id")) if c]
+        ev = ReviewOpened(review_id=review_id, batch_id=b.batch_id, row_no=r["row_no"],
+                          division_code=r["division"], record={
+                              **rec, "placement": orjson.loads(r["placement"]),
+                              "classification": orjson.loads(r["classification"])},
+                          candidates=list(dict.fromkeys(uuid.UUID(c) for c in cands)),
+                          explanation=expl)
+        uow.collect(stream_id("review", review_id), 0, [NewEvent(**event_fields(ev))],
+                    b.metadata)
+    return None
 
 
 __all__ = ["Batch", "ImportResult", "run_import", "start", "REGION_CODE"]
