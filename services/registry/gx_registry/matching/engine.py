@@ -29,6 +29,7 @@ from ..domain.names import (
     normalise_sql,
     strip_places_sql,
 )
+from . import duplicates
 from . import weights as W
 
 COMPARED_FIELDS = ("uscc", "name", "address", "legal_rep", "status")
@@ -182,7 +183,7 @@ def match(con: duckdb.DuckDBPyConnection, stock: str | None = "stock", batch: st
 @dataclass(frozen=True, slots=True)
 class Decision:
     row_no: int
-    outcome: str  # unchanged | changed | new | ambiguous
+    outcome: str  # unchanged | changed | new | ambiguous | duplicate (duplicates.mark)
     unit_id: str | None
     changed_fields: tuple[str, ...]
     explanation: dict[str, Any]
@@ -202,6 +203,8 @@ def decisions(con: duckdb.DuckDBPyConnection, where: str = "TRUE") -> list[Decis
 
 def explain(r: dict[str, Any]) -> dict[str, Any]:
     """A small dict stored in the event: rule, per-field levels and weights, and a sentence."""
+    if r["outcome"] == "duplicate":  # a repeat of another row of the batch (duplicates.py)
+        return duplicates.explain(r)
     e: dict[str, Any] = {"outcome": r["outcome"], "rule": r["rule"], "weights_version": W.VERSION}
     if r["rule"] == "uscc.exact":
         e["text"] = ("统一社会信用代码与名录库单位一致，判定为同一单位" if r["outcome"] != "ambiguous"
@@ -225,6 +228,8 @@ def explain(r: dict[str, Any]) -> dict[str, Any]:
         e["text"] = _sentence(r, fields)
     if r["outcome"] == "changed":
         e["changed_fields"] = [FIELD_LABELS[f] for f in r["changed_fields"] or ()]
+    if r.get("dup_rows"):
+        e["in_batch_duplicates"] = duplicates.standing_note(list(r["dup_rows"]))
     return e
 
 
