@@ -236,6 +236,40 @@ def check_body(body: bytes, content_type: str, limits: Limits) -> None:
 
 # ---- the ASGI middleware ----------------------------------------------------------------------
 
+def check_target(scope: Scope) -> None:
+    """The request's path and query (AppError 400/422)."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    check_path(raw.split(b"?", 1)[0])
+    check_query(scope.get("query_string") or b"")
+
+
+def _body_headers(scope: Scope) -> dict[bytes, bytes]:
+    return {k: v for k, v in scope["headers"]
+            if k in (b"content-length", b"content-type", b"transfer-encoding")}
+
+
+def carries_body(scope: Scope) -> bool:
+    """Whether the guard reads and checks this request's body (declared, or a method that
+    has one)."""
+    if scope["method"] not in _NO_BODY_METHODS:
+        return True
+    return any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+
+
+async def read_checked(scope: Scope, receive: Receive, limits: Limits) -> bytes | None:
+    """The request body, bounded and checked (AppError 413/422), or None if the client went
+    away. Call only when `carries_body(scope)`; the body is consumed from `receive`."""
+    headers = _body_headers(scope)
+    body = await _read(receive, headers.get(b"content-length"), limits.max_body_bytes)
+    if body is not None:
+        check_body(body, headers.get(b"content-type", b"").decode("latin-1"), limits)
+    return body
+
+
+def problem_response(exc: AppError) -> JSONResponse:
+    return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM_JSON)
+
+
 class InputGuardMiddleware:
     """Pure ASGI: buffers a request body (bounded), checks it, then replays it to the app."""
 
@@ -246,41 +280,33 @@ class InputGuardMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         try:
-            raw = scope.get("raw_path") or scope["path"].encode()
-            check_path(raw.split(b"?", 1)[0])
-            check_query(scope.get("query_string") or b"")
-            headers = {k: v for k, v in scope["headers"]
-                       if k in (b"content-length", b"content-type", b"transfer-encoding")}
-            has_body = b"content-length" in headers or b"transfer-encoding" in headers
-            if has_body or scope["method"] not in _NO_BODY_METHODS:
-                body = await self._read(receive, headers.get(b"content-length"))
+            check_target(scope)
+            if carries_body(scope):
+                body = await read_checked(scope, receive, self.limits)
                 if body is None:
                     return  # the client went away
-                check_body(body, headers.get(b"content-type", b"").decode("latin-1"),
-                           self.limits)
                 receive = _replay(body, receive)
         except AppError as exc:
-            response = JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM_JSON)
-            return await response(scope, receive, send)
+            return await problem_response(exc)(scope, receive, send)
         await self.app(scope, receive, send)
 
-    async def _read(self, receive: Receive, declared: bytes | None) -> bytes | None:
-        limit = self.limits.max_body_bytes
-        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+
+async def _read(receive: Receive, declared: bytes | None, limit: int) -> bytes | None:
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
             raise body_too_large(limit)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise body_too_large(limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

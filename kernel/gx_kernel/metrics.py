@@ -124,10 +124,23 @@ def route_of(scope: dict[str, Any]) -> str:
     return template.replace(":path}", "}")
 
 
+_attributes: dict[tuple[str, str, str, int], dict[str, str | int]] = {}
+
+
 def record_request(service: str, method: str, route: str, status: int, seconds: float) -> None:
-    _routes.setdefault((service, method, route), RouteStats()).add(status, seconds)
-    attrs: dict[str, str | int] = {"gx.service": service, "http.request.method": method,
-                                   "http.route": route, "http.response.status_code": status}
+    """One request's figures: a histogram record (in process and OpenTelemetry), nothing
+    else on the request's path (the series' objects are made once)."""
+    stats = _routes.get((service, method, route))
+    if stats is None:
+        stats = _routes.setdefault((service, method, route), RouteStats())
+    stats.add(status, seconds)
+    key = (service, method, route, status)
+    attrs = _attributes.get(key)
+    if attrs is None:
+        if len(_attributes) >= 10_000:  # routes are templates, so never in practice
+            _attributes.clear()
+        attrs = _attributes[key] = {"gx.service": service, "http.request.method": method,
+                                    "http.route": route, "http.response.status_code": status}
     for histogram in _durations:
         histogram.record(seconds, attrs)
     if status >= 500:

@@ -8,7 +8,7 @@ from gx_contracts.roles import DEMO_PASSWORD, DEMO_USERS
 from gx_kernel.service import ServiceRuntime, create_service_app, serve, supervise
 
 from gx_gateway.adapters.schema import ddl
-from gx_gateway.api import admin_routes, auth_routes, docs_routes, ops_routes, proxy
+from gx_gateway.api import admin_routes, auth_routes, docs_routes, front, ops_routes, proxy
 from gx_gateway.api.caller import RateLimited, rate_limited_handler
 from gx_gateway.application import ops
 from gx_gateway.application.accounts import seed_users
@@ -21,6 +21,10 @@ from gx_gateway.console import router as console_router
 from gx_gateway.settings import SERVICES, GatewaySettings
 
 
+async def _no_session_state(_: asyncpg.Connection) -> None:
+    """asyncpg rolls back an open transaction first in any case."""
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
@@ -31,8 +35,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # Idempotency records and rate-limit leases commit without waiting for the disk:
         # losing the last few on a crash only means the service's own key check (in its
         # effects' transaction) answers, or a bucket refills early.
+        # Their statements leave no session state behind, so a connection goes back to the pool
+        # without asyncpg's reset (a round trip per use).
         fast_pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8,
-                                              server_settings={"synchronous_commit": "off"})
+                                              server_settings={"synchronous_commit": "off"},
+                                              reset=_no_session_state)
         rt.state = GatewayState(
             # per user and per device, shared by every gateway replica
             limits=(SharedRateLimiter(fast_pool, settings.schema, "user",
@@ -64,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # makes it `degraded` with the backend named, it never takes the gateway out
         dependency_checks={name: service_ready_check(name) for name in SERVICES})
     app.add_exception_handler(RateLimited, rate_limited_handler)
+    front.install(app)  # proxied routes skip FastAPI's routing and middleware stack
     return app
 
 

@@ -1,6 +1,7 @@
 """Who is calling: bearer token, rate limits, and (when presented or required) device proof."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -10,6 +11,7 @@ from gx_kernel.errors import Unauthorized
 from gx_kernel.http import PROBLEM_JSON
 from gx_kernel.identity import Principal
 from gx_kernel.input_guard import body_too_large
+from gx_kernel.service import ServiceRuntime
 
 from gx_gateway.application import devices, tokens
 from gx_gateway.application.state import state
@@ -17,8 +19,9 @@ from gx_gateway.domain.capabilities import is_data_collection
 from gx_gateway.domain.device_proof import DEVICE_ID_HEADER
 from gx_gateway.domain.ratelimit import RateLimited
 
-__all__ = ["Caller", "RateLimited", "authenticate", "client_address", "path_and_query",
-           "rate_limited_handler", "read_body"]
+__all__ = ["Caller", "RateLimited", "authenticate", "client_address", "identify",
+           "path_and_query", "rate_limited_handler", "read_body"]
+_DEVICE_ID = DEVICE_ID_HEADER.lower()
 
 
 async def rate_limited_handler(_: Request, exc: RateLimited) -> JSONResponse:
@@ -47,32 +50,45 @@ def path_and_query(request: Request) -> str:
 
 async def authenticate(request: Request) -> Caller:
     """FastAPI dependency for every authenticated gateway route."""
-    rt = request.app.state.runtime
+    s = request.app.state.runtime.settings
+
+    async def body() -> bytes:
+        return await read_body(request, s.max_body_bytes)
+    caller = await identify(request.app.state.runtime, request.method, request.url.path,
+                            path_and_query(request), request.headers, body)
+    request.state.caller = caller
+    return caller
+
+
+async def identify(rt: ServiceRuntime, method: str, path: str, path_qs: str,
+                   headers: Mapping[str, str], body: Callable[[], Awaitable[bytes]]) -> Caller:
+    """Who calls (the bearer token, not revoked), within the rate limits, with the device
+    proof where it is required or presented. `headers` answer lower-case names; `body` gives
+    the request body (read only for a device proof). Shared by the FastAPI routes and the
+    forwarding path (gx_gateway.api.front)."""
     s = rt.settings
-    claims = tokens.verify_access(tokens.bearer(request.headers.get("authorization")),
-                                  s.jwt_secret)
-    if await state(rt).revoked.is_revoked(claims.family_id):
+    claims = tokens.verify_access(tokens.bearer(headers.get("authorization")), s.jwt_secret)
+    st = state(rt)
+    if await st.revoked.is_revoked(claims.family_id):
         raise Unauthorized("登录会话已被撤销（刷新令牌被重复使用），请重新登录",
                            code="session_revoked")
-    user_limiter, device_limiter = state(rt).limits
+    user_limiter, device_limiter = st.limits
     wait = await user_limiter.take(claims.user_id)
     if wait:
         raise RateLimited(wait, "本账号")
     device_id = None
     # Admin and own-device paths are exempt: an owner must be able to revoke a lost phone from
     # another one, and a phone without a certificate must be able to ask for one.
-    needs_proof = (s.device_required and is_data_collection(claims.role, request.method)
-                   and not request.url.path.startswith(("/api/v1/admin/", "/api/v1/devices/")))
-    if needs_proof or request.headers.get(DEVICE_ID_HEADER):
-        wait = await device_limiter.take(request.headers.get(DEVICE_ID_HEADER) or "")
+    presented = headers.get(_DEVICE_ID)
+    needs_proof = (s.device_required and is_data_collection(claims.role, method)
+                   and not path.startswith(("/api/v1/admin/", "/api/v1/devices/")))
+    if needs_proof or presented:
+        wait = await device_limiter.take(presented or "")
         if wait:
             raise RateLimited(wait, "本设备")
-        body = await read_body(request, s.max_body_bytes)
-        device_id = await devices.verify_request(rt, claims.user_id, request.method,
-                                                 path_and_query(request), request.headers, body)
-    caller = Caller(claims, device_id)
-    request.state.caller = caller
-    return caller
+        device_id = await devices.verify_request(rt, claims.user_id, method, path_qs, headers,
+                                                 await body())
+    return Caller(claims, device_id)
 
 
 def client_address(request: Request) -> str:

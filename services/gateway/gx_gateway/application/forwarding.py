@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -55,12 +56,15 @@ def make_client(settings: GatewaySettings) -> httpx.AsyncClient:
 
 def make_upstream(settings: GatewaySettings) -> aiohttp.ClientSession:
     """The forwarding path: aiohttp costs a fraction of httpx's CPU per request, and the
-    gateway pays it on every call. Keep-alive shorter than the services' (75 s)."""
+    gateway pays it on every call. Keep-alive shorter than the services' (75 s). No cookie
+    jar: the session is shared by every caller, so a cookie a service set must never be sent
+    on behalf of another (and a jar costs a lookup per request)."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
         timeout=aiohttp.ClientTimeout(total=None, connect=3.0,
                                       sock_read=settings.upstream_timeout),
-        auto_decompress=False, skip_auto_headers=("User-Agent",))
+        cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+        skip_auto_headers=("User-Agent",))
 
 
 def unavailable(service: str) -> AppError:
@@ -88,12 +92,29 @@ def _no_answer_is_503(service: str, span) -> Iterator[None]:
         raise unavailable(service) from None
 
 
+_SIGNED: dict[tuple[Principal, str], tuple[int, str]] = {}
+
+
+def signed(principal: Principal, secret: str) -> str:
+    """The principal's signed header, made once a second per principal (within one second
+    signing gives the same text: the expiry counts whole seconds)."""
+    second = int(time.time())
+    hit = _SIGNED.get((principal, secret))
+    if hit is not None and hit[0] == second:
+        return hit[1]
+    if len(_SIGNED) >= 10_000:
+        _SIGNED.clear()
+    value = sign_principal(principal, secret)
+    _SIGNED[(principal, secret)] = (second, value)
+    return value
+
+
 async def forward(session: aiohttp.ClientSession, settings: GatewaySettings, service: str,
                   method: str, path_qs: str, headers, body: bytes,
                   principal: Principal) -> Upstream:
     """Send the request to `service` as `principal`; the service's answer, or 503/504."""
     out = {k: v for k, v in headers.items() if k.lower() in PASS_REQUEST}
-    out[PRINCIPAL_HEADER] = sign_principal(principal, settings.internal_secret)
+    out[PRINCIPAL_HEADER] = signed(principal, settings.internal_secret)
     # encoded=True: sent exactly as checked (yarl would otherwise re-normalise the path).
     url = URL(settings.service_url(service) + path_qs, encoded=True)
     with telemetry.span(f"forward {service}", kind=SpanKind.CLIENT,

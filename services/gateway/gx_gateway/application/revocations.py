@@ -2,8 +2,9 @@
 refresh token came back), its access tokens stop working on the next request.
 
 The list holds families revoked within the access-token lifetime (older ones have no live
-access token left) and is reloaded from the database at most every `cache_seconds`, so another
-gateway instance's revocation takes effect within that time; this instance's own at once.
+access token left) and is reloaded from the database every `cache_seconds` at most (ahead of
+time, in the background, once half of it has passed), so another gateway instance's
+revocation takes effect within that time; this instance's own at once.
 """
 from __future__ import annotations
 
@@ -28,13 +29,26 @@ class RevokedFamilies:
         self._added: set[str] = set()  # added here while a reload may be reading
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._ahead: asyncio.Task[None] | None = None
 
     async def is_revoked(self, family_id: str) -> bool:
-        if self.clock() - self._loaded_at >= self.cache_seconds:
+        age = self.clock() - self._loaded_at
+        if age >= self.cache_seconds:
             async with self._lock:  # one reload at a time; the others use its result
                 if self.clock() - self._loaded_at >= self.cache_seconds:
                     await self._reload()
+        elif age >= self.cache_seconds / 2 and self._ahead is None:
+            # reloaded ahead, in the background: with steady traffic no request waits for it
+            self._ahead = asyncio.create_task(self._reload_ahead())
         return family_id in self._ids
+
+    async def _reload_ahead(self) -> None:
+        try:
+            async with self._lock:
+                if self.clock() - self._loaded_at >= self.cache_seconds / 2:
+                    await self._reload()
+        finally:
+            self._ahead = None
 
     def add(self, family_id: str) -> None:
         """Revoked by this instance: effective here without waiting for a reload."""
