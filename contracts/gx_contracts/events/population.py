@@ -32,6 +32,10 @@ __all__ = [
     "RosterRemoval", "CHANGE_KINDS", "LEDGER_INDICATORS", "RECHECK_INDICATORS",
     "ChangeReported", "LedgerAdjusted", "AdminFiguresRecorded", "DiscrepancyExplained",
     "PesSampleDrawn", "PesTeamAssigned", "PesCheckRecorded", "PesDecision", "PesMatched",
+    "AREA_CORRECTION_KIND", "MAP_CONTENT_TYPES", "PopulationReviewStep",
+    "PopulationLifecycleSnapshot", "HouseholdReviewFollowed", "AreaProposal",
+    "AreaCorrectionSubmitted", "AreaCorrectionReviewFollowed", "AreaCorrectionReturned",
+    "AreaCorrectionAccepted", "AreaMapUploaded", "PersonalRecordErased",
 ]
 
 SUBJECT_KIND = "population.household"
@@ -303,6 +307,20 @@ class PersonRecordAccessed(EventPayload):
 
 # The ledger, re-check and PES events live in their own module (imported last: it uses
 # AreaCode and PersonEntry from above).
+from .population_review import (  # noqa: E402
+    AREA_CORRECTION_KIND,
+    MAP_CONTENT_TYPES,
+    AreaCorrectionAccepted,
+    AreaCorrectionReturned,
+    AreaCorrectionReviewFollowed,
+    AreaCorrectionSubmitted,
+    AreaMapUploaded,
+    AreaProposal,
+    HouseholdReviewFollowed,
+    PersonalRecordErased,
+    PopulationLifecycleSnapshot,
+    PopulationReviewStep,
+)
 from .population_survey import (  # noqa: E402
     CHANGE_KINDS,
     LEDGER_INDICATORS,
