@@ -31,18 +31,21 @@ async def test_verify_roster_and_review(pop):
         assert codes == [AREA1]
         assert AREA2 in [a["area_code"] for a in (await c.get(f"{P}/areas", headers=town)).json()["items"]]
 
-        # verification: boundary, numbered buildings, a corrected urban-rural attribute
+        # verification: boundary, numbered buildings (recorded at once), a corrected
+        # urban-rural attribute (a correction: it climbs the chain, test_area_corrections_http)
         r = await post(c, f"{P}/areas/{a1}/verification", coord, {
             "boundary": "东至村道，南至河堤，西至学校围墙，北至山脚", "buildings": ["001 韦家楼", "002 村委楼"],
             "name": "天堂村第一调查小区", "urban_rural_code": "210"})
-        assert r.status_code == 200 and r.json()["corrected"] is True, r.text
+        assert r.status_code == 202 and r.json()["corrected"] is True, r.text
+        assert r.json()["correction"]["changed"] == ["urban_rural_code"]
         assert (await post(c, f"{P}/areas/{a1}/verification", other, {
             "boundary": "x", "buildings": [], "name": "x", "urban_rural_code": "210"})).status_code == 404
         assert (await post(c, f"{P}/areas/{a1}/verification", coord, {
             "boundary": "", "buildings": [], "name": "x", "urban_rural_code": "999"})).status_code == 422
         area = await _area(c, coord, AREA1)
         assert area["verified"] and area["buildings"] == ["001 韦家楼", "002 村委楼"]
-        assert area["corrected"] and area["verified_urban_rural_code"] == "210"
+        assert area["correction"]["status"] == "submitted"
+        assert area["current"]["urban_rural_code"] == "220"  # until the chain accepts it
 
         # the roster: head names sealed, only the village and the area's enumerators read them
         lines = [{"building_no": "001", "dwelling_no": f"10{i}", "head_name": n,

@@ -5,8 +5,9 @@ import uuid
 import pytest
 
 from gx_contracts.divisions import Level
+from gx_contracts.events import decode
 from gx_contracts.events.base import Submission
-from gx_contracts.events.population import PersonEntry
+from gx_contracts.events.population import PersonEntry, PopulationReviewStep
 from gx_contracts.events.workflow import CaseAccepted, CaseApproved, CaseOpened, CaseReturned
 
 from gx_population.domain.access import View, view_of
@@ -99,18 +100,60 @@ def test_recheck_then_the_chain_through_the_lifecycle():
     sub = Submission(subject_kind="population.household", subject_id=str(hh.household_id),
                      division_code=V, revision=1, title="t")
     hh.follow(CaseOpened(case_id=case, submission=sub, level=Level.township,
-                         chain=[Level.township, Level.county, Level.region]))
+                         chain=[Level.township, Level.county, Level.region]), _step())
+    assert _commit(hh) == ["population.household.review_followed"]
     ref = {"subject_kind": "population.household", "subject_id": str(hh.household_id),
            "division_code": V}
     hh.follow(CaseApproved(**ref, case_id=case, revision=1, from_level=Level.township,
-                           to_level=Level.county))
-    assert hh.state.review_level is Level.county and not hh.pending_events
+                           to_level=Level.county), _step())
+    assert hh.state.review_level is Level.county
+    assert _commit(hh) == ["population.household.review_followed"]
     hh.follow(CaseReturned(**ref, case_id=case, revision=1, from_level=Level.county,
-                           to_level=Level.village, reason_code="R01", reason="数据有误"))
-    assert _commit(hh) == ["population.household.returned"] and hh.editable
+                           to_level=Level.village, reason_code="R01", reason="数据有误"), _step())
+    assert _commit(hh) == ["population.household.review_followed",
+                           "population.household.returned"] and hh.editable
     assert hh.readback_version is None
-    hh.follow(CaseAccepted(**ref, case_id=case, revision=9, level=Level.region, final=True))
-    assert not hh.pending_events  # another revision: nothing changes
+    hh.follow(CaseAccepted(**ref, case_id=case, revision=9, level=Level.region, final=True),
+              _step())
+    followed = hh.pending_events[0]
+    assert [e.type for e in hh.pending_events] == ["population.household.review_followed"]
+    assert followed.data["moved"] is None  # another revision: recorded, nothing changes
+
+
+def _step() -> PopulationReviewStep:
+    return PopulationReviewStep(event_id=uuid.uuid4(), type="workflow.case.approved",
+                                at=dt.datetime.now(dt.UTC))
+
+
+def test_the_lifecycle_is_folded_from_the_events_alone():
+    """A household rebuilt from its own events (no row) stands where the live one stands,
+    review level and case included (review_followed carries what the lifecycle decided)."""
+    hh = _hh()
+    raised = []
+
+    def commit():
+        raised.extend(hh.pending_events)
+        _commit(hh)
+    for step in (_save, _confirm, Household.hand_in):
+        step(hh)
+        commit()
+    hh.recheck_pass(title="t", field_labels={}, rechecked_by="coord")
+    commit()
+    case = uuid.uuid4()
+    sub = Submission(subject_kind="population.household", subject_id=str(hh.household_id),
+                     division_code=V, revision=1, title="t")
+    hh.follow(CaseOpened(case_id=case, submission=sub, level=Level.township,
+                         chain=[Level.township, Level.county, Level.region]), _step())
+    ref = {"subject_kind": "population.household", "subject_id": str(hh.household_id),
+           "division_code": V}
+    hh.follow(CaseApproved(**ref, case_id=case, revision=1, from_level=Level.township,
+                           to_level=Level.county), _step())
+    commit()
+    fresh = Household(hh.household_id, hh.area_id, hh.area_code, V, 2026, "001", "enum-1")
+    for n, e in enumerate(raised, start=1):
+        fresh.apply(decode(e.type, e.schema_version, e.data), n)
+    assert fresh.state == hh.state and fresh.state.review_level is Level.county
+    assert fresh.state.case_id == case and fresh.stage == hh.stage == "in_chain"
 
 
 ROLES = ["region_statistician", "city_statistician", "county_statistician",

@@ -14,3 +14,6 @@ class PopulationSettings(ServiceSettings):
     survey_year: int = Field(2026, alias="GX_POPULATION_SURVEY_YEAR", ge=2020, le=2100)
     # 复查: a registered figure may differ from the administrative one by this fraction
     recheck_tolerance: float = Field(0.02, alias="GX_POPULATION_RECHECK_TOLERANCE", ge=0, le=1)
+    # 小区图: the largest sketch accepted (bytes); keep it below the edges' GX_MAX_BODY_BYTES
+    map_max_bytes: int = Field(1_000_000, alias="GX_POPULATION_MAP_MAX_BYTES", ge=1024,
+                               le=10 * 1024 * 1024)

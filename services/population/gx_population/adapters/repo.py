@@ -70,7 +70,7 @@ async def area(conn, s: str, area_id: uuid.UUID, lock: bool = False) -> dict[str
         f"SELECT a.*, coalesce((SELECT array_agg(username ORDER BY username) FROM"
         f" {s}.area_enumerators e WHERE e.area_id = a.area_id), '{{}}') AS enumerators"
         f" FROM {s}.areas a WHERE a.area_id = $1" + (" FOR UPDATE OF a" if lock else ""), area_id)
-    return _dict(row, "buildings", "roster", "roster_reviews")
+    return _dict(row, "buildings", "roster", "roster_reviews", "correction", "map")
 
 
 async def areas_under(conn, s: str, prefix: str, year: int) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ async def areas_under(conn, s: str, prefix: str, year: int) -> list[dict[str, An
         f" (SELECT count(*) FROM {s}.households h WHERE h.area_id = a.area_id) AS households"
         f" FROM {s}.areas a WHERE a.village_code LIKE $1 AND a.survey_year = $2"
         f" ORDER BY a.area_code LIMIT 5000", prefix + "%", year)
-    return [_dict(r, "buildings", "roster", "roster_reviews") for r in rows]  # type: ignore[misc]
+    return [_dict(r, "buildings", "roster", "roster_reviews", "correction", "map") for r in rows]  # type: ignore[misc]
 
 
 async def set_assignment(conn, s: str, area_id: uuid.UUID, username: str, assigned: bool) -> None:
@@ -175,17 +175,6 @@ async def update_household(conn, s: str, household_id: uuid.UUID, **cols: Any) -
     sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
     await conn.execute(f"UPDATE {s}.households SET {sets}, updated_at = now()"
                        f" WHERE household_id = $1", household_id, *values)
-
-
-async def save_state(conn, s: str, household_id: uuid.UUID, stage: str, state: Any,
-                     readback_version: int | None) -> None:
-    lv = lambda level: level.value if level is not None else None  # noqa: E731
-    await update_household(conn, s, household_id, stage=stage, status=state.status.value,
-                           revision=state.revision, review_level=lv(state.review_level),
-                           approved_rank=state.approved_rank, case_id=state.case_id,
-                           accepted_level=lv(state.accepted_level),
-                           confirmed_level=lv(state.confirmed_level),
-                           readback_version=readback_version)
 
 
 async def households_under(conn, s: str, prefix: str, *, enumerator: str | None = None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Header, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from gx_contracts.commands.population import (
     AssignEnumerator,
@@ -27,7 +27,16 @@ from gx_kernel.http import principal, runtime
 from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
-from gx_population.application import areas, erasure, reading, registration, roster
+from gx_population.api.area_models import CorrectArea
+from gx_population.application import (
+    area_map,
+    areas,
+    corrections,
+    erasure,
+    reading,
+    registration,
+    roster,
+)
 
 router = APIRouter(prefix="/api/v1/population", tags=["population"])
 IdemKey = Header(None, alias="Idempotency-Key", max_length=200)
@@ -91,6 +100,31 @@ async def assign(area_id: uuid.UUID, cmd: AssignEnumerator, p: Principal = Depen
 async def verify(area_id: uuid.UUID, cmd: VerifyArea, p: Principal = Depends(principal),
                  rt=Depends(runtime), key: str | None = IdemKey):
     return _reply(await areas.verify(rt, p, area_id, cmd, key))
+
+
+@router.post("/areas/{area_id}/corrections")
+async def correct_area(area_id: uuid.UUID, cmd: CorrectArea, p: Principal = Depends(principal),
+                       rt=Depends(runtime), key: str | None = IdemKey):
+    """调查小区核实更正：上报逐级审批（村 → 乡镇 → 县），验收后才更改核实数据."""
+    return _reply(await corrections.correct(rt, p, area_id, cmd, key))
+
+
+@router.put("/areas/{area_id}/map", openapi_extra={"requestBody": {"content": {
+    "image/png": {"schema": {"type": "string", "format": "binary"}},
+    "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_map(area_id: uuid.UUID, request: Request, p: Principal = Depends(principal),
+                     rt=Depends(runtime), key: str | None = IdemKey):
+    """上传小区图（手绘草图，PNG 或 JPEG，请求体为图片本身）."""
+    return _reply(await area_map.upload(rt, p, area_id, await request.body(),
+                                        request.headers.get("content-type"), key))
+
+
+@router.get("/areas/{area_id}/map", response_class=Response)
+async def get_map(area_id: uuid.UUID, p: Principal = Depends(principal), rt=Depends(runtime)):
+    body, ctype, digest = await area_map.download(rt, p, area_id)
+    return Response(body, media_type=ctype, headers={
+        "Cache-Control": "private, max-age=0, must-revalidate", "ETag": f'"{digest}"',
+        "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"})
 
 
 @router.put("/areas/{area_id}/roster")

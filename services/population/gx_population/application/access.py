@@ -1,6 +1,7 @@
 """Who the caller is, where they may act, and the metadata of what they do."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -10,16 +11,30 @@ from typing import Any
 from gx_contracts.divisions import is_valid_code, prefix_of
 from gx_kernel.errors import AppError, Forbidden
 from gx_kernel.identity import Principal
+from gx_kernel.projections import ProjectionRegistry
 from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import IdempotencyKey, UnitOfWork
 
-from gx_population.application.projections import projections
+from gx_population.application import area_projections, household_projections
+from gx_population.application.projections import projections as _base_projections
 from gx_population.application.state import state
 from gx_population.privacy.cipher import PersonCipher
 from gx_population.privacy.keys import MasterKeys
 from gx_population.privacy.pg_keys import PostgresKeyStore
 
 NS = uuid.UUID("6d1f4c1e-6a43-4c3b-9a4e-2b0a1f1c0d45")  # uuid5 namespace of this service
+
+
+@functools.cache
+def projections(s: str) -> ProjectionRegistry:
+    """The service's projectors: projections.py's, plus the household and area modules' when
+    projections.py does not register them itself (each registered once either way)."""
+    registry = _base_projections(s)
+    if "population.household.review_followed" not in registry.event_types:
+        household_projections.register(registry, s)
+    if "population.area_correction.submitted" not in registry.event_types:
+        area_projections.register(registry, s)
+    return registry
 
 
 def jurisdiction(p: Principal) -> str:

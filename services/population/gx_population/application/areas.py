@@ -21,6 +21,7 @@ from gx_contracts.events.base import event_fields
 from gx_contracts.events.population import (
     AreaAssigned,
     AreaImported,
+    AreaProposal,
     AreaVerified,
     EnumeratorTested,
     ExamPublished,
@@ -32,6 +33,7 @@ from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
 
 from gx_population.adapters import repo
+from gx_population.application import corrections
 from gx_population.application.access import NS, jurisdiction, metadata, require_role, unit_of_work
 
 REGION = {"region_statistician"}
@@ -175,21 +177,36 @@ async def assign(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID, cmd: Assi
 
 async def verify(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID, cmd: VerifyArea,
                  key: str | None) -> tuple[int, dict[str, Any]]:
+    """The first verification records the boundary and the buildings at once; a name or
+    urban–rural attribute other than what was sent down — and any later change — is a
+    correction that climbs the chain (corrections.py) and changes the area only when accepted."""
     require_role(p, {"village_coordinator"}, "核实调查小区（村级统计协管员）")
     s = rt.settings.schema
     async with unit_of_work(rt, p, key, {"op": "verify", "a": str(area_id),
                                          **cmd.model_dump()}) as uow:
         if uow.replayed:
             return uow.replayed
-        area = await _area(uow.conn, s, p, area_id)
-        corrected = cmd.name != area["name"] or cmd.urban_rural_code != area["urban_rural_code"]
-        event = AreaVerified(area_id=area_id, boundary=cmd.boundary, buildings=cmd.buildings,
-                             name=cmd.name, urban_rural_code=cmd.urban_rural_code,
-                             corrected=corrected)
-        uow.collect(stream_id("area", area_id), area["version"], [NewEvent(**event_fields(event))],
-                    metadata(p, key))
-        await uow.flush()
-        return uow.respond(200, {"area_id": str(area_id), "corrected": corrected})
+        area = await corrections.coordinator_area(uow.conn, s, p, area_id, "核实调查小区")
+        cur = corrections.current(area)
+        proposal = AreaProposal(boundary=cmd.boundary, buildings=cmd.buildings, name=cmd.name,
+                                area_code=cur["area_code"], urban_rural_code=cmd.urban_rural_code)
+        if not area["verified"]:
+            event = AreaVerified(area_id=area_id, boundary=cmd.boundary, buildings=cmd.buildings,
+                                 name=area["name"], urban_rural_code=area["urban_rural_code"],
+                                 corrected=False)
+            uow.collect(stream_id("area", area_id), area["version"],
+                        [NewEvent(**event_fields(event))], metadata(p, key))
+            await uow.flush()
+            area = await repo.area(uow.conn, s, area_id, lock=True)
+            assert area is not None
+            cur = corrections.current(area)
+        if not corrections.changed_fields(cur, proposal):
+            return uow.respond(200, {"area_id": str(area_id), "corrected": False,
+                                     "status": "verified", "version": area["version"]})
+        fresh = await corrections.submit_in(uow, s, p, key, area, proposal)
+        return uow.respond(202, {"area_id": str(area_id), "corrected": True,
+                                 "status": "submitted", "version": fresh["version"],
+                                 "correction": corrections.view(fresh)})
 
 
 async def list_areas(rt: ServiceRuntime, p: Principal, year: int) -> dict[str, Any]:
@@ -197,6 +214,8 @@ async def list_areas(rt: ServiceRuntime, p: Principal, year: int) -> dict[str, A
         raise Forbidden("订阅系统不能读取调查小区", code="role_forbidden")
     async with rt.pool.acquire() as conn:
         rows = await repo.areas_under(conn, rt.settings.schema, jurisdiction(p), year)
-    return {"items": [{**{k: v for k, v in r.items() if k != "roster"},
+    return {"items": [{**{k: v for k, v in r.items() if k not in ("roster", "correction")},
                        "area_id": str(r["area_id"]), "enumerators": list(r["enumerators"]),
-                       "roster_households": len(r.get("roster") or [])} for r in rows]}
+                       "roster_households": len(r.get("roster") or []),
+                       "current": corrections.current(r), "correction": corrections.view(r)}
+                      for r in rows]}

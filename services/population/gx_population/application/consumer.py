@@ -1,8 +1,9 @@
-"""Reactions to the review chain (topic workflow.events) for households.
+"""Reactions to the review chain (topic workflow.events) for households and area corrections.
 
-Handlers register per payload class; the consumer wants exactly their types. The household
-aggregate follows each case event through the shared lifecycle (events about another revision
-change nothing), raising its own returned/accepted events, in the consumer's transaction.
+Handlers register per payload class; the consumer wants exactly their types. A household or
+an area correction follows each case event through the shared lifecycle (events about another
+revision change nothing): it records the step (`review_followed`, with the lifecycle state if
+it moved) and raises its own returned/accepted event, in the consumer's transaction.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import asyncpg
 
 from gx_contracts.events import decode as decode_payload
 from gx_contracts.events.base import EventPayload
-from gx_contracts.events.population import SUBJECT_KIND
+from gx_contracts.events.population import AREA_CORRECTION_KIND, SUBJECT_KIND
 from gx_contracts.events.workflow import CaseOpened
 from gx_contracts.lifecycle import REVIEW_EVENTS, concerns
 from gx_kernel.kafka import InboundEvent
@@ -23,13 +24,15 @@ from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
 
 from gx_population.adapters import repo
-from gx_population.application.projections import projections
-from gx_population.domain.household import Household
+from gx_population.application.access import projections
+from gx_population.domain.area_correction import AreaCorrection
+from gx_population.domain.household import Household, review_step
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[UnitOfWork, Household, EventPayload, InboundEvent], Awaitable[None]]
+Handler = Callable[[UnitOfWork, Any, EventPayload, InboundEvent], Awaitable[None]]
 HANDLERS: dict[type[EventPayload], Handler] = {}
+KINDS = (SUBJECT_KIND, AREA_CORRECTION_KIND)
 
 
 def handles(*models: type[EventPayload]) -> Callable[[Handler], Handler]:
@@ -44,8 +47,12 @@ def wants(event_type: str) -> bool:
     return event_type in {model.EVENT_TYPE for model in HANDLERS}
 
 
-# Review events about other domains' cases: passed without a transaction.
-accepts = concerns(SUBJECT_KIND)
+_mine = [concerns(k) for k in KINDS]
+
+
+def accepts(event: Any) -> bool:
+    """Review events about other domains' cases: passed without a transaction."""
+    return any(c(event) for c in _mine)
 
 
 def reaction_metadata(inbound: dict[str, Any], event_id: Any) -> dict[str, Any]:
@@ -56,13 +63,24 @@ def reaction_metadata(inbound: dict[str, Any], event_id: Any) -> dict[str, Any]:
 
 
 @handles(*REVIEW_EVENTS)
-async def follow_review(uow: UnitOfWork, hh: Household, payload: EventPayload,
+async def follow_review(uow: UnitOfWork, subject: Any, payload: EventPayload,
                         event: InboundEvent) -> None:
-    hh.follow(payload)  # type: ignore[arg-type]
-    uow.add(hh, reaction_metadata(event.metadata, event.id))
+    step = review_step(event.id, event.type, event.time, event.data,
+                       event.metadata.get("actor_name"))
+    subject.follow(payload, step)
+    uow.add(subject, reaction_metadata(event.metadata, event.id))
     await uow.flush()
-    await repo.save_state(uow.conn, uow.store.schema, hh.household_id, hh.stage, hh.state,
-                          hh.readback_version)
+
+
+async def _load(conn: asyncpg.Connection, s: str, kind: str,
+                subject_id: uuid.UUID) -> Household | AreaCorrection | None:
+    if kind == SUBJECT_KIND:
+        row = await repo.household(conn, s, subject_id, lock=True)
+        return Household.from_row(row) if row else None
+    area = await conn.fetchval(f"SELECT area_id FROM {s}.areas WHERE correction_id = $1",
+                               subject_id)
+    row = await repo.area(conn, s, area, lock=True) if area else None
+    return AreaCorrection.from_row(row) if row else None
 
 
 def make_handler(rt: ServiceRuntime) -> Callable[[asyncpg.Connection, InboundEvent],
@@ -72,18 +90,19 @@ def make_handler(rt: ServiceRuntime) -> Callable[[asyncpg.Connection, InboundEve
             return
         payload = decode_payload(event.type, event.schema_version, event.data)
         subject = payload.submission if isinstance(payload, CaseOpened) else payload
-        if getattr(subject, "subject_kind", None) != SUBJECT_KIND:
+        kind = getattr(subject, "subject_kind", None)
+        if kind not in KINDS:
             return
         try:
-            household_id = uuid.UUID(subject.subject_id)  # type: ignore[union-attr]
+            subject_id = uuid.UUID(subject.subject_id)  # type: ignore[union-attr]
         except ValueError:
-            log.warning("workflow event %s names a malformed household id", event.id)
+            log.warning("workflow event %s names a malformed %s id", event.id, kind)
             return
         s = rt.settings.schema
-        row = await repo.household(conn, s, household_id, lock=True)
-        if row is None:
-            log.warning("workflow event %s for an unknown household ignored", event.id)
+        aggregate = await _load(conn, s, str(kind), subject_id)
+        if aggregate is None:
+            log.warning("workflow event %s for an unknown %s ignored", event.id, kind)
             return
         async with UnitOfWork.for_connection(conn, rt.store, projections=projections(s)) as uow:
-            await HANDLERS[type(payload)](uow, Household.from_row(row), payload, event)
+            await HANDLERS[type(payload)](uow, aggregate, payload, event)
     return handle

@@ -155,8 +155,7 @@ async def save_household(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID,
 async def _commit(uow: UnitOfWork, s: str, hh: Household, p: Principal | None,
                   key: str | None, meta: dict[str, Any] | None = None) -> None:
     uow.add(hh, meta if meta is not None else metadata(p, key))  # type: ignore[arg-type]
-    await uow.flush()
-    await repo.save_state(uow.conn, s, hh.household_id, hh.stage, hh.state, hh.readback_version)
+    await uow.flush()  # the household projection writes the row's lifecycle from the events
 
 
 async def _load(uow: UnitOfWork, s: str, p: Principal, household_id: uuid.UUID,

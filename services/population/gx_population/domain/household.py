@@ -25,9 +25,12 @@ from gx_contracts.events.population import (
     HouseholdReadBackConfirmed,
     HouseholdRecheckReturned,
     HouseholdReturned,
+    HouseholdReviewFollowed,
     HouseholdSubmitted,
     PersonEntry,
     PersonErased,
+    PopulationLifecycleSnapshot,
+    PopulationReviewStep,
 )
 from gx_contracts.ids import stream_id
 from gx_contracts.lifecycle import Status, SubmissionState
@@ -135,8 +138,13 @@ class Household:
                                  reason_code=reason_code, erased_by=erased_by))
 
     # -- following the review chain -------------------------------------------------------
-    def follow(self, event: lc.ReviewEvent) -> None:
-        new, outcome = lc.react(self.state, event)
+    def follow(self, event: lc.ReviewEvent, step: PopulationReviewStep) -> None:
+        """Record the review event followed (`review_followed`, with the lifecycle state if it
+        moved), then the household's own returned/accepted event for its outcome."""
+        before = self.state
+        new, outcome = lc.react(before, event)
+        self._raise(HouseholdReviewFollowed(household_id=self.household_id, review=step,
+                                            moved=snapshot(new) if new != before else None))
         if isinstance(outcome, lc.Returned):
             self._raise(HouseholdReturned(
                 household_id=self.household_id, case_id=outcome.case_id,
@@ -148,7 +156,6 @@ class Household:
                 household_id=self.household_id, case_id=outcome.case_id,
                 revision=outcome.revision, level=outcome.level, final=outcome.final,
                 next_level=outcome.next_level))
-        self.state = new
 
     # -- evolving ---------------------------------------------------------------------------
     def _require_editable(self) -> None:
@@ -184,6 +191,8 @@ class Household:
             self.stage = IN_CHAIN
             self.state = replace(lc.submit(replace(s, status=Status.draft), FIRST_REVIEW_LEVEL),
                                  revision=e.revision)
+        elif isinstance(e, HouseholdReviewFollowed) and e.moved is not None:
+            self.state = state_of(e.moved)
         elif isinstance(e, HouseholdReturned):
             self.stage, self.readback_version = REGISTERING, None
             self.state = replace(s, status=Status.returned, approved_rank=0, review_level=None,
@@ -216,3 +225,28 @@ class Household:
 
 def _level(value: str | None) -> Level | None:
     return Level(value) if value else None
+
+
+def snapshot(st: SubmissionState) -> PopulationLifecycleSnapshot:
+    return PopulationLifecycleSnapshot(
+        status=st.status.value, revision=st.revision, review_level=st.review_level,
+        approved_rank=st.approved_rank, case_id=st.case_id, accepted_level=st.accepted_level,
+        confirmed_level=st.confirmed_level, returned_from=st.returned_from)
+
+
+def state_of(m: PopulationLifecycleSnapshot) -> SubmissionState:
+    return SubmissionState(status=Status(m.status), revision=m.revision,
+                           review_level=m.review_level, approved_rank=m.approved_rank,
+                           case_id=m.case_id, accepted_level=m.accepted_level,
+                           confirmed_level=m.confirmed_level, returned_from=m.returned_from)
+
+
+def review_step(event_id: UUID, event_type: str, at: dt.datetime, data: Mapping[str, Any],
+                actor_name: str | None) -> PopulationReviewStep:
+    """The review step as people read it, from a review event as received."""
+    level = data.get("level") or data.get("from_level")
+    comment = data.get("comment") or data.get("reason")
+    return PopulationReviewStep(event_id=event_id, type=event_type, at=at,
+                                actor_name=(actor_name or None) and str(actor_name)[:100],
+                                level=Level(level) if level in Level._value2member_map_ else None,
+                                comment=str(comment)[:1000] if comment else None)

@@ -1,5 +1,5 @@
-// 调查小区：核实（边界、建筑物清单、名称、城乡属性）、分配调查员、户主姓名底册与复议、住户清单、复查。
-import { api, newKey } from "./api.js";
+// 调查小区：核实（边界、建筑物清单、名称、城乡属性）及更正的逐级审批、小区图、分配调查员、户主姓名底册与复议、住户清单、复查。
+import { ApiError, api, authedFetch, newKey } from "./api.js";
 import { errorBox, h, labeled, mount, openDialog, toast } from "./ui.js";
 import { BASE, YEAR, links } from "./population.js";
 
@@ -20,17 +20,23 @@ export async function render({ user, args }) {
   } catch (err) { status.replaceWith(errorBox(err)); return; }
   const coordinator = user.role === "village_coordinator";
   const reload = () => render({ user, args });
-  const parts = [h("h1", {}, area.name), links(user),
-    h("p", {}, `代码 ${area.area_code}；城乡分类 ${area.verified_urban_rural_code || area.urban_rural_code}；`,
-      area.verified ? `已核实：${area.boundary}` : "尚未核实"),
-    area.buildings && area.buildings.length ? h("ol", { id: "pop-buildings" }, area.buildings.map((b) => h("li", {}, b))) : null];
+  const cur = area.current || { name: area.name, area_code: area.area_code, urban_rural_code: area.urban_rural_code,
+    boundary: area.boundary, buildings: area.buildings || [] };
+  const parts = [h("h1", {}, cur.name), links(user),
+    h("p", {}, `代码 ${cur.area_code}；城乡分类 ${cur.urban_rural_code}；`,
+      area.verified ? `已核实：${cur.boundary}` : "尚未核实"),
+    cur.buildings && cur.buildings.length ? h("ol", { id: "pop-buildings" }, cur.buildings.map((b) => h("li", {}, b))) : null,
+    correctionBox(area.correction)];
   const actions = h("div", { class: "actions" });
   if (coordinator) {
-    actions.append(h("button", { type: "button", onclick: () => verify(area, reload) }, "核实小区"),
+    const underReview = area.correction && ["submitted", "accepted"].includes(area.correction.status);
+    actions.append(area.verified
+      ? h("button", { type: "button", id: "pop-correct", disabled: underReview, onclick: () => correct(area, cur, reload) }, "更正（报审批）")
+      : h("button", { type: "button", onclick: () => verify(area, reload) }, "核实小区"),
       h("button", { type: "button", onclick: () => assign(area, reload) }, "分配调查员"));
   }
   if (user.role === "grid_worker") actions.append(h("a", { class: "btn primary", href: `#/population/register/${id}` }, "登记新住户"));
-  parts.push(actions);
+  parts.push(actions, mapSection(area, coordinator, reload));
   parts.push(h("h2", {}, "住户"), h("ul", { class: "list", id: "pop-households" }, households.items.map((hh) =>
     h("li", {}, h("a", { href: `#/population/household/${hh.household_id}` }, `第${hh.household_no}户`),
       h("span", { class: "tag" }, hh.status_zh), ` ${hh.person_count}人`))));
@@ -62,6 +68,69 @@ function verify(area, done) {
       buildings: buildings.value.split("\n").map((s) => s.trim()).filter(Boolean), name: name.value, urban_rural_code: urc.value });
     toast("已核实"); done();
   } });
+}
+
+function correctionBox(c) {
+  if (!c) return null;
+  const box = h("div", { class: "card", id: "pop-correction" }, h("h2", {}, "核实更正"),
+    h("p", {}, h("span", { class: "tag" }, c.status_zh), ` 更正项目：${c.changed_zh.join("、")}`,
+      c.state && c.state.review_level ? `；当前审批层级：${LEVEL_ZH[c.state.review_level] || c.state.review_level}` : ""));
+  if (c.proposal) box.append(h("p", { class: "muted" }, `报批内容：${c.proposal.name}（${c.proposal.area_code}，城乡分类 ${c.proposal.urban_rural_code}）；`
+    + `建筑物${c.proposal.buildings.length}栋；边界：${c.proposal.boundary}`));
+  if (c.status === "returned") box.append(h("p", { class: "error", id: "pop-correction-return" }, `退回原因：${c.return_reason || ""}`,
+    ...Object.entries(c.field_notes || {}).map(([k, v]) => h("span", {}, `；${FIELD_ZH[k] || k}：${v}`))));
+  box.append(h("ol", { class: "muted" }, (c.history || []).map((e) => h("li", {},
+    `${(e.at || "").slice(0, 16).replace("T", " ")} ${EVENT_ZH[e.type] || e.type}${e.by ? "（" + e.by + "）" : ""}${e.reason ? "：" + e.reason : ""}`))));
+  return box;
+}
+
+const LEVEL_ZH = { township: "乡镇", county: "县", city: "市", region: "自治区" };
+const FIELD_ZH = { boundary: "边界描述", buildings: "建筑物清单", name: "小区名称", area_code: "小区代码", urban_rural_code: "城乡属性" };
+const EVENT_ZH = { "population.area_correction.submitted": "上报审批", "population.area_correction.review_followed": "审批流转",
+  "population.area_correction.returned": "退回修改", "population.area_correction.accepted": "审批通过" };
+
+function correct(area, cur, done) {
+  const c = area.correction && area.correction.status === "returned" ? area.correction.proposal : cur;
+  const boundary = h("textarea", { maxlength: 1000 }, c.boundary || "");
+  const buildings = h("textarea", { maxlength: 20000 }, (c.buildings || []).join("\n"));
+  const name = input({ maxlength: 100, value: c.name });
+  const code = input({ maxlength: 15, value: c.area_code, inputmode: "numeric" });
+  const urc = input({ maxlength: 3, value: c.urban_rural_code });
+  openDialog("更正调查小区（报乡镇、县审批）", [labeled("边界描述", boundary), labeled("建筑物清单（每行一栋：编号 名称）", buildings),
+    labeled("小区名称", name), labeled("小区代码（15位）", code), labeled("城乡分类代码", urc),
+    h("p", { class: "muted" }, "更正经逐级审批通过后才生效。")], { onSubmit: async () => {
+    await send("POST", `${BASE}/areas/${area.area_id}/corrections`, { boundary: boundary.value,
+      buildings: buildings.value.split("\n").map((s) => s.trim()).filter(Boolean), name: name.value,
+      area_code: code.value.trim(), urban_rural_code: urc.value, expected_version: area.version });
+    toast("已上报审批"); done();
+  } });
+}
+
+function mapSection(area, coordinator, done) {
+  const box = h("div", { id: "pop-map-box" }, h("h2", {}, "小区图"));
+  if (area.map) {
+    const img = h("img", { id: "pop-map", alt: "小区图", style: "max-width:100%;border:1px solid #ccc" });
+    authedFetch(`${BASE}/areas/${area.area_id}/map`).then(async (r) => {
+      if (!r.ok) throw new ApiError(r.status, await r.json().catch(() => null));
+      img.src = URL.createObjectURL(await r.blob());
+    }).catch((err) => img.replaceWith(errorBox(err)));
+    box.append(img, h("p", { class: "muted" }, `${area.map.content_type === "image/png" ? "PNG" : "JPEG"}，`
+      + `${area.map.width}×${area.map.height}，${Math.ceil(area.map.size / 1024)} KiB；上传：${area.map.uploaded_by || ""} ${(area.map.uploaded_at || "").slice(0, 10)}`));
+  } else box.append(h("p", { class: "muted" }, "尚未上传小区图"));
+  if (coordinator) {
+    const file = input({ type: "file", accept: "image/png,image/jpeg", id: "pop-map-file" });
+    const err = h("div");
+    box.append(labeled("上传小区图（PNG 或 JPEG，不超过 976 KiB）", file), err, h("button", { type: "button", id: "pop-map-upload", onclick: async () => {
+      err.replaceChildren();
+      const f = file.files && file.files[0];
+      if (!f) { err.append(errorBox(new Error("请选择小区图文件"))); return; }
+      const r = await authedFetch(`${BASE}/areas/${area.area_id}/map`, { method: "PUT", body: f,
+        headers: { "Content-Type": f.type || "application/octet-stream", "Idempotency-Key": newKey() } });
+      if (!r.ok) { err.append(errorBox(new ApiError(r.status, await r.json().catch(() => null)))); return; }
+      toast("小区图已上传"); done();
+    } }, "上传"));
+  }
+  return box;
 }
 
 function assign(area, done) {
