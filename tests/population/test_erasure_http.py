@@ -1,10 +1,13 @@
 """Erasure (依法删除) through the gateway: the region erases a person, then the rest of the
-household; the keys are destroyed; a full database dump, every topic of the run, the captured
-logs and the spans hold no name or ID number in plaintext, and the counts stay right."""
+household; the keys are destroyed — theirs and those of every other record naming them (their
+roster line, change reports, PES check persons); a full database dump, every topic of the run,
+the captured logs and the spans hold no name or ID number in plaintext, and the counts stay
+right."""
 import json
 import logging
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -18,11 +21,15 @@ from pop_support import (
     HEAD_ID,
     HEAD_NAME,
     MASTER_KEY,
+    TIANTANG,
+    YEAR,
     certify,
     post,
     register,
     setup_year,
 )
+
+from gx_contracts.roles import DEMO_PASSWORD
 
 from gx_population.privacy.cipher import PersonCipher
 from gx_population.privacy.keys import MasterKeys, PersonErased
@@ -85,6 +92,63 @@ async def read_all_topics(bootstrap: str, prefix: str) -> list[bytes]:
         await consumer.stop()
 
 
+OTHER_HEAD = "韦无关者"
+
+
+async def _records_naming_them(c, pop, region, coord, grid, area_id) -> dict:
+    """Their roster line, change reports and PES check persons (and unrelated ones beside);
+    the record ids: all, and those that name the household's persons."""
+    areas = (await c.get(f"{P}/areas", headers=coord)).json()["items"]
+    version = next(a for a in areas if a["area_id"] == area_id)["version"]
+    r = await c.put(f"{P}/areas/{area_id}/roster", headers={**coord, "Idempotency-Key": "er-ro"},
+                    json={"expected_version": version, "entries": [
+                        {"building_no": "001", "dwelling_no": "101", "head_name": HEAD_NAME,
+                         "household_size": 2, "household_type": "1"},
+                        {"building_no": "001", "dwelling_no": "102", "head_name": OTHER_HEAD,
+                         "household_size": 3, "household_type": "1"}]})
+    assert r.status_code == 200, r.text
+    head_line, other_line = r.json()["entry_ids"]
+    changes = []
+    for kind, date, who in (("birth", "2026-03-05", {"name": CHILD_NAME, "sex": "2",
+                                                     "id_number": CHILD_ID}),
+                            ("move_in", "2026-03-09", {"name": HEAD_NAME, "sex": "1"}),
+                            ("death", "2026-03-11", {"name": "黄无关", "sex": "1"})):
+        r = await post(c, f"{P}/ledger/changes", grid, {"kind": kind, "date": date,
+                                                        "person": who})
+        assert r.status_code == 201, r.text
+        changes.append(r.json()["change_id"])
+    r = await post(c, f"{P}/pes/samples", region, {"survey_year": YEAR, "size": 2, "seed": "er"})
+    assert r.status_code == 201, r.text
+    sid = r.json()["sample_id"]
+    name = f"pes_{uuid.uuid4().hex[:6]}"
+    r = await post(c, "/api/v1/admin/users", region, {
+        "username": name, "name_zh": "复查员", "role": "grid_worker", "division": TIANTANG,
+        "password": DEMO_PASSWORD})
+    assert r.status_code == 201, r.text
+    checker = await pop.login(c, name)
+    await certify(c, checker)
+    r = await post(c, f"{P}/pes/samples/{sid}/areas/{area_id}/team", region,
+                   {"usernames": [name]})
+    assert r.status_code == 200, r.text
+    r = await post(c, f"{P}/pes/samples/{sid}/areas/{area_id}/records", checker, {"persons": [
+        {"name": HEAD_NAME, "sex": "1", "birth_year_month": "1981-03", "id_number": HEAD_ID},
+        {"name": CHILD_NAME, "sex": "2", "birth_year_month": "2012-07"},
+        {"name": "黄无关丙", "sex": "1", "birth_year_month": "1990-01"}]})
+    assert r.status_code == 201, r.text
+    schema = pop.schema("population")
+    conn = await asyncpg.connect(pop.database_url)
+    try:
+        data = await conn.fetchval(f"SELECT data FROM {schema}.events WHERE type ="
+                                   f" 'population.pes.check_recorded' AND stream_id = $1",
+                                   f"pes-{sid}")
+    finally:
+        await conn.close()
+    data = json.loads(data) if isinstance(data, str) else data
+    pes_ids = [p["person_id"] for p in data["persons"]]
+    theirs = [head_line, changes[0], changes[1], pes_ids[0], pes_ids[1]]
+    return {"theirs": theirs, "all": theirs + [other_line, changes[2], pes_ids[2]]}
+
+
 def _found(text: str) -> list[str]:
     """Secrets in the text, as they are or JSON-escaped (\\uXXXX, as ASCII-only JSON writes)."""
     return [s for s in SECRETS if s in text or json.dumps(s)[1:-1] in text
@@ -130,6 +194,7 @@ async def test_erasure_leaves_no_plaintext_anywhere(pop, caplog, capfd, spans):
         r = await post(c, f"{P}/households/{hid}/persons/{head['person_id']}/reveal", town,
                        {"reason_code": "V01"})
         assert r.json()["id_number"] == HEAD_ID
+        linked = await _records_naming_them(c, pop, region, coord, grid, areas[AREA1])
 
         # only the region erases, with a reason from the list
         url = f"{P}/households/{hid}/persons/{head['person_id']}/erase"
@@ -137,6 +202,11 @@ async def test_erasure_leaves_no_plaintext_anywhere(pop, caplog, capfd, spans):
         assert (await post(c, url, region, {"reason_code": "E77"})).status_code == 422
         r = await post(c, url, region, {"reason_code": "E01"})
         assert r.status_code == 200 and r.json()["erased"] == [head["person_id"]], r.text
+        # the head's roster line, the change report naming him, his PES check record
+        assert r.json()["linked_records_erased"] == 3, r.text
+        roster = (await c.get(f"{P}/areas/{areas[AREA1]}/roster", headers=coord)).json()
+        assert [e["head_name"] for e in roster["entries"]] == ["（已删除）", OTHER_HEAD]
+        assert roster["households"] == 2 and roster["persons"] == 5  # counts stay
         assert (await post(c, url, region, {"reason_code": "E01"})).status_code == 409
         r = await post(c, f"{P}/households/{hid}/persons/{head['person_id']}/reveal", town,
                        {"reason_code": "V01"})
@@ -151,6 +221,11 @@ async def test_erasure_leaves_no_plaintext_anywhere(pop, caplog, capfd, spans):
         # then the whole household
         r = await post(c, f"{P}/households/{hid}/erase", region, {"reason_code": "E04"})
         assert r.status_code == 200 and r.json()["erased"] == [child["person_id"]], r.text
+        assert r.json()["linked_records_erased"] == 2, r.text  # her birth report, PES record
+        led = (await c.get(f"{P}/ledger", params={"month": "2026-03", "division": TIANTANG},
+                           headers=coord)).json()
+        assert led["months"][-1]["births"] == 1 and len(led["changes"]) == 3  # counts stay
+        assert HEAD_NAME not in str(led) and CHILD_NAME not in str(led)
         hh = (await c.get(f"{P}/households/{hid}", headers=coord)).json()
         assert hh["person_count"] == 2 and all(p["erased"] for p in hh["persons"])
         listed = (await c.get(f"{P}/households", headers=coord)).json()["items"]
@@ -176,6 +251,16 @@ async def test_erasure_leaves_no_plaintext_anywhere(pop, caplog, capfd, spans):
         erased = await conn.fetchval(f"SELECT count(*) FROM {schema}.events WHERE type ="
                                      f" 'population.person.erased'")
         assert erased == 2
+        kinds = [r["data"] for r in await conn.fetch(
+            f"SELECT data FROM {schema}.events WHERE type = 'population.personal_record.erased'")]
+        kinds = sorted((json.loads(d) if isinstance(d, str) else d)["record_kind"] for d in kinds)
+        assert kinds == ["change_report", "change_report", "pes_check", "pes_check",
+                         "roster_entry"]
+        # the linked records' keys are gone; the unrelated ones (another head, 黄无关) stay
+        keys = await conn.fetch(f"SELECT person_id, destroyed_at FROM {schema}.person_keys"
+                                f" WHERE person_id = ANY($1)", linked["all"])
+        gone = {k["person_id"] for k in keys if k["destroyed_at"] is not None}
+        assert gone == set(linked["theirs"]), (gone, linked)
     finally:
         await conn.close()
 
