@@ -74,32 +74,32 @@ async def test_survey_with_a_coarse_fix_returned_resubmitted_and_accepted(gw):
     url = f"/api/v1/registry/forms/{form['form_id']}"
     # hard rules name the field; another village never sees the form
     r = await client.put(f"{url}/draft", headers=vil, json={
-        "values": {**GOOD, "division_code": "450103103202", "employees": -1}, "expected_version": 0})
+        "values": {**GOOD, "division_code": "450103103202", "employees": -1}, "expected_version": form["version"]})
     assert r.status_code == 422
     assert {e["field"] for e in r.json()["errors"]} == {"values.division_code", "values.employees"}
     assert (await client.get(url, headers=h["dingxi_cun"])).status_code == 404
     # a coarse fix is a warning that needs an explanation
     r = await client.put(f"{url}/draft", headers=vil, json={
         "values": {**GOOD, "legal_rep": "黄小伟", "employees": 3000},
-        "location": {**FIX, "accuracy_m": 450}, "expected_version": 0})
+        "location": {**FIX, "accuracy_m": 450}, "expected_version": form["version"]})
     assert r.status_code == 200, r.text
-    r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": 1})
+    r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": form["version"] + 1})
     assert r.status_code == 422
     assert {e["rule_id"] for e in r.json()["errors"]} == {"location.coarse", "employees.large"}
     r = await client.put(f"{url}/draft", headers=vil, json={
         "values": {**GOOD, "legal_rep": "黄小伟", "employees": 3000},
         "explanations": {"location": "室内信号弱", "employees": "含季节工"},
-        "location": {**FIX, "accuracy_m": 450}, "expected_version": 1})
+        "location": {**FIX, "accuracy_m": 450}, "expected_version": form["version"] + 1})
     assert r.status_code == 200
     r = await client.post(f"{url}/submit", headers={**vil, "Idempotency-Key": "sv-1"},
-                          json={"expected_version": 2})
+                          json={"expected_version": form["version"] + 2})
     assert r.status_code == 200, r.text
     assert {w["rule"] for w in r.json()["warnings"]} == {"location.coarse", "employees.large"}
     again = await client.post(f"{url}/submit", headers={**vil, "Idempotency-Key": "sv-1"},
-                              json={"expected_version": 2})
+                              json={"expected_version": form["version"] + 2})
     assert again.json() == r.json()
     assert (await client.put(f"{url}/draft", headers=vil, json={
-        "values": GOOD, "expected_version": 3})).status_code == 409
+        "values": GOOD, "expected_version": form["version"] + 3})).status_code == 409
 
     # the township returns it to the coordinator to verify again
     case = await _case(client, h, form["form_id"])
@@ -149,13 +149,13 @@ async def test_a_unit_found_on_the_ground_without_a_fix(gw):
     url = f"/api/v1/registry/forms/{form['form_id']}"
     new = {**GOOD, "name": "南宁无此总部有限公司天堂分店", "uscc": "", "institution_type": "90",
            "employees": 2}
-    r = await client.put(f"{url}/draft", headers=vil, json={"values": new, "expected_version": 0})
+    r = await client.put(f"{url}/draft", headers=vil, json={"values": new, "expected_version": form["version"]})
     assert r.status_code == 200, r.text
-    r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": 1})
+    r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": form["version"] + 1})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "location"
     r = await client.put(f"{url}/draft", headers=vil, json={
-        "values": new, "explanations": {"location": "手机无定位权限"}, "expected_version": 1})
-    r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": 2})
+        "values": new, "explanations": {"location": "手机无定位权限"}, "expected_version": form["version"] + 1})
+    r = await client.post(f"{url}/submit", headers=vil, json={"expected_version": form["version"] + 2})
     assert r.status_code == 200, r.text
     assert [w["rule"] for w in r.json()["warnings"]] == ["location.missing"]
 

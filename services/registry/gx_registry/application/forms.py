@@ -1,7 +1,9 @@
 """The field survey (基本单位情况表) commands: open, save, submit; each one unit of work.
 
-The form climbs the chain `registry.unit_form` through the workflow service (its submitted
-event carries the `Submission`); `consumer.py` follows the review events back.
+The form is an event-sourced aggregate (`domain.form_aggregate.UnitForm`, loaded from its
+stream); its row is projected from its events alone (`form_projections.py`). It climbs the
+chain `registry.unit_form` through the workflow service (its submitted event carries the
+`Submission`); `consumer.py` follows the review events back.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 from gx_contracts.commands.registry import OpenUnitForm, SaveUnitForm, SubmitUnitForm
 from gx_contracts.events.registry import Location
+from gx_contracts.ids import stream_id
 from gx_contracts.lifecycle import NotEditable
 from gx_kernel.errors import AppError, Conflict, NotFound
 from gx_kernel.eventstore import ConcurrencyError
@@ -21,6 +24,7 @@ from gx_kernel.uow import IdempotencyKey, UnitOfWork
 from gx_registry.application.access import COLLECTORS, metadata, require_inside, require_role
 from gx_registry.application.projections import projections
 from gx_registry.domain import unit_form as uf
+from gx_registry.domain.form_aggregate import UnitForm
 
 PREFILL = ("uscc", "name", "legal_rep", "phone", "address", "status", "industry_code")
 
@@ -46,20 +50,22 @@ def form_json(row: Any) -> dict[str, Any]:
             "location": j(row["location"]), "status": row["status"],
             "status_zh": uf.STATUS_ZH[row["status"]], "revision": row["revision"],
             "review_level": row["review_level"], "return_reason": row["return_reason"],
+            "round_id": str(row["round_id"]) if row.get("round_id") else None,
             "version": row["version"], "read_only": row["status"] in ("accepted", "confirmed")}
 
 
 async def open_form(rt: ServiceRuntime, p: Principal, cmd: OpenUnitForm, key: str | None
                     ) -> tuple[int, dict]:
+    """A form for a task unit (prefilled from the register), or for a unit found on the
+    ground (新发现的单位: only the village). Opening a task's form again returns the same form."""
     require_role(p, COLLECTORS, "填报基本单位情况表")
     if cmd.village_code != p.scope:
         raise AppError(403, "outside_jurisdiction", "只能为本村（社区）的单位填表", field="village_code")
-    s, form = rt.settings.schema, uf.form_def()
-    assert form is not None
+    s = rt.settings.schema
     async with _uow(rt, p, key, {"op": "open", **cmd.model_dump(mode="json")}) as uow:
         if uow.replayed:
             return uow.replayed
-        values: dict[str, Any] = {"division_code": cmd.village_code}
+        values: dict[str, Any] = {}
         unit_id = None
         if cmd.task_id is not None:
             task = await uow.conn.fetchrow(
@@ -68,27 +74,44 @@ async def open_form(rt: ServiceRuntime, p: Principal, cmd: OpenUnitForm, key: st
             if task is None or task["holder_code"] != p.scope:
                 raise NotFound("任务", str(cmd.task_id))
             unit_id = task["unit_id"]
-            values |= {k: task[k] for k in PREFILL if task[k]}
+            values = {k: task[k] for k in PREFILL if task[k]}
             form_id = uuid.uuid5(cmd.task_id, "unit_form")
         else:
             form_id = uuid.uuid4()
-        await uow.conn.execute(
-            f"INSERT INTO {s}.unit_forms (form_id, unit_id, task_id, village_code, form_version,"
-            f" vals) VALUES ($1,$2,$3,$4,$5,$6::jsonb) ON CONFLICT (form_id) DO NOTHING",
-            form_id, unit_id, cmd.task_id, cmd.village_code, form.version,
-            json.dumps(values, ensure_ascii=False))
+        await open_in(uow, s, p, key, form_id, cmd.village_code, unit_id=unit_id,
+                      task_id=cmd.task_id, values=values)
         row = await uow.conn.fetchrow(f"SELECT * FROM {s}.unit_forms WHERE form_id = $1", form_id)
         return uow.respond(201, form_json(row))
 
 
+async def open_in(uow: UnitOfWork, s: str, p: Principal, key: str | None, form_id: uuid.UUID,
+                  village_code: str, *, unit_id: uuid.UUID | None = None,
+                  task_id: uuid.UUID | None = None, round_id: uuid.UUID | None = None,
+                  values: dict[str, Any] | None = None) -> bool:
+    """Open the form inside the caller's unit of work (False: it was open already)."""
+    exists = await uow.conn.fetchval(f"SELECT 1 FROM {s}.unit_forms WHERE form_id = $1", form_id)
+    if exists:
+        return False
+    definition = uf.form_def()
+    assert definition is not None
+    form = UnitForm.open(form_id, village_code, definition.version, unit_id=unit_id,
+                         task_id=task_id, round_id=round_id,
+                         values={**(values or {}), "division_code": village_code})
+    uow.add(form, metadata(p, key))
+    await uow.flush()
+    return True
+
+
 async def _load(uow: UnitOfWork, s: str, p: Principal, form_id: uuid.UUID,
-                expected: int) -> uf.UnitForm:
-    row = await uow.conn.fetchrow(f"SELECT * FROM {s}.unit_forms WHERE form_id = $1 FOR UPDATE",
-                                  form_id)
+                expected: int) -> UnitForm:
+    """The form from its own stream (its row locked: one command at a time)."""
+    row = await uow.conn.fetchrow(f"SELECT village_code FROM {s}.unit_forms WHERE form_id = $1 "
+                                  f"FOR UPDATE", form_id)
     if row is None:
         raise NotFound("基本单位情况表", str(form_id))
     _owner(p, row["village_code"], str(form_id))
-    form = uf.UnitForm.from_row(dict(row))
+    form = UnitForm.load(form_id, await uow.store.read_stream(
+        stream_id("unitform", form_id), conn=uow.conn))
     if not form.state.editable:
         raise _not_editable(NotEditable(form.state))
     if form.version != expected:
@@ -100,13 +123,6 @@ def _not_editable(exc: NotEditable) -> Conflict:
     if exc.code == "report_read_only":
         return Conflict("该表已验收，只读", code="form_read_only")
     return Conflict("该表已上报，正在审核中，不能修改", code="form_under_review")
-
-
-async def save_state(conn: Any, s: str, form: uf.UnitForm) -> None:
-    cols = form.state_columns()
-    sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(cols))
-    await conn.execute(f"UPDATE {s}.unit_forms SET {sets}, updated_at = now() WHERE form_id = $1",
-                       form.form_id, *cols.values())
 
 
 def _findings_error(stop: list[uf.Finding]) -> AppError:
@@ -136,7 +152,6 @@ async def save_draft(rt: ServiceRuntime, p: Principal, form_id: uuid.UUID, cmd: 
         form.save_draft(cmd.values, cmd.explanations, loc)
         uow.add(form, metadata(p, key))
         await uow.flush()
-        await save_state(uow.conn, s, form)
         return uow.respond(200, {"form_id": str(form_id), "status": form.state.status.value,
                                  "version": form.version})
 
@@ -163,7 +178,6 @@ async def submit(rt: ServiceRuntime, p: Principal, form_id: uuid.UUID, cmd: Subm
         form.submit(f"{definition.title} - {name}", definition.labels(), explained)
         uow.add(form, metadata(p, key))
         await uow.flush()
-        await save_state(uow.conn, s, form)
         return uow.respond(200, {"form_id": str(form_id), "status": form.state.status.value,
                                  "revision": form.state.revision, "version": form.version,
                                  "warnings": explained})

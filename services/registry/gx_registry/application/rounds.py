@@ -6,12 +6,11 @@ division, units confirmed of units in the register — read live by every level 
 """
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from gx_contracts.commands.registry import ConfirmUnit, OpenRound, RunAudit
-from gx_contracts.divisions import Level, contains, level_of, prefix_of
+from gx_contracts.divisions import Level, ancestor_at, contains, level_of, prefix_of
 from gx_contracts.events.base import event_fields
 from gx_contracts.events.registry import RoundOpened, Source
 from gx_contracts.ids import stream_id
@@ -29,13 +28,16 @@ from gx_registry.application.access import (
     require_inside,
     require_role,
 )
+from gx_registry.application.form_projections import MOVED_OUT
+from gx_registry.application.forms import PREFILL, open_in
 from gx_registry.application.projections import projections
 from gx_registry.domain import audit as audit_rules
-from gx_registry.domain import unit_form as uf
+from gx_registry.domain import tasks as task_rules
 from gx_registry.domain.placement import _tree
 from gx_registry.domain.unit import Unit
 
 OUTCOME_ZH = {"confirmed": "确认无误", "changed": "有变更", "erroneous": "差错", "moved_out": "迁出"}
+ERRONEOUS_RULES = "confirmation-v1"  # rules_version of the flag an 差错 confirmation raises
 _CHILD = {Level.region: Level.city, Level.city: Level.county, Level.county: Level.township,
           Level.township: Level.village, Level.village: Level.village}
 
@@ -83,7 +85,12 @@ async def list_rounds(rt: ServiceRuntime, p: Principal) -> dict:
 
 async def confirm(rt: ServiceRuntime, p: Principal, round_id: uuid.UUID, cmd: ConfirmUnit,
                   key: str | None) -> tuple[int, dict]:
+    """The coordinator marks one of the village's units: confirmed; changed (a survey form
+    opens, prefilled); erroneous (差错: the reason is recorded and the unit goes on the county's
+    实地核实 list, to be corrected or closed); moved out (迁出: the unit moves to where it really
+    is and lands in that county's list, like a transfer-out)."""
     require_role(p, {"village_coordinator"}, "确认本村单位")
+    _check_outcome(p, cmd)
     s = rt.settings.schema
     async with _uow(rt, p, key, {"op": "confirm", "round": str(round_id),
                                  **cmd.model_dump(mode="json")}) as uow:
@@ -92,33 +99,61 @@ async def confirm(rt: ServiceRuntime, p: Principal, round_id: uuid.UUID, cmd: Co
         rnd = await _round(uow.conn, s, p, round_id)
         row = await uow.conn.fetchrow(f"SELECT * FROM {s}.units WHERE unit_id = $1 FOR UPDATE",
                                       cmd.unit_id)
-        if row is None or row["division_code"] != p.scope:
+        if row is None or row["division_code"] != p.scope or row["closed"]:
             raise NotFound("本村单位", str(cmd.unit_id))
         if not contains(rnd["scope_division"], row["division_code"]):
             raise Conflict("该单位不在本轮确认范围内", code="outside_round")
         unit = Unit.from_row(dict(row))
-        unit.confirm(round_id, cmd.outcome, cmd.note, Source(kind="confirmation",
-                                                             round_id=round_id, note=cmd.note or None))
+        note = cmd.note.strip()
+        src = Source(kind="confirmation", round_id=round_id, note=note or None)
+        unit.confirm(round_id, cmd.outcome, note, src)
+        body: dict[str, Any] = {"unit_id": str(cmd.unit_id), "outcome": cmd.outcome,
+                                "outcome_zh": OUTCOME_ZH[cmd.outcome]}
+        if cmd.outcome == "erroneous":
+            county = ancestor_at(p.scope, Level.county)
+            unit.flag([{"rule": "confirmation.erroneous", "field": "",
+                        "message": f"定期确认报告差错：{note}"[:300]}], ERRONEOUS_RULES,
+                      src.model_copy(update={"scope_division": county}))
+            body["holder_code"] = county
+        elif cmd.outcome == "moved_out":
+            assert cmd.to_division is not None
+            unit.move(cmd.to_division, MOVED_OUT, note, src)
+            body |= {"to_division": cmd.to_division,
+                     "holder_code": task_rules.transfer_holder(cmd.to_division)}
         uow.add(unit, metadata(p, key))
-        body: dict[str, Any] = {"unit_id": str(cmd.unit_id), "outcome": cmd.outcome}
+        await uow.flush()
         if cmd.outcome == "changed":  # the changes go through a survey form
-            form = uf.form_def()
-            assert form is not None
             form_id = uuid.uuid5(round_id, str(cmd.unit_id))
-            values = {k: row[k] for k in ("uscc", "name", "legal_rep", "phone", "address",
-                                          "status", "industry_code") if row[k]}
-            await uow.conn.execute(
-                f"INSERT INTO {s}.unit_forms (form_id, unit_id, village_code, form_version, vals)"
-                f" VALUES ($1,$2,$3,$4,$5::jsonb) ON CONFLICT (form_id) DO NOTHING", form_id,
-                cmd.unit_id, p.scope, form.version,
-                json.dumps({**values, "division_code": p.scope}, ensure_ascii=False))
+            await open_in(uow, s, p, key, form_id, p.scope, unit_id=cmd.unit_id,
+                          round_id=round_id, values={k: row[k] for k in PREFILL if row[k]})
             body["form_id"] = str(form_id)
         return uow.respond(200, body)
 
 
+def _check_outcome(p: Principal, cmd: ConfirmUnit) -> None:
+    """差错 and 迁出 need a reason; 迁出 a real division outside the village."""
+    if cmd.outcome in ("erroneous", "moved_out") and not cmd.note.strip():
+        raise AppError(422, "reason_required", f"确认为“{OUTCOME_ZH[cmd.outcome]}”时须填写原因",
+                       field="note")
+    if cmd.outcome != "moved_out":
+        if cmd.to_division is not None:
+            raise AppError(422, "to_division_unexpected", "只有确认为“迁出”时才填写迁入区划",
+                           field="to_division")
+        return
+    if cmd.to_division is None:
+        raise AppError(422, "to_division_required", "确认为“迁出”时须填写迁入区划（单位实际所在地）",
+                       field="to_division")
+    if cmd.to_division not in _tree().divisions:
+        raise AppError(422, "unknown_division", f"区划代码 {cmd.to_division} 不存在",
+                       field="to_division")
+    if contains(prefix_of(p.scope), cmd.to_division):
+        raise AppError(422, "not_outside", "迁入区划就是本村（社区）：单位未迁出", field="to_division")
+
+
 async def progress(rt: ServiceRuntime, p: Principal, round_id: uuid.UUID,
                    division: str | None) -> dict:
-    """Per child division of `division` (default: the caller's): units, confirmed, by outcome."""
+    """Per child division of `division` (default: the caller's): units, confirmed, by outcome.
+    A unit confirmed as moved out (or closed since) still counts where it was confirmed."""
     require_role(p, READERS, "查看确认进度")
     s = rt.settings.schema
     async with rt.pool.acquire() as conn:
@@ -129,16 +164,15 @@ async def progress(rt: ServiceRuntime, p: Principal, round_id: uuid.UUID,
         child = _CHILD[level_of(at)]
         n = child.prefix_len
         rows = await conn.fetch(
-            f"SELECT rpad(left(u.division_code, {n}), 12, '0') AS code, count(*) AS units, "
-            f"count(c.unit_id) AS done, "
-            f"count(*) FILTER (WHERE c.outcome = 'confirmed') AS confirmed, "
-            f"count(*) FILTER (WHERE c.outcome = 'changed') AS changed, "
-            f"count(*) FILTER (WHERE c.outcome = 'erroneous') AS erroneous, "
-            f"count(*) FILTER (WHERE c.outcome = 'moved_out') AS moved_out "
-            f"FROM {s}.units u LEFT JOIN {s}.confirmations c ON c.unit_id = u.unit_id "
-            f"AND c.round_id = $1 WHERE NOT u.closed AND u.division_code LIKE $2 "
-            f"AND u.division_code LIKE $3 GROUP BY 1 ORDER BY 1", round_id,
-            prefix_of(at) + "%", prefix_of(rnd["scope_division"]) + "%")
+            f"SELECT rpad(left(x.code, {n}), 12, '0') AS code, count(*) AS units, "
+            f"count(x.outcome) AS done, "
+            f"count(*) FILTER (WHERE x.outcome = 'confirmed') AS confirmed, "
+            f"count(*) FILTER (WHERE x.outcome = 'changed') AS changed, "
+            f"count(*) FILTER (WHERE x.outcome = 'erroneous') AS erroneous, "
+            f"count(*) FILTER (WHERE x.outcome = 'moved_out') AS moved_out FROM ("
+            f"{_round_units(s, 'u.division_code AS code, c.outcome', 'c.division_code, c.outcome')}"
+            f") x GROUP BY 1 ORDER BY 1", round_id, prefix_of(at) + "%",
+            prefix_of(rnd["scope_division"]) + "%")
     names = _tree().divisions
     items = [{"division_code": r["code"], "name": names[r["code"]].name if r["code"] in names
               else r["code"], **{k: r[k] for k in ("units", "done", "confirmed", "changed",
@@ -148,22 +182,36 @@ async def progress(rt: ServiceRuntime, p: Principal, round_id: uuid.UUID,
             "rate": round(done / total, 4) if total else 0.0, "items": items}
 
 
+def _round_units(s: str, cols: str, cols_elsewhere: str) -> str:
+    """The round's units in a division ($2 and $3: LIKE patterns): those there now (and open),
+    less those confirmed elsewhere in this round, plus those confirmed there in this round that
+    have moved or closed since (`cols_elsewhere` for them)."""
+    return (f"SELECT {cols} FROM {s}.units u LEFT JOIN {s}.confirmations c ON "
+            f"c.unit_id = u.unit_id AND c.round_id = $1 WHERE NOT u.closed AND "
+            f"u.division_code LIKE $2 AND u.division_code LIKE $3 AND "
+            f"(c.unit_id IS NULL OR c.division_code = u.division_code) "
+            f"UNION ALL SELECT {cols_elsewhere} FROM {s}.confirmations c JOIN {s}.units u "
+            f"USING (unit_id) WHERE c.round_id = $1 AND c.division_code LIKE $2 AND "
+            f"c.division_code LIKE $3 AND (u.division_code <> c.division_code OR u.closed)")
+
+
 async def village_units(rt: ServiceRuntime, p: Principal, round_id: uuid.UUID) -> dict:
-    """The village's unit list for this round, each with its confirmation (if any)."""
+    """The village's unit list for this round, each with its confirmation (if any); units it
+    confirmed as moved out stay on the list, marked so."""
     require_role(p, {"village_coordinator", "grid_worker"}, "查看本村单位清单")
     s = rt.settings.schema
+    cols = ("u.unit_id, u.name, u.uscc, u.address, u.legal_rep, u.unit_type, u.division_code, "
+            "c.outcome, c.note")
     async with rt.pool.acquire() as conn:
         await _round(conn, s, p, round_id)
         rows = await conn.fetch(
-            f"SELECT u.unit_id, u.name, u.uscc, u.address, u.legal_rep, u.unit_type, "
-            f"c.outcome, c.note FROM {s}.units u LEFT JOIN {s}.confirmations c ON "
-            f"c.unit_id = u.unit_id AND c.round_id = $1 WHERE u.division_code = $2 AND NOT "
-            f"u.closed ORDER BY u.name", round_id, p.scope)
+            f"SELECT * FROM ({_round_units(s, cols, cols)}) x ORDER BY name",
+            round_id, p.scope, p.scope)
     return {"items": [{"unit_id": str(r["unit_id"]), "name": r["name"], "uscc": r["uscc"],
                        "address": r["address"], "legal_rep": r["legal_rep"],
                        "unit_type": r["unit_type"], "outcome": r["outcome"],
                        "outcome_zh": OUTCOME_ZH.get(r["outcome"] or "", "未确认"),
-                       "note": r["note"]} for r in rows]}
+                       "division_code": r["division_code"], "note": r["note"]} for r in rows]}
 
 
 async def run_audit(rt: ServiceRuntime, p: Principal, cmd: RunAudit, key: str | None

@@ -1,34 +1,22 @@
-"""基本单位情况表: the versioned form, its hard and soft rules, the location fix, and the form
-aggregate that climbs the review chain through the shared lifecycle (pure, no I/O)."""
+"""基本单位情况表: the versioned form, its hard and soft rules and the location fix (pure, no I/O).
+The form aggregate that climbs the review chain is `form_aggregate.UnitForm`."""
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from gx_contracts import lifecycle as lc
-from gx_contracts.divisions import Level, contains, is_valid_code
-from gx_contracts.events.base import EventPayload, Submission, event_fields
-from gx_contracts.events.registry import (
-    SUBJECT_KIND,
-    Location,
-    UnitFormAccepted,
-    UnitFormDraftSaved,
-    UnitFormReturned,
-    UnitFormSubmitted,
-)
-from gx_contracts.ids import stream_id
-from gx_kernel.eventstore import NewEvent
+from gx_contracts.divisions import contains, is_valid_code
+from gx_contracts.events.registry import Location
 
 from gx_registry.domain.codes import validate_uscc
+from gx_registry.domain.form_aggregate import FIRST_LEVEL, UnitForm
 
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
-FIRST_LEVEL = Level.township  # chains.json registry.unit_form: township -> county (final)
 STATUS_ZH = {"not_started": "未填报", "draft": "草稿", "submitted": "已上报，审核中",
              "returned": "已退回，重新核实", "accepted": "已验收", "confirmed": "已验收"}
 
@@ -136,84 +124,4 @@ def _check_field(f: dict[str, Any], v: Any, village_code: str, submitting: bool)
     return []
 
 
-@dataclass
-class UnitForm:
-    form_id: UUID
-    village_code: str
-    form_version: int
-    unit_id: UUID | None = None
-    task_id: UUID | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    explanations: dict[str, str] = field(default_factory=dict)
-    location: Location | None = None
-    state: lc.SubmissionState = field(default_factory=lc.SubmissionState)
-    version: int = 0
-    pending_events: list[NewEvent] = field(default_factory=list)
-
-    @property
-    def stream_id(self) -> str:
-        return stream_id("unitform", self.form_id)
-
-    def save_draft(self, values: Mapping[str, Any], explanations: Mapping[str, str],
-                   location: Location | None) -> None:
-        self.state = lc.save_draft(self.state)
-        self.values, self.explanations = dict(values), dict(explanations)
-        self.location = location or self.location
-        self._raise(UnitFormDraftSaved(
-            form_id=self.form_id, unit_id=self.unit_id, village_code=self.village_code,
-            form_version=self.form_version, values=self.values, explanations=self.explanations,
-            location=self.location, revision=max(self.state.revision, 1)))
-
-    def submit(self, title: str, labels: dict[str, str], warnings: list[dict[str, str]]) -> None:
-        self.state = lc.submit(self.state, FIRST_LEVEL)
-        self._raise(UnitFormSubmitted(
-            form_id=self.form_id, unit_id=self.unit_id, task_id=self.task_id,
-            village_code=self.village_code, form_version=self.form_version, values=self.values,
-            explanations=self.explanations, location=self.location, warnings=warnings,
-            revision=self.state.revision, submission=Submission(
-                subject_kind=SUBJECT_KIND, subject_id=str(self.form_id),
-                division_code=self.village_code, task_id=self.task_id,
-                revision=self.state.revision, title=title[:200], field_labels=labels)))
-
-    def follow(self, review: lc.ReviewEvent) -> lc.Outcome | None:
-        self.state, outcome = lc.react(self.state, review)
-        if isinstance(outcome, lc.Returned):
-            self._raise(UnitFormReturned(form_id=self.form_id, case_id=outcome.case_id,
-                                         revision=outcome.revision, from_level=outcome.from_level,
-                                         reason_code=outcome.reason_code, reason=outcome.reason))
-        elif isinstance(outcome, lc.Accepted):
-            self._raise(UnitFormAccepted(form_id=self.form_id, case_id=outcome.case_id,
-                                         revision=outcome.revision, level=outcome.level,
-                                         final=outcome.final))
-        return outcome
-
-    def _raise(self, payload: EventPayload) -> None:
-        self.pending_events.append(NewEvent(**event_fields(payload)))
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> UnitForm:
-        loc = row.get("location")
-        if isinstance(loc, str):
-            loc = json.loads(loc)
-        st = lc.SubmissionState(
-            status=lc.Status(row["status"]), revision=row["revision"],
-            review_level=Level(row["review_level"]) if row.get("review_level") else None,
-            approved_rank=int(row.get("approved_rank") or 0), case_id=row.get("case_id"),
-            accepted_level=Level(row["accepted_level"]) if row.get("accepted_level") else None,
-            confirmed_level=Level(row["confirmed_level"]) if row.get("confirmed_level") else None)
-        vals, expl = row["vals"], row["explanations"]
-        return cls(row["form_id"], row["village_code"], row["form_version"], row.get("unit_id"),
-                   row.get("task_id"), json.loads(vals) if isinstance(vals, str) else dict(vals),
-                   json.loads(expl) if isinstance(expl, str) else dict(expl),
-                   Location.model_validate(loc) if loc else None, st, row["version"])
-
-    def state_columns(self) -> dict[str, Any]:
-        s = self.state
-        return {"status": s.status.value, "revision": s.revision,
-                "review_level": s.review_level.value if s.review_level else None,
-                "approved_rank": s.approved_rank, "case_id": s.case_id,
-                "accepted_level": s.accepted_level.value if s.accepted_level else None,
-                "confirmed_level": s.confirmed_level.value if s.confirmed_level else None}
-
-
-__all__ = ["FormDef", "Finding", "UnitForm", "check", "form_def", "replace", "STATUS_ZH"]
+__all__ = ["FormDef", "Finding", "UnitForm", "FIRST_LEVEL", "check", "form_def", "STATUS_ZH"]
