@@ -83,3 +83,38 @@ async def test_import_in_the_console_then_survey_on_the_phone(stack, browser, tm
     finally:
         await ctx.close()
     await asyncio.sleep(0)
+
+
+async def test_confirmation_erroneous_needs_a_reason_and_progress_shows_it(stack, browser):
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as api:
+        h = await stack.login(api, "qingxiu_qu")
+        r = await api.post("/api/v1/registry/rounds", headers=h, json={
+            "period": "2026-Q4", "scope_division": "450103000000", "title": "四季度定期确认"})
+        assert r.status_code == 201, r.text
+        rid = r.json()["round_id"]
+    ctx, page = await open_as(browser, stack.gateway_url, "tiantang_cun", viewport=PHONE,
+                              path=f"/#/registry?tab=rounds&round={rid}")
+    try:
+        await page.wait_for_selector("#confirm-list li")
+        item = page.locator("#confirm-list li", has_text="南宁天堂宏达科技有限公司")
+        await item.locator("button[data-outcome=erroneous]").click()
+        dialog = page.locator("dialog")
+        await dialog.locator("button[type=submit]").click()  # no reason: refused, named
+        await dialog.locator("text=须填写原因").wait_for()
+        await dialog.locator("textarea[name=note]").fill("查无此单位，疑为重复登记")
+        await dialog.locator("button[type=submit]").click()
+        await item.locator(".tag:has-text('差错')").wait_for()
+        assert await page.locator("#found-unit").is_visible()
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()
+    ctx, page = await open_as(browser, stack.gateway_url, "changtang_zhen",
+                              path=f"/#/registry?tab=rounds&round={rid}")
+    try:
+        await page.wait_for_selector("#round-progress tbody tr")
+        row = page.locator("#round-progress tbody tr", has_text="天堂村委会")
+        cells = await row.locator("td").all_inner_texts()
+        assert cells[2] == "1" and cells[5] == "1", cells  # 已确认, 差错
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()

@@ -33,16 +33,38 @@ async function villageList(view, rid) {
   const d = await api(`${BASE}/rounds/${rid}/units`);
   view.replaceChildren(h("ul", { class: "list", id: "confirm-list" }, d.items.map((u) => {
     const tag = h("span", { class: "tag" }, u.outcome_zh);
-    const buttons = OUTCOMES.map(([k, text]) => h("button", { type: "button", onclick: async () => {
-      try {
-        const r = await api(`${BASE}/rounds/${rid}/confirm`, { method: "POST", idempotencyKey: newKey(),
-          body: { unit_id: u.unit_id, outcome: k, note: "" } });
-        tag.textContent = text;
-        if (r.form_id) location.hash = `#/registry?tab=survey&form=${r.form_id}`;
-      } catch (err) { toast(err.message); }
-    } }, text));
-    return h("li", {}, h("span", { class: "title" }, u.name), h("span", { class: "muted" }, u.address || ""), tag, ...buttons);
-  })), h("a", { class: "btn", href: "#/registry?tab=survey" }, "登记实地发现的新单位"));
+    const gone = u.outcome === "moved_out";  // moved out in this round: no longer the village's
+    const buttons = gone ? [] : OUTCOMES.map(([k, text]) => h("button", { type: "button", "data-outcome": k,
+      onclick: () => (k === "erroneous" || k === "moved_out") ? explainDialog(rid, u, k, text, tag, view)
+        : send(rid, { unit_id: u.unit_id, outcome: k, note: "" }, newKey()).then((r) => {
+          tag.textContent = text;
+          if (r.form_id) location.hash = `#/registry?tab=survey&form=${r.form_id}`;
+        }).catch((err) => toast(err.message)) }, text));
+    return h("li", { "data-unit": u.unit_id }, h("span", { class: "title" }, u.name), h("span", { class: "muted" }, u.address || ""), tag, ...buttons);
+  })), h("a", { class: "btn", id: "found-unit", href: "#/registry?tab=survey" }, "登记实地发现的新单位"));
+}
+
+function send(rid, body, key) {
+  return api(`${BASE}/rounds/${rid}/confirm`, { method: "POST", idempotencyKey: key, body });
+}
+
+// 差错、迁出须说明原因；迁出还须填迁入区划（单位实际所在地，12位代码），任务落入该县的任务底册。
+function explainDialog(rid, u, outcome, text, tag, view) {
+  let key = null, last = null;  // a retried submit of the same answer keeps its key
+  const note = h("textarea", { name: "note", maxlength: 500, required: true, rows: 3,
+    placeholder: outcome === "erroneous" ? "如：查无此单位、重复登记、已注销" : "如：2026年8月迁至某区某街道" });
+  const to = outcome === "moved_out" ? h("input", { name: "to_division", inputmode: "numeric", maxlength: 12,
+    pattern: "[0-9]{12}", required: true, placeholder: "12位区划代码" }) : null;
+  openDialog(`${text}：${u.name}`, h("div", {}, labeled("原因", note), to ? labeled("迁入区划代码", to) : null), {
+    onSubmit: async () => {
+      const body = { unit_id: u.unit_id, outcome, note: note.value };
+      if (to) body.to_division = to.value.trim();
+      if (JSON.stringify(body) !== last) { key = newKey(); last = JSON.stringify(body); }
+      const r = await send(rid, body, key);
+      tag.textContent = text;
+      toast(r.holder_code ? `已${text}，转入 ${r.holder_code} 的任务底册` : `已${text}`);
+      if (outcome === "moved_out") villageList(view, rid);
+    } });
 }
 
 function table(p) {
