@@ -151,6 +151,29 @@ async def test_changed_opens_an_event_sourced_form_and_progress_counts(gw):
     assert (row["erroneous"], row["moved_out"], row["changed"], row["confirmed"]) == (1, 1, 1, 0)
 
 
+async def test_one_unit_twice_in_a_batch_is_reported_not_registered_twice(gw):
+    client, h, _, _ = gw
+    region = h["qu_tongji"]
+    rows = [[uscc(60), "南宁天堂双记录科技有限公司", ADDR.format(60), "韦强", "存续"],
+            [uscc(60), "南宁天堂双记录科技有限责任公司", ADDR.format(60), "韦强", "存续"],
+            ["", "南宁天堂同名餐饮有限公司", ADDR.format(61), "李芳", "存续"],
+            ["", "南宁天堂同名餐饮有限责任公司", ADDR.format(61), "李芳", "存续"]]
+    batch, _ = await upload(client, region, gb18030_csv(rows), "重复.csv")
+    done = await wait_done(client, region, batch)
+    assert done["status"] == "done", done
+    assert (done["outcomes"]["new"], done["outcomes"]["duplicate"]) == (2, 2), done
+    errs = (await client.get(f"/api/v1/registry/imports/{batch}/errors", headers=region)).json()
+    assert [(e["row_no"], e["code"]) for e in errs["items"]] == [
+        (3, "batch.duplicate_uscc"), (5, "batch.duplicate_name")]
+    assert "与第2行" in errs["items"][0]["reason"]
+    units = (await client.get("/api/v1/registry/units?q=双记录", headers=region)).json()["items"]
+    assert len(units) == 1
+    unit = (await client.get(f"/api/v1/registry/units/{units[0]['unit_id']}",
+                             headers=region)).json()
+    expl = unit["history"][0]["explanation"]
+    assert expl["in_batch_duplicates"]["rows"] == [3], expl
+
+
 async def test_read_models_rebuild_from_the_registry_events(gw, stack):
     s = stack.schema("registry")
     pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)

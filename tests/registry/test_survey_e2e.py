@@ -181,3 +181,32 @@ async def test_a_unit_found_on_the_ground_without_a_fix(gw):
                              headers=vil)).json()["items"]
     back = next(t for t in mine if t["unit_id"] == f["unit_id"])
     assert back["reasons"][0]["code"] == "activity_unit.no_parent"
+
+
+async def test_forms_rebuild_from_their_own_events(gw, stack):
+    """After returns, resubmission and final acceptance: the form rows (lifecycle columns,
+    return reason, the found unit's link) and the tasks' done flags rebuild to the same rows."""
+    import asyncpg
+
+    from gx_kernel.eventstore import EventStore
+    from gx_kernel.projections import rebuild
+
+    from gx_registry.application.projections import projections
+
+    s = stack.schema("registry")
+    pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
+
+    async def snapshot():
+        async with pool.acquire() as conn:
+            return ([{k: v for k, v in dict(r).items() if k != "updated_at"} for r in
+                     await conn.fetch(f"SELECT * FROM {s}.unit_forms ORDER BY form_id")],
+                    [(r["task_id"], r["status"]) for r in
+                     await conn.fetch(f"SELECT task_id, status FROM {s}.tasks ORDER BY task_id")])
+    try:
+        before = await snapshot()
+        assert {f["status"] for f in before[0]} == {"confirmed"}
+        assert any(f["return_reason"] for f in before[0]) and "done" in {t[1] for t in before[1]}
+        await rebuild(EventStore(pool, schema=s), projections(s))
+        assert await snapshot() == before
+    finally:
+        await pool.close()
