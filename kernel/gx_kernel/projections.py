@@ -42,6 +42,8 @@ class ProjectionRegistry:
     def __init__(self) -> None:
         self._entries: list[tuple[Projector, frozenset[str]]] = []
         self._resets: list[Reset] = []
+        self._contexts: list[Callable[[], contextlib.AbstractContextManager[Any]]] = []
+        self._routed: tuple[list[Any], dict[str, tuple[int, ...]]] | None = None
 
     def batch(self, *event_types: str) -> Callable[[Projector], Projector]:
         """Register `fn(conn, events)` for these event types."""
@@ -65,16 +67,55 @@ class ProjectionRegistry:
         self._resets.append(fn)
         return fn
 
+    def during_rebuild(self, factory: Callable[[], contextlib.AbstractContextManager[Any]]
+                       ) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+        """Enter `factory()` around a rebuild of this registry (never around live units of
+        work): e.g. the contracts' `trusted_replay`, decoding the store's own events without
+        validating them again."""
+        self._contexts.append(factory)
+        return factory
+
+    def rebuilding(self) -> contextlib.ExitStack:
+        """The registered `during_rebuild` contexts, entered together."""
+        stack = contextlib.ExitStack()
+        try:
+            for factory in self._contexts:
+                stack.enter_context(factory())
+        except BaseException:
+            stack.close()
+            raise
+        return stack
+
     @property
     def event_types(self) -> frozenset[str]:
         return frozenset().union(*(types for _, types in self._entries))
 
     async def apply(self, conn: Any, events: Iterable[StoredEvent]) -> None:
-        events = list(events)
-        for projector, types in self._entries:
+        if len(self._entries) == 1:  # one projector: no sorting out
+            projector, types = self._entries[0]
             mine = [e for e in events if e.type in types]
             if mine:
                 await projector(conn, mine)
+            return
+        routes = self._routes
+        buckets: list[list[StoredEvent]] = [[] for _ in self._entries]
+        for e in events:  # one pass: each event to the projectors of its type
+            for i in routes.get(e.type, ()):
+                buckets[i].append(e)
+        for (projector, _), mine in zip(self._entries, buckets, strict=True):
+            if mine:
+                await projector(conn, mine)
+
+    @property
+    def _routes(self) -> dict[str, tuple[int, ...]]:
+        """Event type -> the indexes of its projectors (registration order)."""
+        if self._routed is None or len(self._routed[0]) != len(self._entries):
+            found: dict[str, list[int]] = {}
+            for i, (_, types) in enumerate(self._entries):
+                for t in types:
+                    found.setdefault(t, []).append(i)
+            self._routed = (list(self._entries), {t: tuple(v) for t, v in found.items()})
+        return self._routed[1]
 
     async def reset_all(self, conn: Any) -> None:
         for fn in self._resets:
@@ -108,7 +149,7 @@ async def rebuild(store: Any, registry: ProjectionRegistry, *, batch_size: int =
     started = time.perf_counter()
     token = _SCRATCH.set({})
     try:
-        with _no_cyclic_gc():
+        with _no_cyclic_gc(), registry.rebuilding():
             if isinstance(store, EventStore):
                 n = await _rebuild_pg(store, registry, batch_size, one_transaction, progress)
             else:

@@ -89,3 +89,50 @@ def test_the_cli_takes_a_registry_or_a_function_of_the_schema():
                 _load(bad, "s2")
     finally:
         del sys.modules[module.__name__]
+
+
+async def test_many_projectors_each_get_their_types_in_order_after_a_late_registration():
+    log: list = []
+    registry = registry_with(log)
+    store = InMemoryEventStore()
+    for n, kind in enumerate(["a.happened", "b.happened", "c.late", "a.happened"]):
+        await store.append("s", None, [NewEvent(kind, {"n": n})])
+    await registry.apply(None, await store.read_all())
+
+    @registry.on("c.late", "a.happened")
+    async def late(conn, event):
+        log.append(("late", event.data["n"]))
+
+    log.clear()
+    await registry.apply(None, await store.read_all())
+    assert log == [("each", 0), ("each", 3), ("batch", [0, 1, 3]),
+                   ("late", 0), ("late", 2), ("late", 3)]
+
+
+async def test_during_rebuild_contexts_wrap_the_rebuild_and_never_live_apply():
+    import contextlib
+    import contextvars
+
+    inside = contextvars.ContextVar("inside", default=False)
+    seen: list = []
+
+    @contextlib.contextmanager
+    def replaying():
+        token = inside.set(True)
+        try:
+            yield
+        finally:
+            inside.reset(token)
+
+    registry = ProjectionRegistry()
+    registry.during_rebuild(replaying)
+
+    @registry.on("a.happened")
+    async def each(conn, event):
+        seen.append(inside.get())
+
+    store = InMemoryEventStore()
+    await store.append("s", None, [NewEvent("a.happened", {"n": 1})])
+    await registry.apply(None, await store.read_all())  # a unit of work's call
+    await rebuild(store, registry)
+    assert seen == [False, True] and inside.get() is False

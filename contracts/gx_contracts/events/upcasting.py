@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..types import EventPayload
 from .base import EVENT_TYPES
+from .trusted import trusted_replay, trusted_validator, trusting
 
 __all__ = [
     "Upcaster",
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidPayload",
     "upcaster",
     "decode",
+    "trusted_replay",
 ]
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -125,12 +127,21 @@ class Upcasting:
                                      f"upcaster to v{version + 1} returned {type(data).__name__}")
         return data
 
-    def decode(self, event_type: str, schema_version: int, data: Any) -> EventPayload:
-        """The event's payload as today's payload class, upcast from ``schema_version``."""
+    def decode(self, event_type: str, schema_version: int, data: Any, *,
+               trusted: bool | None = None) -> EventPayload:
+        """The event's payload as today's payload class, upcast from ``schema_version``.
+
+        ``trusted`` (default: inside ``trusted_replay()``, as the projection rebuild runs):
+        an event of our own store, validated when it was raised — converted to the class
+        without running the contract checks again (``gx_contracts.events.trusted``). Input
+        from outside (requests, broker records) is always validated: leave it None there."""
         model, current = self.current_version(event_type)
         lifted = self.upcast(event_type, schema_version, data)
         try:
-            payload = model.model_validate(lifted)
+            if trusting() if trusted is None else trusted:
+                payload = trusted_validator(model).validate_python(lifted)
+            else:
+                payload = model.model_validate(lifted)
         except ValidationError as exc:
             detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
                                for e in exc.errors(include_url=False)[:5])

@@ -28,6 +28,7 @@ from gx_contracts.events.agri import (
     ReportSubmitted,
     TaskPublished,
 )
+from gx_contracts.events.trusted import trusted_replay
 from gx_contracts.ids import report_id_for
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import EVENT_COLUMNS, ProjectionRegistry, event_from_row
@@ -49,6 +50,7 @@ class ProjectionMismatch(RuntimeError):
 def projections(s: str) -> ProjectionRegistry:
     """The projectors of the agri read models in schema `s`."""
     registry = ProjectionRegistry()
+    registry.during_rebuild(trusted_replay)  # our own events: decoded without re-checking
 
     @registry.reset
     async def reset(conn: Any) -> None:

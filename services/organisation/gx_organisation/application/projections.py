@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gx_contracts.events import organisation as ev
+from gx_contracts.events.trusted import trusted_replay
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
 
@@ -22,6 +23,7 @@ def _d(v: Any) -> date | None:
 def projections(s: str) -> ProjectionRegistry:
     """The projectors of the organisation read models in schema `s`."""
     reg = ProjectionRegistry()
+    reg.during_rebuild(trusted_replay)  # our own events: decoded without re-checking
 
     @reg.on(ev.OfficeRecorded.EVENT_TYPE)
     async def office(conn, e: StoredEvent) -> None:

@@ -27,6 +27,7 @@ from gx_contracts.events.population import (
     RosterReviewed,
     RosterSaved,
 )
+from gx_contracts.events.trusted import trusted_replay
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
 
@@ -37,6 +38,7 @@ from gx_population.adapters import survey_sql as sq
 @functools.cache
 def projections(s: str) -> ProjectionRegistry:
     registry = ProjectionRegistry()
+    registry.during_rebuild(trusted_replay)  # our own events: decoded without re-checking
 
     @registry.on(ExamPublished.EVENT_TYPE)
     async def exam(conn: Any, e: StoredEvent) -> None:

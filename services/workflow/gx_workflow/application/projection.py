@@ -19,6 +19,7 @@ import orjson
 
 from gx_contracts.divisions import Level
 from gx_contracts.events.base import EVENT_TYPES
+from gx_contracts.events.trusted import trusted_replay
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import (
     EVENT_COLUMNS,
@@ -132,6 +133,7 @@ CASE_EVENT_TYPES = tuple(sorted(t for t in EVENT_TYPES if t.startswith("workflow
 def projections_for(schema: str) -> ProjectionRegistry:
     """The read models of the workflow schema `schema`, as projectors of its case events."""
     registry = ProjectionRegistry()
+    registry.during_rebuild(trusted_replay)  # our own events: decoded without re-checking
 
     @registry.batch(*CASE_EVENT_TYPES)
     async def cases(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
