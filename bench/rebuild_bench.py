@@ -199,7 +199,7 @@ async def seed_agri(pool: asyncpg.Pool, events: int) -> tuple[ProjectionRegistry
         return [(e.type, json.dumps(e.data, ensure_ascii=False)) for e in report.pending_events]
 
     per_report = len(report_stream(uuid.UUID(int=1), villages[0]))
-    tasks = max(1, events // (per_report * len(villages)))
+    tasks = max(1, -(-events // (per_report * len(villages))))  # at least `events`
 
     def rows():
         for _ in range(tasks):
