@@ -9,10 +9,16 @@ Starts the infrastructure and the five services as separate processes (as `make 
 publishes a region-wide task, saves drafts for rate x seconds villages, then submits at a
 steady rate. A watcher polls the workflow service's queue table (written in the same
 transaction as the case event) and records when each case first becomes visible.
+
+CPU: the stack's processes (the services, PostgreSQL with its backends, the broker; all
+children of this one, the load generator left out) are sampled from /proc, idle for
+--idle-seconds before any load and over the submit window; printed per process and as
+CPU-seconds per 30 s.
 """
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import sys
 import time
@@ -30,6 +36,7 @@ from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
 from gx_devstack import run as devrun  # noqa: E402
 from gx_gateway.application.tokens import issue_access  # noqa: E402
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 VALUES = {"crop_area": 1000, "grain_area": 600, "early_rice_area": 300,
           "early_rice_output": 117000}
 
@@ -40,6 +47,53 @@ def village_tokens(n: int, secret: str) -> list[tuple[str, dict]]:
         {"user_id": str(uuid.uuid4()), "username": f"bench_{code}",
          "role": "village_coordinator", "division": code}, secret, 3600)})
         for code in villages]
+
+
+def stack_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack below this process.
+
+    A process's own time plus that of its children it has reaped (PostgreSQL's finished
+    backends), so nothing is counted twice and nothing that exited is lost."""
+    procs: dict[int, tuple[int, int, str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2:].split()  # rest[0] is field 3 (state)
+        procs[int(entry)] = (int(rest[1]), sum(int(x) for x in rest[11:15]), cmd)
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out: dict[str, float] = {}
+    for top in children.get(os.getpid(), []):
+        subtree, todo = [], [top]
+        while todo:
+            pid = todo.pop()
+            subtree.append(pid)
+            todo += children.get(pid, [])
+        cmds = " ".join(procs[p][2] for p in subtree)
+        name = next((m for m in ("tansu", "postgres") if m in cmds), None)
+        if m := re.search(r"-m gx_(\w+)\.main", cmds):
+            name = m[1]
+        name = name or cmds.split(" ")[0].rsplit("/", 1)[-1] or str(top)
+        out[name] = out.get(name, 0.0) + sum(procs[p][1] for p in subtree) / CLOCK_TICKS
+    return out
+
+
+def cpu_report(label: str, before: dict[str, float], after: dict[str, float],
+               seconds: float) -> None:
+    used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    total = sum(used.values())
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
+    print(f"stack CPU {label}: {total:.1f} CPU-s in {seconds:.1f} s = "
+          f"{total * 30 / max(seconds, 1e-9):.1f} CPU-s per 30 s (load avg 1 min "
+          f"{os.getloadavg()[0]:.2f}); by process: {parts}")
 
 
 class Gateway:
@@ -113,9 +167,15 @@ async def stage_breakdown(database_url: str) -> None:
           f"p99 {percentile(ms, 99):.0f} ms")
 
 
-async def drive(gateway: str, database_url: str, rate: float, seconds: float, secret: str):
+async def drive(gateway: str, database_url: str, rate: float, seconds: float, secret: str,
+                idle_seconds: float = 0.0):
     gw = Gateway(gateway)
     try:
+        if idle_seconds > 0:
+            await asyncio.sleep(2.0)  # past the start-up's last steps
+            idle_at, idle_cpu = time.perf_counter(), stack_cpu()
+            await asyncio.sleep(idle_seconds)
+            cpu_report("idle", idle_cpu, stack_cpu(), time.perf_counter() - idle_at)
         task_id, drafts = await prepare(gw, village_tokens(int(rate * seconds), secret))
         sent: dict[str, float] = {}
         seen: dict[str, float] = {}
@@ -135,7 +195,7 @@ async def drive(gateway: str, database_url: str, rate: float, seconds: float, se
                 statuses.append(type(exc).__name__)
             http_ms.append((time.perf_counter() - sent[rid]) * 1000)
 
-        start, tasks = time.perf_counter(), []
+        start, tasks, start_cpu = time.perf_counter(), [], stack_cpu()
         for i, (rid, auth) in enumerate(drafts):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
             tasks.append(asyncio.create_task(submit(rid, auth)))
@@ -145,6 +205,8 @@ async def drive(gateway: str, database_url: str, rate: float, seconds: float, se
             if len(seen) >= len(sent):
                 break
             await asyncio.sleep(0.05)
+        cpu_report("under load (submits until the last case arrived)", start_cpu, stack_cpu(),
+                   time.perf_counter() - start)
         stop.set()
         await watcher
         await stage_breakdown(database_url)
@@ -169,13 +231,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--idle-seconds", type=float, default=10.0,
+                        help="stack CPU sampled this long before the load (0: not sampled)")
     args = parser.parse_args()
     secret = secrets.token_hex(32)
     with bench_infra() as infra:
         procs, urls = start_services(infra, GX_JWT_SECRET=secret, GX_RATE_USER_BURST="100000")
         gateway = urls["gateway"]
         try:
-            asyncio.run(drive(gateway, infra.database_url, args.rate, args.seconds, secret))
+            asyncio.run(drive(gateway, infra.database_url, args.rate, args.seconds, secret,
+                              args.idle_seconds))
         finally:
             devrun.stop_services(procs)
 
