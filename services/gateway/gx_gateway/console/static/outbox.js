@@ -3,8 +3,11 @@
 // 被关掉多少次，网关与业务服务都只执行一次。签名在发送时由 api.js 现签（证书签名的时间戳须新鲜），
 // 所以由页面而不是 service worker 发送（私钥只给页面用）。
 // 状态：queued 待发送 / sending 发送中 / done 已提交 / failed 失败（原因）。
+// 每项有类别 kind：agri.report（农业报表，默认）、population.household（住户登记：保存→回读确认→交表，
+// 每步一个幂等键）、population.change（人口变动报告）；人口调查的项目内容以密文保存（outbox_population.js）。
 import { api, newKey, session } from "./api.js";
 import { deleteItem, dropDraft, getItem, itemsOf, putItem } from "./store.js";
+import { POPULATION_SENDERS, tidyPopulation } from "./outbox_population.js";
 
 export const STATE_ZH = { queued: "待发送", sending: "发送中", done: "已提交", failed: "失败" };
 const BACKOFF_S = [3, 10, 30, 60, 120, 300];
@@ -21,14 +24,14 @@ export function retryable(err) {
 }
 
 // 失败原因（中文）；机内审核不通过时说清是错误还是未说明的警告，细节在报表页各指标旁
-function reasonOf(err) {
-  if (err.code !== "validation_blocked") return err.message || String(err);
+function reasonOf(item, err) {
+  if (err.code !== "validation_blocked" || item.kind) return err.message || String(err);
   const errors = (err.errors || []).filter((e) => e.severity !== "warning").length;
   return errors ? `审核未通过，不能提交：有 ${errors} 项错误，请打开报表修改`
     : `有 ${(err.errors || []).length} 条审核警告未说明，不能提交：请打开报表修改数值或填写说明`;
 }
 
-function changed(item) {
+export function changed(item) {
   window.dispatchEvent(new CustomEvent("gx:outbox", { detail: item }));
 }
 
@@ -46,26 +49,47 @@ export async function enqueue(user, report, body, title) {
   return item;
 }
 
+// 放入一项已备好的条目（人口调查：outbox_population.js 备好、已加密）；replaces 中的旧项（被这次
+// 改正取代的失败项）同时移除。
+export async function enqueueItem(item, replaces = []) {
+  for (const id of replaces) await deleteItem(id);
+  await putItem(item);
+  changed(item);
+  return item;
+}
+
+// 农业报表：保存草稿（一个幂等键）→ 提交（另一个）
+const AGRI = {
+  async send(item, { signal, persist }) {
+    const base = `/api/v1/agri/reports/${encodeURIComponent(item.reportId)}`;
+    if (item.draftVersion === null) {
+      const saved = await api(`${base}/draft`, { method: "PUT", body: item.draftBody, idempotencyKey: item.draftKey, signal });
+      Object.assign(item, { draftVersion: saved.version, draftStatus: saved.status });
+      await persist(item);
+    }
+    const res = await api(`${base}/submit`, { method: "POST", body: { expected_version: item.draftVersion },
+      idempotencyKey: item.submitKey, signal });
+    item.revision = res.revision;
+    return res;
+  },
+  finish: (item) => dropDraft(item.username, item.reportId),
+};
+const SENDERS = { "agri.report": AGRI, ...POPULATION_SENDERS };
+
 async function send(item) {
+  const sender = SENDERS[item.kind || "agri.report"];
   Object.assign(item, { state: "sending", attempts: item.attempts + 1 });
   await putItem(item);
   changed(item);
-  const base = `/api/v1/agri/reports/${encodeURIComponent(item.reportId)}`;
   // 弱网下请求可能一直挂着：超时就当网络失败（稍后用同一幂等键重发）
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
   const signal = abort.signal;
   try {
-    if (item.draftVersion === null) {
-      const saved = await api(`${base}/draft`, { method: "PUT", body: item.draftBody, idempotencyKey: item.draftKey, signal });
-      Object.assign(item, { draftVersion: saved.version, draftStatus: saved.status });
-      await putItem(item);
-    }
-    const res = await api(`${base}/submit`, { method: "POST", body: { expected_version: item.draftVersion },
-      idempotencyKey: item.submitKey, signal });
-    Object.assign(item, { state: "done", revision: res.revision, doneAt: new Date().toISOString(), reason: "" });
+    const res = await sender.send(item, { signal, persist: putItem });
+    Object.assign(item, { state: "done", doneAt: new Date().toISOString(), reason: "", problem: null });
+    try { await sender.finish(item); } catch { /* 本机存储出错：不影响已提交这一结果 */ } // 已被接受：本机草稿与（人口调查的）密文删除
     await putItem(item);
-    await dropDraft(item.username, item.reportId);
     changed(item);
     return res;
   } catch (caught) {
@@ -73,8 +97,8 @@ async function send(item) {
       ? Object.assign(new Error("网络太慢，请求超时"), { status: 0, code: "timeout" }) : caught;
     const again = retryable(err);
     const wait = BACKOFF_S[Math.min(item.attempts - 1, BACKOFF_S.length - 1)] * (0.8 + Math.random() * 0.4);
-    Object.assign(item, { state: again ? "queued" : "failed", reason: reasonOf(err),
-      nextAt: again ? Date.now() + wait * 1000 : 0,
+    Object.assign(item, { state: again ? "queued" : "failed", reason: reasonOf(item, err),
+      nextAt: again ? Date.now() + wait * 1000 : 0, failedAt: again ? null : new Date().toISOString(),
       problem: again ? null : { status: err.status, code: err.code, errors: err.errors } });
     await putItem(item);
     changed(item);
@@ -95,9 +119,20 @@ export function sendNow(id) {
   return locked(async () => {
     const item = await getItem(id);
     if (!item) throw new Error("发件箱中没有这一项");
-    if (item.state === "done") return { revision: item.revision, replayed: true };
+    if (item.state === "done") return { revision: item.revision, result: item.result, replayed: true };
     return send(item);
   });
+}
+
+// 被拒绝的人口调查条目原样再发一次（拒绝原因已消除时，如考试通过、分配到小区之后）
+export async function retryItem(id) {
+  const item = await getItem(id);
+  if (!item || item.state !== "failed" || !SENDERS[item.kind] || !SENDERS[item.kind].rekey) return;
+  SENDERS[item.kind].rekey(item);
+  Object.assign(item, { state: "queued", attempts: 0, nextAt: 0, reason: "", problem: null, failedAt: null });
+  await putItem(item);
+  changed(item);
+  return drain({ now: true });
 }
 
 let timer = null;
@@ -114,6 +149,7 @@ export function drain({ now = false } = {}) {
       if (item.state === "queued" && item.nextAt > Date.now() && !now) continue;
       try { await send(item); } catch (err) { if (retryable(err)) break; }
     }
+    await tidyPopulation(s.user.username).catch(() => {});
   }, { ifAvailable: true }).finally(schedule);
 }
 

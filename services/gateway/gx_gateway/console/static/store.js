@@ -1,19 +1,26 @@
-// 本机存储（IndexedDB "gx-offline"）：填报中的内容（drafts，每次输入自动保存）与发件箱（outbox，
-// 离线时的提交）。都按账号分开。网络不好时输入不会丢：重新打开页面从这里恢复。
+// 本机存储（IndexedDB "gx-offline"）：填报中的内容（drafts，每次输入自动保存）、发件箱（outbox，
+// 离线时的提交）、人口调查的本机草稿（popdrafts）与加密它们的密钥（vault，见 vault.js）。都按账号
+// 分开。网络不好时输入不会丢：重新打开页面从这里恢复。人口调查的个人信息（姓名、身份号码等）只以
+// 密文存放（vault.js），服务器接受后即删除。
 
 const DB = "gx-offline";
-const STORES = { drafts: ["username", "reportId"], outbox: "id" };
+const VERSION = 2; // 2：增加 popdrafts 与 vault
+const STORES = { drafts: ["username", "reportId"], outbox: "id", popdrafts: "id", vault: "username" };
 
 let opening = null;
 function idb() {
   opening ||= new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB, 1);
+    const open = indexedDB.open(DB, VERSION);
     open.onupgradeneeded = () => {
       for (const [name, keyPath] of Object.entries(STORES)) {
         if (!open.result.objectStoreNames.contains(name)) open.result.createObjectStore(name, { keyPath });
       }
     };
-    open.onsuccess = () => resolve(open.result);
+    open.onsuccess = () => {
+      // 另一个标签页升级了数据库：关闭旧连接，下次使用时重新打开
+      open.result.onversionchange = () => { open.result.close(); opening = null; };
+      resolve(open.result);
+    };
     open.onerror = () => { opening = null; reject(open.error); };
   });
   return opening;
@@ -44,3 +51,18 @@ export async function itemsOf(username) {
   const all = (await tx("outbox", "readonly", (s) => s.getAll())) || [];
   return all.filter((x) => x.username === username).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
+
+// —— 人口调查的本机草稿：{id, username, kind: "household" | "change", areaId, householdId, title,
+// sealed: {iv, data}（密文，见 vault.js）, savedAt}；标题与其余字段不含个人信息
+export const getPopDraft = (id) => tx("popdrafts", "readonly", (s) => s.get(id));
+export const putPopDraft = (d) => tx("popdrafts", "readwrite", (s) => s.put({ ...d, savedAt: new Date().toISOString() }));
+export const deletePopDraft = (id) => tx("popdrafts", "readwrite", (s) => s.delete(id));
+export async function popDraftsOf(username) {
+  const all = (await tx("popdrafts", "readonly", (s) => s.getAll())) || [];
+  return all.filter((x) => x.username === username).sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+}
+
+// —— 加密密钥：{username, key: CryptoKey（AES-GCM，不可导出）, createdAt}
+export const getVaultKey = (username) => tx("vault", "readonly", (s) => s.get(username));
+export const putVaultKey = (rec) => tx("vault", "readwrite", (s) => s.add(rec)); // add：两页同时创建时只留先到的
+export const deleteVaultKey = (username) => tx("vault", "readwrite", (s) => s.delete(username));

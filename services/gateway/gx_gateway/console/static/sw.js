@@ -7,9 +7,13 @@ const SHELL = __SHELL__;
 const SHELL_CACHE = "gx-shell-" + VERSION;
 const DATA_CACHE = "gx-data-v1";
 const NETWORK_WAIT_MS = 4000; // 弱网：超过这个时间先用缓存，网络的回答到了再更新缓存
-// 可离线查看的接口（只读）：任务列表、报表（含表式与上次审核结果）、处理记录、本机证书状态、目录
+// 可离线查看的接口（只读）：任务列表、报表（含表式与上次审核结果）、处理记录、本机证书状态、目录；
+// 人口调查：当年表式、调查小区列表、台账（都不含个人信息）。住户、个人、底册等带个人信息的回答
+// 服务器标了 Cache-Control: no-store，本文件也从不缓存它们（离线登记的内容由页面加密存在 IndexedDB）。
 const DATA = [/^\/api\/v1\/agri\/tasks$/, /^\/api\/v1\/agri\/reports\/[^/]+$/,
-  /^\/api\/v1\/agri\/reports\/[^/]+\/history$/, /^\/api\/v1\/devices\/mine$/];
+  /^\/api\/v1\/agri\/reports\/[^/]+\/history$/, /^\/api\/v1\/devices\/mine$/,
+  /^\/api\/v1\/population\/forms\/current$/, /^\/api\/v1\/population\/areas$/,
+  /^\/api\/v1\/population\/ledger$/];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -58,7 +62,9 @@ self.addEventListener("fetch", (event) => {
 async function networkFirst(request, cacheName, key) {
   const cache = await caches.open(cacheName);
   const network = fetch(request).then(async (response) => {
-    if (response.status === 200) await cache.put(key, response.clone());
+    if (response.status === 200 && !/no-store/i.test(response.headers.get("Cache-Control") || "")) {
+      await cache.put(key, response.clone());
+    }
     return response;
   });
   network.catch(() => {}); // 超时后才失败的请求不算未处理的错误
