@@ -26,6 +26,8 @@ EXPECTED_TYPES = {
     "registry.unit.flagged", "registry.unit.moved", "registry.unit.registered",
     "registry.unit.transferred_out", "registry.unit_form.accepted",
     "registry.unit_form.draft_saved", "registry.unit_form.returned", "registry.unit_form.submitted",
+    "registry.unit_form.opened", "registry.unit_form.review_followed",
+    "registry.unit_form.history_adopted",
     "organisation.office.recorded", "organisation.appointment.recorded",
     "organisation.appointment.ended", "organisation.reform.scoped", "organisation.reform.county_chosen",
     "organisation.plan.filed", "organisation.leading_group.recorded",
@@ -43,6 +45,10 @@ EXPECTED_TYPES = {
     "population.change.reported", "population.ledger.adjusted", "population.admin_figures.recorded",
     "population.discrepancy.explained", "population.pes.sample_drawn", "population.pes.team_assigned",
     "population.pes.check_recorded", "population.pes.matched",
+    "population.household.review_followed", "population.area_correction.submitted",
+    "population.area_correction.review_followed", "population.area_correction.returned",
+    "population.area_correction.accepted", "population.area.map_uploaded",
+    "population.personal_record.erased",
 }
 # "overdue" names a state the case passed into (became overdue); "set" and "chosen" are
 # irregular past participles (organisation.subsidy_rates.set, .reform.county_chosen). Every

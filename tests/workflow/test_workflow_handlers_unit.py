@@ -18,7 +18,7 @@ from gx_contracts.commands.workflow import AcceptCase, ApproveCase, ReturnCase
 from gx_contracts.events.agri import ReportSubmitted, TaskPublished
 from gx_contracts.events.base import Submission, event_fields
 from gx_contracts.events.organisation import ProgressReportSubmitted
-from gx_contracts.events.population import HouseholdSubmitted
+from gx_contracts.events.population import AreaCorrectionSubmitted, HouseholdSubmitted
 from gx_contracts.events.registry import UnitFormSubmitted
 from gx_contracts.ids import case_id_for
 from gx_kernel.errors import AppError, NotFound
@@ -169,9 +169,10 @@ def test_the_consumer_wants_exactly_the_payloads_it_has_handlers_for():
     # submissions open cases; a published task with a scope sets 应报 (progress)
     assert {"agri.report.submitted", "population.household.submitted",
             "registry.unit_form.submitted", "organisation.progress_report.submitted",
-            "agri.task.published"} == intake.WANTED_TYPES
+            "population.area_correction.submitted", "agri.task.published"} == intake.WANTED_TYPES
     assert set(intake.EVENT_HANDLERS) == {ReportSubmitted, HouseholdSubmitted, UnitFormSubmitted,
-                                          ProgressReportSubmitted, TaskPublished}
+                                          ProgressReportSubmitted, AreaCorrectionSubmitted,
+                                          TaskPublished}
     assert intake.wants("agri.report.submitted")
     assert not intake.wants("agri.report.returned") and not intake.wants("x.thing.submitted")
 

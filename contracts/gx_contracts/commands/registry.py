@@ -125,7 +125,9 @@ class ConfirmUnit(Command):
 
     unit_id: UUID = Field(title="单位")
     outcome: Literal["confirmed", "changed", "erroneous", "moved_out"] = Field(title="确认结果")
-    note: Note = Field("", title="说明")
+    note: Note = Field("", title="说明", description="差错、迁出时必填（原因），至多500字")
+    to_division: DivisionCode | None = Field(
+        None, title="迁入区划", description="迁出时必填：单位实际所在的区划代码（落入该县的任务底册）")
 
 
 class OpenUnitForm(Command):

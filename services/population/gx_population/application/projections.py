@@ -1,9 +1,10 @@
 """Read models of the population service, projected from its own events in the writer's
 transaction (and by `python -m gx_kernel.projections` on a rebuild).
 
-The household row's lifecycle columns (stage, status, review level, case …) are the household
-aggregate's state, written with each of its events by `repo.save_state`; the projectors write
-what the events carry. Person rows keep the events' sealed fields: never plaintext.
+The household row (lifecycle columns included) is the household aggregate folded over its own
+events (application/household_projections.py); area corrections, maps and the erasure of
+linked records are application/area_projections.py's. Person rows keep the events' sealed
+fields: never plaintext.
 """
 from __future__ import annotations
 
@@ -12,17 +13,11 @@ import uuid
 from typing import Any
 
 from gx_contracts.events.population import (
-    IDENTIFYING_FIELDS,
     AreaAssigned,
     AreaImported,
     AreaVerified,
     EnumeratorTested,
     ExamPublished,
-    HouseholdDraftSaved,
-    HouseholdReadBackConfirmed,
-    HouseholdRecheckReturned,
-    HouseholdReturned,
-    PersonErased,
     PersonRecordAccessed,
     RosterReviewed,
     RosterSaved,
@@ -33,6 +28,7 @@ from gx_kernel.projections import ProjectionRegistry
 
 from gx_population.adapters import repo
 from gx_population.adapters import survey_sql as sq
+from gx_population.application import area_projections, household_projections
 
 
 @functools.cache
@@ -83,47 +79,6 @@ def projections(s: str) -> ProjectionRegistry:
                   "recorded_by": meta.get("actor_name"), "recorded_at": e.recorded_at}
         await repo.add_roster_review(conn, s, _uuid(e.data["area_id"]), review, e.version)
 
-    @registry.on(HouseholdDraftSaved.EVENT_TYPE)
-    async def draft(conn: Any, e: StoredEvent) -> None:
-        d = e.data
-        findings = (e.metadata or {}).get("findings") or []
-        await repo.upsert_household(conn, s, d, e.version, findings)
-        await repo.replace_persons(conn, s, _uuid(d["household_id"]), d["persons"])
-
-    @registry.on(HouseholdReadBackConfirmed.EVENT_TYPE)
-    async def readback(conn: Any, e: StoredEvent) -> None:
-        d = e.data
-        await repo.update_household(conn, s, _uuid(d["household_id"]), version=e.version,
-                                    readback={k: d.get(k) for k in (
-                                        "draft_version", "confirmed_at", "enumerator", "device",
-                                        "respondent")})
-
-    @registry.on("population.household.handed_in", "population.household.submitted",
-                 "population.household.accepted")
-    async def moved(conn: Any, e: StoredEvent) -> None:
-        await repo.update_household(conn, s, _uuid(e.data["household_id"]), version=e.version)
-
-    @registry.on(HouseholdRecheckReturned.EVENT_TYPE)
-    async def recheck_returned(conn: Any, e: StoredEvent) -> None:
-        d = e.data
-        await repo.update_household(conn, s, _uuid(d["household_id"]), version=e.version,
-                                    return_reason=d["reason"], return_from_level="village",
-                                    field_notes=d.get("field_notes") or {})
-
-    @registry.on(HouseholdReturned.EVENT_TYPE)
-    async def returned(conn: Any, e: StoredEvent) -> None:
-        d = e.data
-        await repo.update_household(conn, s, _uuid(d["household_id"]), version=e.version,
-                                    return_reason=d["reason"], return_from_level=d["from_level"],
-                                    field_notes=d.get("field_notes") or {})
-
-    @registry.on(PersonErased.EVENT_TYPE)
-    async def erased(conn: Any, e: StoredEvent) -> None:
-        d = e.data
-        await repo.mark_erased(conn, s, _uuid(d["person_id"]), d["reason_code"],
-                               IDENTIFYING_FIELDS)
-        await repo.update_household(conn, s, _uuid(d["household_id"]), version=e.version)
-
     @registry.on(PersonRecordAccessed.EVENT_TYPE)
     async def accessed(conn: Any, e: StoredEvent) -> None:
         meta = e.metadata or {}
@@ -165,6 +120,8 @@ def projections(s: str) -> ProjectionRegistry:
     async def matched(conn: Any, e: StoredEvent) -> None:
         await sq.upsert_result(conn, s, e.data, e.recorded_at)
 
+    household_projections.register(registry, s)  # the household row, folded from its events
+    area_projections.register(registry, s)  # area corrections, maps, linked-record erasures
     return registry
 
 

@@ -41,7 +41,7 @@ from gx_registry.domain import records
 from gx_registry.domain.classify import classify
 from gx_registry.domain.placement import place
 from gx_registry.domain.unit import Unit
-from gx_registry.matching import engine
+from gx_registry.matching import duplicates, engine
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -137,6 +137,8 @@ async def run_import(store: Any, b: Batch, path: Path, progress: Progress | None
                         f"columns = {{{', '.join(repr(c) + ': VARCHAR' for c in _BATCH_COLS)}}})")
             con.execute("ALTER TABLE batch ALTER row_no TYPE INTEGER")
             engine.match(con, "stock", "batch")
+            if duplicates.mark(con):  # one unit twice in this batch: reported, not two units
+                await _save_errors(pool, s, duplicates.report(con, b.batch_id))
             # a branch's parent legal person, when the register has it (normalised name)
             con.execute("CREATE TABLE parents AS SELECT b.row_no, min(s.unit_id) AS parent_id "
                         "FROM batch b JOIN s ON s.norm = json_extract_string(b.classification, "
@@ -288,7 +290,7 @@ def _decide(uow: UnitOfWork, b: Batch, r: dict[str, Any], stock: dict[uuid.UUID,
     rec = {k: (r[f"b_{k}"] or None) for k in ("uscc", "name", "address", "legal_rep", "status",
                                               "reg_no", "phone", "industry_code")}
     outcome, expl = r["outcome"], engine.explain(r)
-    outcomes[outcome] += 1
+    outcomes[outcome] = outcomes.get(outcome, 0) + 1  # duplicate: only if any
     src = _source(b, r["row_no"])
     if outcome == "new":
         cl = Classification(**{**orjson.loads(r["classification"]), "parent_id": r["parent_id"]})

@@ -20,6 +20,7 @@ from gx_contracts.events.trusted import trusted_replay
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
 
+from gx_registry.application import form_projections
 from gx_registry.domain.records import FIELD_ZH
 from gx_registry.domain.tasks import task_id_for
 
@@ -129,30 +130,7 @@ def projections(s: str) -> ProjectionRegistry:
             uuid.UUID(d["round_id"]), d["period"], d["scope_division"], d["title"],
             d["opened_by"], e.recorded_at)
 
-    @registry.batch(ev.UnitFormDraftSaved.EVENT_TYPE, ev.UnitFormSubmitted.EVENT_TYPE,
-                    ev.UnitFormReturned.EVENT_TYPE, ev.UnitFormAccepted.EVENT_TYPE)
-    async def forms(conn, events: Sequence[StoredEvent]) -> None:
-        for e in events:
-            d = e.data
-            fid = uuid.UUID(d["form_id"])
-            if e.type in (ev.UnitFormDraftSaved.EVENT_TYPE, ev.UnitFormSubmitted.EVENT_TYPE):
-                await conn.execute(
-                    f"INSERT INTO {s}.unit_forms (form_id, unit_id, task_id, village_code, "
-                    f"form_version, vals, explanations, location, version) VALUES ($1,$2,$3,$4,"
-                    f"$5,$6::jsonb,$7::jsonb,$8::jsonb,$9) ON CONFLICT (form_id) DO UPDATE SET "
-                    f"vals = EXCLUDED.vals, explanations = EXCLUDED.explanations, "
-                    f"location = EXCLUDED.location, version = EXCLUDED.version",
-                    fid, uuid.UUID(d["unit_id"]) if d.get("unit_id") else None,
-                    uuid.UUID(d["task_id"]) if d.get("task_id") else None, d["village_code"],
-                    d["form_version"], _j(d["values"]), _j(d.get("explanations") or {}),
-                    _j(d.get("location")) if d.get("location") else None, e.version)
-            elif e.type == ev.UnitFormReturned.EVENT_TYPE:
-                await conn.execute(f"UPDATE {s}.unit_forms SET return_reason = $2, "
-                                   f"return_from_level = $3, version = $4 WHERE form_id = $1",
-                                   fid, d["reason"], d["from_level"], e.version)
-            else:
-                await conn.execute(f"UPDATE {s}.unit_forms SET version = $2 WHERE form_id = $1",
-                                   fid, e.version)
+    form_projections.register(registry, s)  # 基本单位情况表 rows, from the forms' own events
 
     @registry.reset
     async def reset(conn) -> None:
