@@ -46,7 +46,9 @@ except ImportError:  # pragma: no cover - the standard library does the same, ~5
     orjson = None  # type: ignore[assignment]
 
 _XID = "pg_current_xact_id()::text::bigint"
-_DIGIT_EXPONENT = re.compile(r"\d[eE]")  # a number in exponent form (or text that looks so)
+# A number in exponent form in compact JSON (a number follows ":", "," or "["; a uuid inside
+# a string does not match). Text in a string that looks so only costs an exact sizing.
+_DIGIT_EXPONENT = re.compile(r"[:,\[]-?\d+(?:\.\d+)?[eE]")
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def prepare(appends: Sequence[StreamAppend], max_event_bytes: int) -> Prepared:
     meta_json: list[str] = []
     index: dict[int, int] = {}
     meta_of: list[int] = []
+    meta_exp: list[bool] = []  # metadata with an exponent: every event sized exactly
     events: list[tuple[int, NewEvent, str]] = []
     for i, a in enumerate(appends):
         key = id(a.metadata)
@@ -136,14 +139,14 @@ def prepare(appends: Sequence[StreamAppend], max_event_bytes: int) -> Prepared:
             index[key] = len(metas)
             metas.append(telemetry.enrich_metadata(dict(a.metadata or {})))
             meta_json.append(json.dumps(metas[-1], ensure_ascii=False, default=str))
+            meta_exp.append("e+" in meta_json[-1] or "e-" in meta_json[-1])
         m = index[key]
         meta_of.append(m)
         fixed = len(meta_json[m]) + 3 * len(a.stream_id)
         for e in a.events:
             text = _dumps(e.data)
             rough = 4 * (2 * len(text) + fixed + 2 * len(e.type)) + _ROUGH_ENVELOPE
-            if rough > max_event_bytes or _DIGIT_EXPONENT.search(text) \
-                    or _DIGIT_EXPONENT.search(meta_json[m]):
+            if rough > max_event_bytes or meta_exp[m] or _DIGIT_EXPONENT.search(text):
                 check_event_size(a.stream_id, [e], metas[m], max_event_bytes)
             events.append((i, e, text))
     return Prepared(appends, events, metas, meta_json, meta_of)
