@@ -110,8 +110,10 @@ async def correct_area(area_id: uuid.UUID, cmd: CorrectArea, p: Principal = Depe
 
 
 @router.put("/areas/{area_id}/map", openapi_extra={"requestBody": {"content": {
-    "image/png": {"schema": {"type": "string", "format": "binary"}},
-    "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}})
+    "image/png": {"schema": {"type": "string", "format": "binary",
+                               "maxLength": 1_000_000}},
+    "image/jpeg": {"schema": {"type": "string", "format": "binary",
+                               "maxLength": 1_000_000}}}}})
 async def upload_map(area_id: uuid.UUID, request: Request, p: Principal = Depends(principal),
                      rt=Depends(runtime), key: str | None = IdemKey):
     """上传小区图（手绘草图，PNG 或 JPEG，请求体为图片本身）."""
