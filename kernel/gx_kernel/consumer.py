@@ -49,7 +49,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from gx_kernel import telemetry
 from gx_kernel.eventstore import ConcurrencyError
-from gx_kernel.kafka import InboundEvent, KafkaSecurity, decode
+from gx_kernel.kafka import InboundEvent, KafkaSecurity, decode, ensure_topics
 from gx_kernel.uow import AfterCommit
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,9 @@ _TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53"}
 _TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "55P03", "57014"}
 _DB_SPAN: dict[str, Any] = {"db.system": "postgresql"}
 REVOKE_WAIT_SECONDS = 30.0  # bounded: a stuck batch never holds the group's rebalance
+# bounded: aiokafka retries a commit for ever while a subscribed topic is unknown to the broker
+# (one that forgot its topics, or a topic deleted), and the subscriber would stop with it
+ACK_TIMEOUT_SECONDS = 10.0
 
 
 class TransientError(Exception):
@@ -202,8 +205,9 @@ class IdempotentConsumer:
                  fetch_max_wait_ms: int = 50, wants: Wanted | None = None,
                  accepts: Accepts | None = None,
                  transient: Classifier = is_transient, max_records: int = 200,
-                 description: str = ""):
+                 description: str = "", partitions: int = 3):
         self.pool, self.schema, self.group_id = pool, schema, group_id
+        self.partitions = partitions  # of a subscribed topic it has to create again
         self.topics, self.handler, self.bootstrap = topics, handler, bootstrap
         self._producer_factory, self.max_attempts = producer_factory, max_attempts
         self.retry_backoff, self.max_backoff, self.transient = retry_backoff, max_backoff, transient
@@ -252,13 +256,29 @@ class IdempotentConsumer:
             done = await asyncio.gather(*[self._partition(consumer, recs)
                                           for recs in partitions.values()])
             try:
-                await message.ack()
+                async with asyncio.timeout(ACK_TIMEOUT_SECONDS):
+                    await message.ack()
             except (CommitFailedError, IllegalStateError) as exc:
                 # Partition moved to another member mid-batch; it re-reads from the last
                 # committed offset and the tracking rows make that harmless.
                 log.info("consumer %s: commit skipped after rebalance: %r", self.group_id, exc)
+            except TimeoutError:
+                await self._restore_topics()
         if not all(done):
             await asyncio.sleep(self.max_backoff)  # the broker or database is away: let it be
+
+    async def _restore_topics(self) -> None:
+        """The commit hung: a subscribed topic is gone (a broker that forgot everything,
+        Tansu's restart, keeps only what is written again). Create the missing ones, empty,
+        so the next commit goes through; the records of this batch are read again after a
+        rebalance at worst, and their tracking rows make that harmless."""
+        topics = [*self.topics, *(dead_letter_topic(t) for t in self.topics)]
+        log.warning("consumer %s: offsets not committed in %.0fs; creating the subscribed "
+                    "topics the broker lacks", self.group_id, ACK_TIMEOUT_SECONDS)
+        try:
+            await ensure_topics(self.bootstrap, topics, self.partitions)
+        except Exception as exc:  # noqa: BLE001 - broker away: the next batch tries again
+            log.warning("consumer %s: topics not restored: %r", self.group_id, exc)
 
     async def _partition(self, consumer: AIOKafkaConsumer, records: list[Any]) -> bool:
         """Process one partition's records in order; on a record that could not even be

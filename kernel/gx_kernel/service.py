@@ -194,7 +194,7 @@ async def open_runtime(settings: ServiceSettings, consumers: Sequence[ConsumerSp
             handler=spec.bind(rt), bootstrap=settings.kafka_bootstrap_servers,
             producer_factory=rt.producer, max_attempts=settings.consumer_max_attempts,
             fetch_max_wait_ms=sub.fetch_max_wait_ms, wants=spec.wants, accepts=spec.accepts,
-            description=sub.description)
+            description=sub.description, partitions=settings.topic_partitions)
         await consumer.setup()
         assert rt.broker is not None
         consumer.subscribe(rt.broker)

@@ -122,6 +122,11 @@ def track(infra: Infra) -> Infra:
 
 # --- slots -------------------------------------------------------------------------------
 
+def claim_slot(data_dir: Path) -> tuple[Path, object]:
+    """A `slot-N` under `data_dir` of our own (held while the returned file stays open)."""
+    return _claim_slot(data_dir)
+
+
 def _claim_slot(data_dir: Path) -> tuple[Path, object]:
     """First `slot-N` whose lock we get; the OS drops the lock if we die."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +195,22 @@ def _stop_orphan(pgdata: Path) -> None:
         pass
 
 
-def _start_postgres(slot: Path, fresh: bool) -> tuple[subprocess.Popen, int]:
+def start_postgres(slot: Path, *, fresh: bool = False,
+                   port: int | None = None) -> tuple[subprocess.Popen, int]:
+    """The embedded PostgreSQL of `slot` (its data in `slot/pg`), once it accepts connections,
+    with the database `gxstat`. `port`: listen there (the fault tests restart it in place);
+    else a free one. Stop it with SIGINT (fast shutdown), or SIGKILL to crash it."""
+    proc, port = _start_postgres(slot, fresh, port)
+    try:
+        _run_async(_ensure_database(port))
+    except BaseException:
+        stop_process(proc, signal.SIGINT)
+        raise
+    return proc, port
+
+
+def _start_postgres(slot: Path, fresh: bool,
+                    fixed_port: int | None = None) -> tuple[subprocess.Popen, int]:
     pgdata = slot / "pg"
     _stop_orphan(pgdata)
     if fresh:
@@ -203,7 +223,7 @@ def _start_postgres(slot: Path, fresh: bool) -> tuple[subprocess.Popen, int]:
                        check=True, capture_output=True, user=user, cwd=pgdata)
     last_error: Exception | None = None
     for _ in range(3):  # a free port can be taken between picking and binding: retry
-        port = free_port()
+        port = fixed_port or free_port()
         log = open(slot / "postgres.log", "ab")  # noqa: SIM115 - closed once Popen has it
         proc = subprocess.Popen(
             [str(_pg_bin() / "postgres"), "-D", str(pgdata), "-p", str(port),
