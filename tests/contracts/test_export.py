@@ -49,6 +49,9 @@ EXPECTED_TYPES = {
     "population.area_correction.review_followed", "population.area_correction.returned",
     "population.area_correction.accepted", "population.area.map_uploaded",
     "population.personal_record.erased",
+    "gateway.user.created", "gateway.user.unlocked", "gateway.device.requested",
+    "gateway.device.request_approved", "gateway.device.request_rejected", "gateway.device.enrolled",
+    "gateway.device.revoked", "gateway.subscription.granted", "gateway.subscription.revoked",
 }
 # "overdue" names a state the case passed into (became overdue); "set" and "chosen" are
 # irregular past participles (organisation.subsidy_rates.set, .reform.county_chosen). Every

@@ -1,6 +1,6 @@
 """Event payloads of every domain and the registry ``EVENT_TYPES`` (type -> (model, schema_version))."""
 
-from . import agri, organisation, population, registry, workflow
+from . import agri, gateway, organisation, population, registry, workflow
 from .base import (
     EVENT_TYPES,
     EventMetadata,
@@ -23,6 +23,7 @@ __all__ = [
     "agri",
     "decode",
     "event_fields",
+    "gateway",
     "organisation",
     "payload_model",
     "population",

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from gx_contracts.divisions import prefix_of
+from gx_contracts.events.gateway import UserCreated
 from gx_kernel.errors import AppError, Forbidden
 from gx_kernel.eventstore import EventStore
 from gx_kernel.identity import Principal
@@ -44,9 +45,9 @@ async def create_user(rt: ServiceRuntime, creator: Principal, body: dict[str, An
 
 def _record_created(uow: UnitOfWork, row: asyncpg.Record, who: Principal | None) -> None:
     # No name or password material in the event: only what the audit needs.
-    audit.record(uow, "user", row["user_id"], who, [(
-        "gateway.user.created", {"user_id": str(row["user_id"]), "username": row["username"],
-                                 "role": row["role"], "division": row["division"]})], expected=0)
+    created = UserCreated(user_id=row["user_id"], username=row["username"], role=row["role"],
+                          division=row["division"])
+    audit.record(uow, "user", row["user_id"], who, [(created.EVENT_TYPE, created.model_dump(mode="json"))], expected=0)
 
 
 async def seed_users(pool: asyncpg.Pool, schema: str, users_list: Iterable[dict[str, str]],

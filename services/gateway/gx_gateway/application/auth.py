@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gx_contracts.divisions import contains
+from gx_contracts.events.gateway import UserUnlocked
 from gx_kernel.errors import Forbidden, NotFound, Unauthorized
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -79,9 +80,10 @@ async def unlock(rt: ServiceRuntime, admin: Principal, username: str) -> dict[st
         if not contains(admin.scope, row["division"]):
             raise Forbidden("该用户不在本级管辖范围内", code="outside_jurisdiction")
         held = await throttle.clear(uow.conn, s.schema, [rules.user_key(username)])
-        audit.record(uow, "user", row["user_id"], admin, [(
-            "gateway.user.unlocked", {"user_id": str(row["user_id"]),
-                                      "username": row["username"], "was_held": held > 0})])
+        unlocked = UserUnlocked(user_id=row["user_id"], username=row["username"],
+                                was_held=held > 0)
+        audit.record(uow, "user", row["user_id"], admin, [(unlocked.EVENT_TYPE,
+                                                           unlocked.model_dump(mode="json"))])
     return {"username": row["username"], "was_held": held > 0}
 
 

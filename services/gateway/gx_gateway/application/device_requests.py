@@ -11,6 +11,12 @@ import uuid
 from typing import Any
 
 from gx_contracts.divisions import prefix_of
+from gx_contracts.events.gateway import (
+    DeviceRequestApproved,
+    DeviceRequested,
+    DeviceRequestRejected,
+)
+from gx_contracts.types import EventPayload
 from gx_kernel.errors import Conflict, Forbidden, NotFound
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -35,10 +41,10 @@ def _with_fingerprint(row) -> dict[str, Any]:
     return {**devices.public_request(row), "fingerprint": fingerprint(bytes(row["public_key"]))}
 
 
-def _event(uow: UnitOfWork, who: Principal, request_id, event_type: str,
-           data: dict[str, Any], expected: int | None) -> None:
+def _event(uow: UnitOfWork, who: Principal, request_id, event: EventPayload,
+           expected: int | None) -> None:
     audit.record(uow, "device-request", request_id, who,
-                 [(event_type, {"request_id": str(request_id), **data})], expected)
+                 [(event.EVENT_TYPE, event.model_dump(mode="json"))], expected)
 
 
 async def request(rt: ServiceRuntime, owner: Principal, body: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +55,8 @@ async def request(rt: ServiceRuntime, owner: Principal, body: dict[str, Any]) ->
     async with audit.unit_of_work(rt) as uow:
         row = await devices.insert_request(uow.conn, rt.settings.schema, uuid.uuid4(),
                                            uuid.UUID(owner.user_id), body["label"], key)
-        _event(uow, owner, row["request_id"], "gateway.device.requested",
-               {"user_id": owner.user_id, "division": owner.scope}, 0)
+        _event(uow, owner, row["request_id"], DeviceRequested(
+            request_id=row["request_id"], user_id=owner.user_id, division=owner.scope), 0)
     return _with_fingerprint(row)
 
 
@@ -107,8 +113,8 @@ async def approve(rt: ServiceRuntime, admin: Principal, request_id: str) -> dict
         device = await enrol_in(rt, uow, admin, owner, row["label"], bytes(row["public_key"]))
         done = await devices.decide_request(uow.conn, s.schema, row["request_id"], "approved",
                                             uuid.UUID(admin.user_id), None, device["device_id"])
-        _event(uow, admin, row["request_id"], "gateway.device.request_approved",
-               {"device_id": str(device["device_id"])}, None)
+        _event(uow, admin, row["request_id"], DeviceRequestApproved(
+            request_id=row["request_id"], device_id=device["device_id"]), None)
     return _with_fingerprint(done)
 
 
@@ -120,5 +126,6 @@ async def reject(rt: ServiceRuntime, admin: Principal, request_id: str, reason: 
         done = await devices.decide_request(uow.conn, s.schema, row["request_id"], "rejected",
                                             uuid.UUID(admin.user_id), reason, None)
         # The reason stays in the table (shown to the owner), not in the event.
-        _event(uow, admin, row["request_id"], "gateway.device.request_rejected", {}, None)
+        _event(uow, admin, row["request_id"],
+               DeviceRequestRejected(request_id=row["request_id"]), None)
     return _with_fingerprint(done)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gx_contracts.divisions import contains
+from gx_contracts.events.gateway import DeviceEnrolled, DeviceRevoked
 from gx_kernel.errors import AppError, Forbidden, NotFound, Unauthorized
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -50,10 +51,10 @@ async def enrol_in(rt: ServiceRuntime, uow: UnitOfWork, admin: Principal,
     check_collector(owner)
     row = await devices.insert(uow.conn, rt.settings.schema, uuid.uuid4(), owner["user_id"],
                                label, key, uuid.UUID(admin.user_id))
-    audit.record(uow, "device", row["device_id"], admin, [(
-        "gateway.device.enrolled", {"device_id": str(row["device_id"]),
-                                    "user_id": str(owner["user_id"]),
-                                    "division": owner["division"]})], expected=0)
+    enrolled = DeviceEnrolled(device_id=row["device_id"], user_id=owner["user_id"],
+                              division=owner["division"])
+    audit.record(uow, "device", row["device_id"], admin,
+                 [(enrolled.EVENT_TYPE, enrolled.model_dump(mode="json"))], expected=0)
     return row
 
 
@@ -81,8 +82,9 @@ async def revoke(rt: ServiceRuntime, admin: Principal, device_id: str, reason: s
                                        uuid.UUID(admin.user_id))
         if revoked is None:
             return devices.public_device(row)  # already revoked: same answer, no new event
-        audit.record(uow, "device", row["device_id"], admin, [(
-            "gateway.device.revoked", {"device_id": str(row["device_id"]), "reason": reason})])
+        gone = DeviceRevoked(device_id=row["device_id"], reason=reason)
+        audit.record(uow, "device", row["device_id"], admin,
+                     [(gone.EVENT_TYPE, gone.model_dump(mode="json"))])
     return devices.public_device(revoked)
 
 

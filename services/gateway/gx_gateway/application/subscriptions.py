@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from gx_contracts.events.gateway import SubscriptionGranted, SubscriptionRevoked
 from gx_contracts.roles import Role
 from gx_kernel.errors import AppError, Forbidden, NotFound
 from gx_kernel.identity import Principal
@@ -53,11 +54,10 @@ async def change_topics(rt: ServiceRuntime, admin: Principal, username: str,
         uid = row["user_id"]
         added = await repo.grant(uow.conn, s.schema, uid, grant, uuid.UUID(admin.user_id))
         removed = await repo.revoke(uow.conn, s.schema, uid, revoke)
+        changes = ([SubscriptionGranted(user_id=uid, topic=t) for t in added]
+                   + [SubscriptionRevoked(user_id=uid, topic=t) for t in removed])
         audit.record(uow, "subscriber", uid, admin,
-                     [("gateway.subscription.granted", {"user_id": str(uid), "topic": t})
-                      for t in added]
-                     + [("gateway.subscription.revoked", {"user_id": str(uid), "topic": t})
-                        for t in removed])
+                     [(e.EVENT_TYPE, e.model_dump(mode="json")) for e in changes])
         current = await repo.topics_of(uow.conn, s.schema, uid)
     return {"username": username, "granted": added, "revoked": removed,
             "topics": [r["topic"] for r in current]}
