@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gx_kernel.kafka import KafkaSecurity
 from gx_kernel.settings import ServiceSettings
 
 from .k8s_render import pod_spec
@@ -15,10 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATIONS = [K8S / "base", K8S / "overlays" / "guangxi-prod"]
 SERVICES = ["registry", "agri", "population", "organisation", "workflow", "gateway"]
-# Settings the manifests already pass and the kernel does not read yet (SASL/TLS to Kafka):
-# see deploy/k8s/README.md, "Waiting on the kernel".
-PENDING_SETTINGS = {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
-                    "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE"}
+# How every Kafka client of a service connects (SASL/SCRAM over TLS in deploy/k8s): read by
+# the kernel's own settings class beside the service's, gx_kernel.kafka.KafkaSecurity.
+KAFKA_SETTINGS = {f.alias for f in KafkaSecurity.model_fields.values() if f.alias}
 
 
 def of_kind(docs, kind: str) -> dict[str, dict]:

@@ -80,3 +80,25 @@ def test_each_dockerfile_runs_its_service_entrypoint(name):
         f"{module} has no services/{name}/gx_{name}/main.py"
     copied = re.findall(r"^COPY\s+(\S+)", dockerfile.read_text(), flags=re.M)
     assert {"kernel/", "contracts/", f"services/{name}/"} <= set(copied)
+
+
+def test_compose_subscribers_get_only_public_topics_over_sasl(compose):
+    """The one listener outside systems reach is SASL/SCRAM with ACLs (nothing allowed without
+    one), and kafka-setup grants subscribers public topics only: never gateway.events or a .dlq."""
+    from gx_gateway.domain.topics import PUBLIC_TOPICS
+
+    kafka = compose["services"]["kafka"]
+    env = kafka["environment"]
+    protocols = dict(p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    published = {int(p.split(":")[-1].split("/")[0]) for p in kafka["ports"]}
+    listeners = {int(x.rsplit(":", 1)[1]): x.split(":", 1)[0]
+                 for x in env["KAFKA_LISTENERS"].split(",")}
+    assert {protocols[listeners[port]] for port in published} == {"SASL_PLAINTEXT"}
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    script = " ".join(compose["services"]["kafka-setup"]["command"])
+    granted = set(re.findall(r"--topic\s+([^\s;]+)", script))
+    assert granted and granted <= set(PUBLIC_TOPICS), granted
+    assert "gateway.events" not in script and ".dlq" not in script
+    operations = set(re.findall(r"--operation\s+([^\s;]+)", script))
+    assert operations == {"Read", "Describe"}  # read-only

@@ -15,8 +15,8 @@ import yaml
 
 from .k8s_facts import (
     K8S,
+    KAFKA_SETTINGS,
     KUSTOMIZATIONS,
-    PENDING_SETTINGS,
     ROOT,
     SERVICES,
     aliases,
@@ -146,7 +146,7 @@ def test_every_compose_service_has_its_deployment_service_and_budget(prod):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_deployment_env_names_are_settings_the_service_reads(prod, service):
-    known = aliases(settings_class(service)) | OTEL_SETTINGS | PENDING_SETTINGS
+    known = aliases(settings_class(service)) | OTEL_SETTINGS | KAFKA_SETTINGS
     for container in containers(prod[("Deployment", service)]):
         unknown = set(container_env(prod, container)) - known
         assert not unknown, f"{service}/{container['name']}: no such setting {unknown}"

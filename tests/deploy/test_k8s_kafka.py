@@ -14,7 +14,6 @@ import yaml
 from gx_kernel.settings import ServiceSettings
 
 from .k8s_facts import (
-    PENDING_SETTINGS,
     ROOT,
     SERVICES,
     container_env,
@@ -37,6 +36,31 @@ def expected_acls(settings, consumers) -> dict[tuple, set[str]]:
             acls[("topic", settings.topic(t), "literal")] = {"Read", "Describe"}
             acls[("topic", settings.topic(f"{t}.dlq"), "literal")] = {"Write", "Describe"}
     return acls
+
+
+def ops_view(used_topics) -> dict[tuple, set[str]]:
+    """What the gateway's ops page reads besides its own topic (gx_gateway.application.ops
+    with gx_kernel.metrics.sample_broker and gx_kernel.dlq.list_dead_letters): every domain
+    topic's end offsets (Describe), every consumer group's committed offsets (Describe), and
+    every dead-letter topic's records (Read)."""
+    acls: dict[tuple, set[str]] = {}
+    for settings, consumers in used_topics.values():
+        for kind, name, pattern in expected_acls(settings, consumers):
+            if kind == "group":
+                acls[(kind, name, pattern)] = {"Describe"}
+            elif name.endswith(".dlq"):
+                acls[(kind, name, pattern)] = {"Read", "Describe"}
+            elif kind == "topic":
+                acls.setdefault((kind, name, pattern), set()).add("Describe")
+    return acls
+
+
+def expected_for(service: str, used_topics) -> dict[tuple, set[str]]:
+    own = expected_acls(*used_topics[service])
+    if service != "gateway":
+        return own
+    view = ops_view(used_topics)
+    return {key: view.get(key, set()) | own.get(key, set()) for key in view | own}
 
 
 def granted(user: dict) -> dict[tuple, set[str]]:
@@ -83,7 +107,7 @@ def test_every_topic_a_service_uses_has_its_kafka_topic(prod, used_topics):
 def test_each_service_user_is_granted_exactly_what_its_code_uses(prod, used_topics, service):
     user = of_kind(prod, "KafkaUser")[service]
     assert user["spec"]["authentication"]["type"] == "scram-sha-512"
-    assert granted(user) == expected_acls(*used_topics[service])
+    assert granted(user) == expected_for(service, used_topics)
     env = container_env(prod, service_container(prod, service))
     assert env["KAFKA_SASL_USERNAME"] == service
     password = next(v for v in service_container(prod, service)["env"]
@@ -104,6 +128,30 @@ def test_subscribers_only_read_public_topics_and_their_own_groups(prod):
         assert acls and all(kind == "topic" and t in PUBLIC_TOPICS and pattern == "literal"
                             and ops == {"Read", "Describe"}
                             for (kind, t, pattern), ops in acls.items()), acls
+
+
+def test_internal_topics_are_written_by_the_platform_and_read_by_no_subscriber(prod):
+    """gateway.events: the gateway's user alone writes it and no user reads it (no consumer
+    follows it); a .dlq is read only by the gateway (the ops page's dead letters)."""
+    from gx_contracts.envelope import topic_for
+    from gx_contracts.events import EVENT_TYPES
+
+    from gx_gateway.domain.topics import PUBLIC_TOPICS
+
+    internal = {t for t in of_kind(prod, "KafkaTopic") if t.endswith(".dlq")}
+    internal |= {topic_for(t) for t in EVENT_TYPES} - set(PUBLIC_TOPICS)
+    assert "gateway.events" in internal and not internal & set(PUBLIC_TOPICS)
+    touching: dict[str, dict[str, set[str]]] = {}
+    for name, user in of_kind(prod, "KafkaUser").items():
+        for (kind, topic, pattern), ops in granted(user).items():
+            assert pattern == "literal" or kind == "group", (name, topic, pattern)
+            if kind == "topic" and topic in internal:
+                touching.setdefault(topic, {})[name] = ops
+    assert touching["gateway.events"] == {"gateway": {"Write", "Describe"}}
+    for topic, users in touching.items():
+        assert set(users) <= set(SERVICES), f"{topic} granted outside the platform: {users}"
+        readers = {u for u, ops in users.items() if "Read" in ops}
+        assert readers <= ({"gateway"} if topic.endswith(".dlq") else set()), (topic, readers)
 
 
 def test_kafka_is_kraft_with_three_controllers_three_brokers_and_authorization(prod):
@@ -158,8 +206,7 @@ async def test_migrate_init_container_sets_up_the_schema_and_exits(prod, infra):
     migrate = pod_spec(deployment)["initContainers"][0]
     env = container_env(prod, migrate)
     schema = f"k8s_agri_{uuid.uuid4().hex[:8]}"
-    run_env = {**os.environ, **{k: v for k, v in env.items()
-                                if k.startswith("GX_") and k not in PENDING_SETTINGS},
+    run_env = {**os.environ, **{k: v for k, v in env.items() if k.startswith("GX_")},
                "DATABASE_URL": infra.database_url, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
                "KAFKA_ENABLE_IDEMPOTENCE": "false", "OTEL_TRACES_EXPORTER": "none",
                "GX_DB_SCHEMA": schema, "GX_TOPIC_PREFIX": f"{schema}."}

@@ -15,6 +15,14 @@ PUBLIC_TOPICS: dict[str, str] = {
 }
 """Logical topic -> description. Dead-letter topics and the gateway's own audit stream
 (accounts, devices) are never granted."""
+INTERNAL_TOPICS = frozenset({"gateway.events"})
+"""The platform's own topics: names accounts (login name, role, division), never granted."""
+
+
+def grantable(name: str) -> bool:
+    """A public domain topic — never an internal one or a dead-letter topic, whatever the
+    table above says."""
+    return name in PUBLIC_TOPICS and name not in INTERNAL_TOPICS and not name.endswith(".dlq")
 
 PARTITIONER = ("murmur2 hash of the key modulo the partition count (aiokafka's default, the same "
                "as the Java client's); all events of one stream (one key) are in one partition, "
@@ -34,7 +42,7 @@ def check_topics(names: Iterable[str], field: str) -> list[str]:
     """The names, de-duplicated in order; 422 naming the field for one that is not public."""
     out: list[str] = []
     for i, name in enumerate(names):
-        if name not in PUBLIC_TOPICS:
+        if not grantable(name):
             raise AppError(422, "topic_unknown",
                            f"主题（{field}[{i}]）不存在或不可订阅：{name}；可订阅："
                            + "、".join(PUBLIC_TOPICS), field=f"{field}.{i}")
