@@ -42,6 +42,7 @@ class ProjectionRegistry:
     def __init__(self) -> None:
         self._entries: list[tuple[Projector, frozenset[str]]] = []
         self._resets: list[Reset] = []
+        self._finishes: list[Reset] = []
         self._contexts: list[Callable[[], contextlib.AbstractContextManager[Any]]] = []
         self._routed: tuple[list[Any], dict[str, tuple[int, ...]]] | None = None
 
@@ -65,6 +66,14 @@ class ProjectionRegistry:
     def reset(self, fn: Reset) -> Reset:
         """Register `fn(conn)` that empties read models (e.g. TRUNCATE) before a rebuild."""
         self._resets.append(fn)
+        return fn
+
+    def finish(self, fn: Reset) -> Reset:
+        """Register `fn(conn)` that a rebuild calls once the events are all projected (and
+        after each batch under per-batch transactions), before it commits: where a projector
+        that kept rows in `rebuild_scratch` writes them (e.g. one COPY per read-model row
+        instead of an upsert per batch). Live units of work never call it."""
+        self._finishes.append(fn)
         return fn
 
     def during_rebuild(self, factory: Callable[[], contextlib.AbstractContextManager[Any]]
@@ -119,6 +128,10 @@ class ProjectionRegistry:
 
     async def reset_all(self, conn: Any) -> None:
         for fn in self._resets:
+            await fn(conn)
+
+    async def finish_all(self, conn: Any) -> None:
+        for fn in self._finishes:
             await fn(conn)
 
 
@@ -195,6 +208,7 @@ async def _rebuild_paged(store: Any, registry: ProjectionRegistry, batch_size: i
     while True:
         batch = await store.read_all(after, batch_size)
         if not batch:
+            await registry.finish_all(conn)
             return n
         after = batch[-1].checkpoint
         await registry.apply(conn, batch)
@@ -288,10 +302,13 @@ async def _replay(reader: Any, writer: Any, schema: str, types: list[str],
                 if isinstance(events, BaseException):
                     raise events
                 if not events:
+                    if not per_batch:
+                        await registry.finish_all(writer)
                     return n
                 if per_batch:
                     async with writer.transaction():
                         await registry.apply(writer, events)
+                        await registry.finish_all(writer)
                 else:
                     await registry.apply(writer, events)
                 n += len(events)

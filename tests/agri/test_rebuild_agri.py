@@ -212,3 +212,24 @@ async def test_a_schema_from_before_0002_keeps_its_state_and_history_through_a_r
     assert result.events == 4
     async with pool.acquire() as conn:
         assert await read_models(conn, s) == before
+
+
+@pytest.mark.parametrize("one_transaction", [True, False])
+async def test_a_rebuild_past_its_memory_bound_or_per_batch_gives_the_same_rows(
+        agri, monkeypatch, one_transaction):
+    """Kept report rows written mid-rebuild (bound of 1, batches of 7 splitting the streams;
+    or each batch committed) are read back and updated as the live projection does."""
+    from gx_agri.application import projections_rebuild
+
+    await _flows(agri, period="2026-SPRING")
+    s = agri.settings.schema
+    async with agri.rt.pool.acquire() as conn:
+        before = await read_models(conn, s)
+    monkeypatch.setattr(projections_rebuild, "KEEP_REPORTS", 1)
+    store = EventStore(agri.rt.pool, s)
+    for batch_size in (7, 3):
+        result = await rebuild(store, projections(s), batch_size=batch_size,
+                               one_transaction=one_transaction)
+        assert result.events > 15
+        async with agri.rt.pool.acquire() as conn:
+            assert await read_models(conn, s) == before

@@ -136,3 +136,24 @@ async def test_during_rebuild_contexts_wrap_the_rebuild_and_never_live_apply():
     await registry.apply(None, await store.read_all())  # a unit of work's call
     await rebuild(store, registry)
     assert seen == [False, True] and inside.get() is False
+
+
+async def test_finish_runs_once_after_the_last_batch_and_never_live():
+    registry, log = ProjectionRegistry(), []
+
+    @registry.batch("b.happened")
+    async def fold(conn, events):
+        log.append(("batch", len(events)))
+
+    @registry.finish
+    async def write(conn):
+        log.append(("finish", conn))
+
+    store = InMemoryEventStore()
+    for n in range(5):
+        await store.append("s", None, [NewEvent("b.happened", {"n": n})])
+    await rebuild(store, registry, batch_size=2, conn="tx")
+    assert log == [("batch", 2), ("batch", 2), ("batch", 1), ("finish", "tx")]
+    log.clear()
+    await registry.apply("tx", await store.read_all())  # a live unit of work
+    assert log == [("batch", 5)]

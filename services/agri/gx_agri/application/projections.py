@@ -6,19 +6,17 @@ Units of work run them in the writer's transaction; `python -m gx_kernel.project
 aggregate folded over its events (`Report.load`, typed payloads through the contracts'
 decode): the review moves it follows are its own `agri.report.review_followed` events, so no
 state is written beside the events. `review_log` (the report's review history) holds the
-review-chain events those events carry.
+review-chain events those events carry. A rebuild keeps the report aggregates in memory
+across its batches and writes each row once (`projections_rebuild`).
 """
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-import orjson
 
 from gx_contracts.divisions import prefix_of
 from gx_contracts.events import decode
@@ -33,7 +31,10 @@ from gx_contracts.ids import report_id_for
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import EVENT_COLUMNS, ProjectionRegistry, event_from_row
 
-from gx_agri.adapters import repo
+from gx_agri.adapters import rebuild_sql, repo
+from gx_agri.application import projections_rebuild as rebuilding
+from gx_agri.application.projections_rebuild import dumps as _dumps
+from gx_agri.application.projections_rebuild import report_columns
 from gx_agri.domain.report import OWN_EVENTS, Report
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,13 @@ def projections(s: str) -> ProjectionRegistry:
             "scope_prefix": prefix, "deadline": t.deadline, "published_by": t.published_by,
             "village_count": len(villages), "version": e.version,
             "published_at": e.recorded_at})
-        await repo.copy_reports(conn, s, [
-            (report_id_for(t.task_id, v["code"]), t.task_id, v["code"], t.form_code,
-             t.form_version, t.period, e.recorded_at) for v in villages])
+        rows = [(report_id_for(t.task_id, v["code"]), t.task_id, v["code"], t.form_code,
+                 t.form_version, t.period, e.recorded_at) for v in villages]
+        kept = rebuilding.kept_reports(s)
+        if kept is None:
+            await repo.copy_reports(conn, s, rows)
+        else:  # a rebuild: written once folded (`finish`)
+            rebuilding.not_started(kept, rows)
 
     @registry.batch(*REPORT_EVENT_TYPES)
     async def reports(conn: Any, events: Sequence[StoredEvent]) -> None:
@@ -79,10 +84,14 @@ def projections(s: str) -> ProjectionRegistry:
         for e in events:  # report-<uuid>: one stream per report
             by_stream.setdefault(e.stream_id, []).append(e)
         by_report = {_uuid(mine[0].data["report_id"]): mine for mine in by_stream.values()}
+        kept = rebuilding.kept_reports(s)
+        if kept is not None:
+            await rebuilding.fold(conn, s, kept, by_report, _streams, _mismatch)
+            return
         rows = await repo.reports_by_id(conn, s, list(by_report))
         missing = [rid for rid in by_report if rid not in rows]
         if missing:
-            raise ProjectionMismatch(f"report events without a report row: {missing[:5]}")
+            raise _mismatch(missing)
         # a row not at the version right before its events: folded again from its whole stream
         behind = {mine[0].stream_id: mine[-1].version for rid, mine in by_report.items()
                   if rows[rid]["version"] != mine[0].version - 1}
@@ -97,8 +106,18 @@ def projections(s: str) -> ProjectionRegistry:
         await repo.save_reports(conn, s, [_row(rows[rid], rid, mine)
                                           for rid, mine in by_report.items()])
 
+    @registry.finish
+    async def write_kept(conn: Any) -> None:
+        kept = rebuilding.kept_reports(s)
+        if kept:
+            await rebuilding.flush(conn, s, kept)
+
     @registry.batch(*HISTORY_EVENT_TYPES)
     async def review_log(conn: Any, events: Sequence[StoredEvent]) -> None:
+        if rebuilding.kept_reports(s) is not None:  # a rebuild: the steps' JSON stays in SQL
+            await rebuild_sql.log_review_steps_of(conn, s, [e.id for e in events],
+                                                  ReportHistoryAdopted.EVENT_TYPE)
+            return
         # the steps as stored (validated when raised): no payload objects needed to copy them
         rows = [_log_row(e.data["report_id"], step) for e in events
                 for step in (e.data["review"] if e.type == ReportHistoryAdopted.EVENT_TYPE
@@ -128,15 +147,12 @@ def _row(row: dict[str, Any], report_id: uuid.UUID,
     report = Report.load(base, events)
     submitted_at = next((e.recorded_at for e in reversed(events)
                          if e.type == ReportSubmitted.EVENT_TYPE), row["submitted_at"])
-    st, back = report.state, report.last_return
-    return (report_id, st.status.value, events[-1].version, st.revision,
-            _dumps(report.values), _dumps(report.explanations), st.case_id,
-            st.approved_rank, _value(st.review_level),
-            back.reason_code if back else None, back.reason if back else None,
-            back.from_level.value if back else None,
-            _dumps(back.field_notes if back else {}),
-            submitted_at, events[-1].recorded_at, _value(st.accepted_level),
-            _value(st.confirmed_level))
+    cols = report_columns(report, events[-1].version, submitted_at, events[-1].recorded_at)
+    return (report_id, *cols[1:])
+
+
+def _mismatch(missing: list[uuid.UUID]) -> ProjectionMismatch:
+    return ProjectionMismatch(f"report events without a report row: {missing[:5]}")
 
 
 def _log_row(report_id: str, step: dict[str, Any]) -> tuple[Any, ...]:
@@ -148,17 +164,6 @@ def _log_row(report_id: str, step: dict[str, Any]) -> tuple[Any, ...]:
 
 def _datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # e.g. an integer beyond 64 bits
-        return json.dumps(value, ensure_ascii=False)
-
-
-def _value(level: Any) -> str | None:
-    return level.value if level is not None else None
 
 
 def _uuid(value: Any) -> uuid.UUID:
