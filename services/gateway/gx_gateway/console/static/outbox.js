@@ -4,10 +4,13 @@
 // 所以由页面而不是 service worker 发送（私钥只给页面用）。
 // 状态：queued 待发送 / sending 发送中 / done 已提交 / failed 失败（原因）。
 // 每项有类别 kind：agri.report（农业报表，默认）、population.household（住户登记：保存→回读确认→交表，
-// 每步一个幂等键）、population.change（人口变动报告）；人口调查的项目内容以密文保存（outbox_population.js）。
+// 每步一个幂等键）、population.change（人口变动报告）、registry.unit_form（基本单位情况表：打开→保存→
+// 上报，outbox_registry.js）；人口调查与情况表的内容以密文保存（outbox_population.js、outbox_sealed.js）。
 import { api, newKey, session } from "./api.js";
 import { deleteItem, dropDraft, getItem, itemsOf, putItem } from "./store.js";
-import { POPULATION_SENDERS, tidyPopulation } from "./outbox_population.js";
+import { POPULATION_SENDERS } from "./outbox_population.js";
+import { REGISTRY_SENDERS } from "./outbox_registry.js";
+import { tidySealed } from "./outbox_sealed.js";
 
 export const STATE_ZH = { queued: "待发送", sending: "发送中", done: "已提交", failed: "失败" };
 const BACKOFF_S = [3, 10, 30, 60, 120, 300];
@@ -49,7 +52,7 @@ export async function enqueue(user, report, body, title) {
   return item;
 }
 
-// 放入一项已备好的条目（人口调查：outbox_population.js 备好、已加密）；replaces 中的旧项（被这次
+// 放入一项已备好的条目（人口调查、情况表：outbox_population.js、outbox_registry.js 备好、已加密）；replaces 中的旧项（被这次
 // 改正取代的失败项）同时移除。
 export async function enqueueItem(item, replaces = []) {
   for (const id of replaces) await deleteItem(id);
@@ -74,7 +77,7 @@ const AGRI = {
   },
   finish: (item) => dropDraft(item.username, item.reportId),
 };
-const SENDERS = { "agri.report": AGRI, ...POPULATION_SENDERS };
+const SENDERS = { "agri.report": AGRI, ...POPULATION_SENDERS, ...REGISTRY_SENDERS };
 
 async function send(item) {
   const sender = SENDERS[item.kind || "agri.report"];
@@ -124,7 +127,7 @@ export function sendNow(id) {
   });
 }
 
-// 被拒绝的人口调查条目原样再发一次（拒绝原因已消除时，如考试通过、分配到小区之后）
+// 被拒绝的加密条目（人口调查、情况表）原样再发一次（拒绝原因已消除时，如考试通过、分配到小区之后）
 export async function retryItem(id) {
   const item = await getItem(id);
   if (!item || item.state !== "failed" || !SENDERS[item.kind] || !SENDERS[item.kind].rekey) return;
@@ -149,7 +152,8 @@ export function drain({ now = false } = {}) {
       if (item.state === "queued" && item.nextAt > Date.now() && !now) continue;
       try { await send(item); } catch (err) { if (retryable(err)) break; }
     }
-    await tidyPopulation(s.user.username).catch(() => {});
+    // 保存期限与密钥销毁（人口调查与情况表一起算：还有任何一份加密内容时密钥留着）
+    await tidySealed(s.user.username).catch(() => {});
   }, { ifAvailable: true }).finally(schedule);
 }
 

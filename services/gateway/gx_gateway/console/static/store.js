@@ -1,11 +1,11 @@
 // 本机存储（IndexedDB "gx-offline"）：填报中的内容（drafts，每次输入自动保存）、发件箱（outbox，
-// 离线时的提交）、人口调查的本机草稿（popdrafts）与加密它们的密钥（vault，见 vault.js）。都按账号
-// 分开。网络不好时输入不会丢：重新打开页面从这里恢复。人口调查的个人信息（姓名、身份号码等）只以
-// 密文存放（vault.js），服务器接受后即删除。
+// 离线时的提交）、人口调查的本机草稿（popdrafts）、名录库基本单位情况表的本机草稿（regdrafts）与
+// 加密它们的密钥（vault，见 vault.js）。都按账号分开。网络不好时输入不会丢：重新打开页面从这里恢复。人口调查的个人信息（姓名、身份号码等）只以
+// 密文存放（vault.js），单位情况表的单位名称、法定代表人、电话等也是；服务器接受后即删除。
 
 const DB = "gx-offline";
-const VERSION = 2; // 2：增加 popdrafts 与 vault
-const STORES = { drafts: ["username", "reportId"], outbox: "id", popdrafts: "id", vault: "username" };
+const VERSION = 3; // 2：增加 popdrafts 与 vault；3：增加 regdrafts
+const STORES = { drafts: ["username", "reportId"], outbox: "id", popdrafts: "id", vault: "username", regdrafts: "id" };
 
 let opening = null;
 function idb() {
@@ -59,6 +59,16 @@ export const putPopDraft = (d) => tx("popdrafts", "readwrite", (s) => s.put({ ..
 export const deletePopDraft = (id) => tx("popdrafts", "readwrite", (s) => s.delete(id));
 export async function popDraftsOf(username) {
   const all = (await tx("popdrafts", "readonly", (s) => s.getAll())) || [];
+  return all.filter((x) => x.username === username).sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+}
+
+// —— 基本单位情况表的本机草稿：{id, username, taskId, formId, formVersion, villageCode, defVersion, title,
+// sealed（密文：填写的值、说明、定位）, savedAt}；标题与其余字段不含单位名称、负责人、电话
+export const getRegDraft = (id) => tx("regdrafts", "readonly", (s) => s.get(id));
+export const putRegDraft = (d) => tx("regdrafts", "readwrite", (s) => s.put({ ...d, savedAt: new Date().toISOString() }));
+export const deleteRegDraft = (id) => tx("regdrafts", "readwrite", (s) => s.delete(id));
+export async function regDraftsOf(username) {
+  const all = (await tx("regdrafts", "readonly", (s) => s.getAll())) || [];
   return all.filter((x) => x.username === username).sort((a, b) => a.savedAt.localeCompare(b.savedAt));
 }
 

@@ -10,10 +10,15 @@ const NETWORK_WAIT_MS = 4000; // 弱网：超过这个时间先用缓存，网�
 // 可离线查看的接口（只读）：任务列表、报表（含表式与上次审核结果）、处理记录、本机证书状态、目录；
 // 人口调查：当年表式、调查小区列表、台账（都不含个人信息）。住户、个人、底册等带个人信息的回答
 // 服务器标了 Cache-Control: no-store，本文件也从不缓存它们（离线登记的内容由页面加密存在 IndexedDB）。
+// 名录库：基本单位情况表的表式、本人的任务底册（单位名称、信用代码、地址——名录库的登记资料，不含
+// 法定代表人与电话）与网格列表；填过的表（/registry/forms/{id}，有负责人、电话）不缓存。
 const DATA = [/^\/api\/v1\/agri\/tasks$/, /^\/api\/v1\/agri\/reports\/[^/]+$/,
   /^\/api\/v1\/agri\/reports\/[^/]+\/history$/, /^\/api\/v1\/devices\/mine$/,
   /^\/api\/v1\/population\/forms\/current$/, /^\/api\/v1\/population\/areas$/,
-  /^\/api\/v1\/population\/ledger$/];
+  /^\/api\/v1\/population\/ledger$/, /^\/api\/v1\/registry\/forms\/definition$/,
+  /^\/api\/v1\/registry\/tasks$/, /^\/api\/v1\/registry\/grids$/];
+// 打开一页时顺便缓存离线还要用的回答：看过任务底册，离线时就能打开其中任务的情况表（要表式）
+const WARM = { "/api/v1/registry/tasks": ["/api/v1/registry/forms/definition"] };
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -54,8 +59,20 @@ self.addEventListener("fetch", (event) => {
     if (!user) return;
     const key = `${url.pathname}${url.search}${url.search ? "&" : "?"}__gx_user=${encodeURIComponent(user)}`;
     event.respondWith(networkFirst(req, DATA_CACHE, key));
+    for (const path of WARM[url.pathname] || []) event.waitUntil(warm(req, path, user));
   }
 });
+
+// 以同一用户的令牌取一个只读回答放进缓存（网络不通时什么也不做）
+async function warm(request, path, user) {
+  try {
+    const response = await fetch(path, { headers: { Accept: "application/json",
+      Authorization: request.headers.get("Authorization") } });
+    if (response.status === 200 && !/no-store/i.test(response.headers.get("Cache-Control") || "")) {
+      await (await caches.open(DATA_CACHE)).put(`${path}?__gx_user=${encodeURIComponent(user)}`, response);
+    }
+  } catch { /* 离线：下次再取 */ }
+}
 
 // 先网络：成功（200）就更新缓存并返回；网络失败或超时则返回缓存（带 X-Gx-Cache 头，页面据此提示
 // 「离线数据」）；都没有时网络失败照常失败（页面显示网络错误）。
