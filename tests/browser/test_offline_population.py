@@ -8,6 +8,7 @@ offline lands once."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import asyncpg
 import httpx
@@ -210,6 +211,7 @@ async def test_offline_registration_with_read_back_lands_once(pop, browser, size
         await _no_plaintext(page, expect_key=True)
         assert await _households(pop, no) == 0
 
+        online = dt.datetime.now(dt.UTC)
         await ctx.set_offline(False)
         await expect(page.locator("#outbox-list li", has_text=f"第{no}户")).to_have_attribute(
             "data-state", "done", timeout=20000)
@@ -231,7 +233,16 @@ async def test_offline_registration_with_read_back_lands_once(pop, browser, size
             r = await c.get(f"/api/v1/population/households?area_id={pop.areas[AREA1]}", headers=h)
             hid = next(x["household_id"] for x in r.json()["items"] if x["household_no"] == no)
             rb = await c.get(f"/api/v1/population/households/{hid}/readback", headers=h)
+            record = (await c.get(f"/api/v1/population/households/{hid}", headers=h)).json()["readback"]
         assert rb.json()["text"] == shown
+        # the confirmation's time is the phone's (offline, before the hand-in reached the server),
+        # the server's receive time beside it, and the phone's digest of the read-back checked
+        assert dt.datetime.fromisoformat(record["confirmed_at"]) < online
+        assert dt.datetime.fromisoformat(record["received_at"]) >= online - dt.timedelta(seconds=1)
+        assert record["readback_digest"], record
+        await page.goto(f"/#/population/household/{hid}")
+        await expect(page.locator("#pop-readback-record")).to_contain_text("服务器收到")
+        await expect(page.locator("#pop-readback-record")).to_contain_text("回读内容摘要已核对")
         assert not page.errors, page.errors
     finally:
         await ctx.close()

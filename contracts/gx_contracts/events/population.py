@@ -36,6 +36,7 @@ __all__ = [
     "PopulationLifecycleSnapshot", "HouseholdReviewFollowed", "AreaProposal",
     "AreaCorrectionSubmitted", "AreaCorrectionReviewFollowed", "AreaCorrectionReturned",
     "AreaCorrectionAccepted", "AreaMapUploaded", "PersonalRecordErased",
+    "AdoptedPerson", "HouseholdHistoryAdopted",
 ]
 
 SUBJECT_KIND = "population.household"
@@ -215,11 +216,17 @@ class HouseholdReadBackConfirmed(EventPayload):
 
     household_id: UUID
     draft_version: int = Field(ge=1, description="确认的是哪一版登记内容（住户流的版本号）")
-    confirmed_at: AwareDatetime
+    confirmed_at: AwareDatetime = Field(
+        description="确认时间：手机记录的时间（离线时早于交表）；旧手机未发送时为服务器收到的时间")
     enumerator: str = Field(max_length=64)
     device: str | None = Field(None, max_length=128)
     respondent: Literal["head", "member", "other"] = Field(
         description="确认人：户主本人、本户其他成员、其他知情人")
+    received_at: AwareDatetime | None = Field(None, description="服务器收到确认的时间")
+    readback_digest: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="手机上回读文字（身份号码遮蔽）的 SHA-256，服务器已核对与登记内容一致；"
+                    "以服务密钥 HMAC 后记录（可复核，不能据以猜测内容）")
 
 
 @event("population.household.handed_in", 1)
@@ -310,12 +317,14 @@ class PersonRecordAccessed(EventPayload):
 from .population_review import (  # noqa: E402
     AREA_CORRECTION_KIND,
     MAP_CONTENT_TYPES,
+    AdoptedPerson,
     AreaCorrectionAccepted,
     AreaCorrectionReturned,
     AreaCorrectionReviewFollowed,
     AreaCorrectionSubmitted,
     AreaMapUploaded,
     AreaProposal,
+    HouseholdHistoryAdopted,
     HouseholdReviewFollowed,
     PersonalRecordErased,
     PopulationLifecycleSnapshot,

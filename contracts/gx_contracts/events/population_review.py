@@ -11,7 +11,7 @@ population stream alone.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, Field
 from ..divisions import Level
 from ..types import DivisionCode, EventPayload, FieldNotes, Revision
 from .base import Submission, event
-from .population import AreaCode
+from .population import AreaCode, PersonEntry
 
 AREA_CORRECTION_KIND = "population.area_correction"
 """``Submission.subject_kind`` of a sample area's correction (调查小区核实更正)."""
@@ -58,6 +58,41 @@ class HouseholdReviewFollowed(EventPayload):
     household_id: UUID
     review: PopulationReviewStep
     moved: PopulationLifecycleSnapshot | None = None
+
+
+class AdoptedPerson(PersonEntry):
+    """一人的个人表，按并入时的行（已删除的人员只余代码与计数）."""
+
+    position: int = Field(ge=0, le=999)
+    erased: bool = False
+    erasure_reason: str | None = Field(None, pattern=r"^E[0-9]{2}$")
+
+
+@event("population.household.history_adopted", 1)
+class HouseholdHistoryAdopted(EventPayload):
+    """住户表并入事件流：written once by migration 0005 for households from before
+    ``review_followed`` existed, whose lifecycle state (审核层级、案卷、验收) lived only in the read
+    model; carries the row as it stood (identifying fields sealed), so a rebuild loses nothing."""
+
+    household_id: UUID
+    area_id: UUID
+    area_code: AreaCode
+    village_code: DivisionCode
+    survey_year: int = Field(ge=2020, le=2100)
+    household_no: str = Field(min_length=1, max_length=20)
+    form_version: str = Field(max_length=16)
+    enumerator: str = Field(max_length=64)
+    household: dict[str, Any] = Field(default_factory=dict)
+    findings: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
+    persons: list[AdoptedPerson] = Field(default_factory=list, max_length=100)
+    stage: Literal["registering", "handed_in", "in_chain"]
+    standing: PopulationLifecycleSnapshot
+    draft_version: int = Field(ge=0)
+    readback_version: int | None = Field(None, ge=1)
+    readback: dict[str, Any] | None = None
+    return_reason: str | None = Field(None, max_length=1000)
+    return_from_level: Level | None = None
+    field_notes: FieldNotes = Field(default_factory=dict)
 
 
 class AreaProposal(EventPayload):

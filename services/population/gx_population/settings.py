@@ -17,3 +17,6 @@ class PopulationSettings(ServiceSettings):
     # 小区图: the largest sketch accepted (bytes); keep it below the edges' GX_MAX_BODY_BYTES
     map_max_bytes: int = Field(1_000_000, alias="GX_POPULATION_MAP_MAX_BYTES", ge=1024,
                                le=10 * 1024 * 1024)
+    # 回读确认: how far the phone's confirmation time may run ahead of the server's clock
+    readback_clock_skew: int = Field(300, alias="GX_POPULATION_READBACK_CLOCK_SKEW", ge=0,
+                                     le=3600)

@@ -65,11 +65,17 @@ async def insert_area(conn, s: str, d: dict[str, Any], version: int) -> None:
         d["name"], d["urban_rural_code"], version)
 
 
-async def area(conn, s: str, area_id: uuid.UUID, lock: bool = False) -> dict[str, Any] | None:
+async def area(conn, s: str, area_id: uuid.UUID, lock: bool = False,
+               certified_user: str | None = None) -> dict[str, Any] | None:
+    """The area with its enumerators; with `certified_user`, also `certified`: whether that
+    user passed the area's survey-year test (the registration gate, in the same round trip)."""
+    cert = (f", (SELECT passed FROM {s}.certifications c WHERE c.user_id = $2"
+            f" AND c.survey_year = a.survey_year) AS certified" if certified_user else "")
     row = await conn.fetchrow(
         f"SELECT a.*, coalesce((SELECT array_agg(username ORDER BY username) FROM"
-        f" {s}.area_enumerators e WHERE e.area_id = a.area_id), '{{}}') AS enumerators"
-        f" FROM {s}.areas a WHERE a.area_id = $1" + (" FOR UPDATE OF a" if lock else ""), area_id)
+        f" {s}.area_enumerators e WHERE e.area_id = a.area_id), '{{}}') AS enumerators{cert}"
+        f" FROM {s}.areas a WHERE a.area_id = $1" + (" FOR UPDATE OF a" if lock else ""),
+        area_id, *([certified_user] if certified_user else []))
     return _dict(row, "buildings", "roster", "roster_reviews", "correction", "map")
 
 
@@ -109,40 +115,52 @@ async def update_area(conn, s: str, area_id: uuid.UUID, **cols: Any) -> None:
 _HH_JSON = ("readback", "household", "findings", "field_notes")
 
 
-async def household(conn, s: str, household_id: uuid.UUID,
-                    lock: bool = False) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT * FROM {s}.households WHERE household_id = $1"
-                              + (" FOR UPDATE" if lock else ""), household_id)
-    return _dict(row, *_HH_JSON)
+async def household(conn, s: str, household_id: uuid.UUID, lock: bool = False,
+                    with_area_name: bool = False) -> dict[str, Any] | None:
+    """The household row; `with_area_name` adds its area's name (`area_name`) in the same
+    round trip."""
+    if with_area_name:
+        q = (f"SELECT h.*, a.name AS area_name FROM {s}.households h JOIN {s}.areas a"
+             f" ON a.area_id = h.area_id WHERE h.household_id = $1"
+             + (" FOR UPDATE OF h" if lock else ""))
+    else:
+        q = (f"SELECT * FROM {s}.households WHERE household_id = $1"
+             + (" FOR UPDATE" if lock else ""))
+    return _dict(await conn.fetchrow(q, household_id), *_HH_JSON)
 
 
-async def upsert_household(conn, s: str, d: dict[str, Any], version: int, findings: list) -> None:
-    await conn.execute(
-        f"INSERT INTO {s}.households (household_id, area_id, area_code, village_code,"
+async def upsert_household(conn, s: str, d: dict[str, Any], version: int,
+                           findings: list) -> dict[str, Any]:
+    """The household row and its person rows for a saved draft, in one round trip; the row as
+    it is afterwards (what the projection folds the draft onto)."""
+    ids = [uuid.UUID(str(p["person_id"])) for p in d["persons"]]
+    row = await conn.fetchrow(
+        f"WITH hh AS (INSERT INTO {s}.households (household_id, area_id, area_code, village_code,"
         f" survey_year, household_no, form_version, enumerator, version, draft_version,"
         f" household, findings, person_count)"
         f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9,$10,$11,$12)"
         f" ON CONFLICT (household_id) DO UPDATE SET form_version = $7, version = $9,"
         f" draft_version = $9, household = $10, findings = $11, person_count = $12,"
-        f" updated_at = now()",
+        f" updated_at = now() RETURNING *),"
+        # the household's current persons: others leave (erased persons keep their row)
+        f" gone AS (DELETE FROM {s}.persons WHERE household_id = $1 AND erased_at IS NULL"
+        f" AND NOT (person_id = ANY($13::uuid[]))),"
+        f" ps AS (INSERT INTO {s}.persons (person_id, household_id, position, fields, sex,"
+        f" age_band) SELECT u.pid, (SELECT household_id FROM hh), u.pos, u.f, u.sex, u.band"
+        f" FROM unnest($13::uuid[], $14::jsonb[], $15::text[], $16::text[], $17::int[])"
+        f" AS u(pid, f, sex, band, pos)"
+        f" ON CONFLICT (person_id) DO UPDATE SET position = excluded.position,"
+        f" fields = CASE WHEN {s}.persons.erased_at IS NULL THEN excluded.fields"
+        f" ELSE {s}.persons.fields END, sex = excluded.sex, age_band = excluded.age_band)"
+        f" SELECT * FROM hh",
         uuid.UUID(str(d["household_id"])), uuid.UUID(str(d["area_id"])), d["area_code"],
-        d["village_code"], d["survey_year"], d["household"].get("household_no", ""),
+        d["village_code"], d["survey_year"],
+        d.get("household_no") or d["household"].get("household_no", ""),
         d["form_version"], d["enumerator"], version, _j(d["household"]), _j(findings),
-        len(d["persons"]))
-
-
-async def replace_persons(conn, s: str, household_id: uuid.UUID, persons: Sequence[dict]) -> None:
-    """The household's current person rows (erased persons keep their erased row)."""
-    ids = [uuid.UUID(str(p["person_id"])) for p in persons]
-    await conn.execute(f"DELETE FROM {s}.persons WHERE household_id = $1 AND erased_at IS NULL"
-                       f" AND NOT (person_id = ANY($2::uuid[]))", household_id, ids)
-    await conn.executemany(
-        f"INSERT INTO {s}.persons (person_id, household_id, position, fields, sex, age_band)"
-        f" VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (person_id) DO UPDATE SET position = $3,"
-        f" fields = CASE WHEN {s}.persons.erased_at IS NULL THEN $4 ELSE {s}.persons.fields END,"
-        f" sex = $5, age_band = $6",
-        [(pid, household_id, i, _j(p["fields"]), p["fields"].get("sex"), p.get("age_band"))
-         for i, (pid, p) in enumerate(zip(ids, persons))])
+        len(d["persons"]), ids, [_j(p["fields"]) for p in d["persons"]],
+        [p["fields"].get("sex") for p in d["persons"]], [p.get("age_band") for p in d["persons"]],
+        [p.get("position", i) for i, p in enumerate(d["persons"])])
+    return _dict(row, *_HH_JSON)  # type: ignore[return-value]
 
 
 async def persons_with_keys(conn, s: str, household_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -73,11 +73,17 @@ def cipher(rt: ServiceRuntime, conn: Any) -> PersonCipher:
 def private_digest(rt: ServiceRuntime, payload: Any) -> str:
     """A keyed digest of a request that holds personal data: the idempotency record keeps
     this, never a plain hash someone could test guesses against."""
-    master_keys(rt)
-    key = hashlib.sha256(b"gx-population/idempotency/"
-                         + state(rt).master_key_text.encode()).digest()
     body = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
+    return keyed_digest(rt, "idempotency", body)
+
+
+def keyed_digest(rt: ServiceRuntime, purpose: str, data: bytes) -> str:
+    """HMAC-SHA256 of `data` under a key derived from the master key for `purpose`: kept where
+    a plain digest of personal data would let anyone test guesses against it."""
+    master_keys(rt)
+    key = hashlib.sha256(f"gx-population/{purpose}/".encode()
+                         + state(rt).master_key_text.encode()).digest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def unit_of_work(rt: ServiceRuntime, p: Principal, key: str | None, payload: Any) -> UnitOfWork:

@@ -24,6 +24,7 @@ from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
 
 from gx_population.adapters import repo
+from gx_population.application import household_projections
 from gx_population.application.access import projections
 from gx_population.domain.area_correction import AreaCorrection
 from gx_population.domain.household import Household, review_step
@@ -76,7 +77,10 @@ async def _load(conn: asyncpg.Connection, s: str, kind: str,
                 subject_id: uuid.UUID) -> Household | AreaCorrection | None:
     if kind == SUBJECT_KIND:
         row = await repo.household(conn, s, subject_id, lock=True)
-        return Household.from_row(row) if row else None
+        if row is None:
+            return None
+        household_projections.remember(conn, row)  # its projections fold onto this row
+        return Household.from_row(row)
     area = await conn.fetchval(f"SELECT area_id FROM {s}.areas WHERE correction_id = $1",
                                subject_id)
     row = await repo.area(conn, s, area, lock=True) if area else None

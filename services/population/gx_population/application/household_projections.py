@@ -10,6 +10,7 @@ the same rows. `register(registry, schema)` adds these projectors to a registry.
 """
 from __future__ import annotations
 
+import contextvars
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from gx_contracts.events.population import (
     HouseholdAccepted,
     HouseholdDraftSaved,
     HouseholdHandedIn,
+    HouseholdHistoryAdopted,
     HouseholdReadBackConfirmed,
     HouseholdRecheckReturned,
     HouseholdReturned,
@@ -35,7 +37,28 @@ from gx_population.domain.household import Household
 HOUSEHOLD_EVENTS = tuple(m.EVENT_TYPE for m in (  # type: ignore[attr-defined]
     HouseholdDraftSaved, HouseholdReadBackConfirmed, HouseholdHandedIn,
     HouseholdRecheckReturned, HouseholdSubmitted, HouseholdReviewFollowed, HouseholdReturned,
-    HouseholdAccepted, PersonErased))
+    HouseholdAccepted, PersonErased, HouseholdHistoryAdopted))
+
+
+# The row a command has just read (locked) in its transaction, so the projection of its events
+# folds onto it without reading it again: (connection, {household id: row}). Only ever used on
+# the same connection and for the row's next version; anything else reads the row.
+_known: contextvars.ContextVar[tuple[Any, dict[uuid.UUID, dict[str, Any]]] | None] = \
+    contextvars.ContextVar("gx_population_known_households", default=None)
+
+
+def remember(conn: Any, row: dict[str, Any]) -> None:
+    """The household row as this transaction read it under its lock."""
+    known = _known.get()
+    if known is None or known[0] is not conn:
+        known = (conn, {})
+        _known.set(known)
+    known[1][row["household_id"]] = row
+
+
+async def _row_before(conn: Any, s: str, hid: uuid.UUID, version: int) -> dict[str, Any] | None:
+    """The row just before event `version`: remembered by this transaction, else read."""
+    return _known_row(conn, hid, version) or await repo.household(conn, s, hid)
 
 
 def _lv(level: Any) -> str | None:
@@ -58,12 +81,18 @@ async def project_household(conn: Any, s: str, e: StoredEvent) -> None:
     hid = uuid.UUID(str(e.data["household_id"]))
     extra: dict[str, Any] = {}
     if isinstance(payload, HouseholdDraftSaved):
-        await repo.upsert_household(conn, s, e.data, e.version,
-                                    (e.metadata or {}).get("findings") or [])
-        await repo.replace_persons(conn, s, hid, e.data["persons"])
-    elif isinstance(payload, HouseholdReadBackConfirmed):
+        # the row after the upsert already holds this draft's version: fold from the one before
+        row = await repo.upsert_household(conn, s, e.data, e.version,
+                                          (e.metadata or {}).get("findings") or [])
+        hh = Household.from_row(row)
+        hh.apply(payload, e.version)  # type: ignore[arg-type]
+        hh.version = e.version
+        await _write(conn, s, hh, row, {})
+        return
+    if isinstance(payload, HouseholdReadBackConfirmed):
         extra["readback"] = {k: e.data.get(k) for k in (
-            "draft_version", "confirmed_at", "enumerator", "device", "respondent")}
+            "draft_version", "confirmed_at", "enumerator", "device", "respondent",
+            "received_at", "readback_digest")}
     elif isinstance(payload, HouseholdRecheckReturned):
         extra.update(return_reason=payload.reason, return_from_level="village",
                      field_notes=dict(payload.field_notes))
@@ -73,13 +102,51 @@ async def project_household(conn: Any, s: str, e: StoredEvent) -> None:
     elif isinstance(payload, HouseholdReturned):
         extra.update(return_reason=payload.reason, return_from_level=payload.from_level.value,
                      field_notes=dict(payload.field_notes))
-    row = await repo.household(conn, s, hid)
+    row = await _row_before(conn, s, hid, e.version)
     if row is None:  # a stream that does not start with a draft: nothing to project onto
         return
     hh = Household.from_row(row)
     hh.apply(payload, e.version)  # type: ignore[arg-type]
     hh.version = e.version
-    await repo.update_household(conn, s, hid, **columns(hh), **extra)
+    await _write(conn, s, hh, row, extra)
+
+
+async def _adopt(conn: Any, s: str, a: HouseholdHistoryAdopted, e: StoredEvent) -> None:
+    """The row (and its person rows) exactly as the adoption event carries it: also for a
+    household whose older events never reached the read model."""
+    d = a.model_dump(mode="json")
+    persons = sorted(d["persons"], key=lambda p: p["position"])
+    row = await repo.upsert_household(conn, s, {**d, "persons": persons}, e.version,
+                                      d["findings"])
+    for p in a.persons:
+        if p.erased:
+            await repo.mark_erased(conn, s, p.person_id, p.erasure_reason or "E99",
+                                   IDENTIFYING_FIELDS)
+    hh = Household.from_row(row)
+    hh.apply(a, e.version)
+    hh.version = e.version
+    await _write(conn, s, hh, row, {
+        "household": d["household"], "readback": d["readback"], "return_reason": a.return_reason,
+        "return_from_level": d["return_from_level"], "field_notes": d["field_notes"]})
+
+
+def _known_row(conn: Any, hid: uuid.UUID, version: int) -> dict[str, Any] | None:
+    known = _known.get()
+    row = known[1].get(hid) if known is not None and known[0] is conn else None
+    return row if row is not None and row["version"] == version - 1 else None
+
+
+async def _write(conn: Any, s: str, hh: Household, row: dict[str, Any],
+                 extra: dict[str, Any]) -> None:
+    """Write the folded columns (only those that differ from the row) and remember the row
+    as it now is, for the next event of the same transaction."""
+    cols = {**columns(hh), **extra}
+    changed = {k: v for k, v in cols.items() if row.get(k) != v}
+    if changed:
+        await repo.update_household(conn, s, hh.household_id, **changed)
+    known = _known.get()
+    if known is not None and known[0] is conn:
+        known[1][hh.household_id] = {**row, **cols}
 
 
 def register(registry: ProjectionRegistry, s: str) -> ProjectionRegistry:

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from gx_contracts.commands.population import ConfirmReadBack, HandIn, Recheck, SaveHousehold
+from gx_contracts.commands.population import HandIn, Recheck, SaveHousehold
 from gx_contracts.divisions import contains
 from gx_contracts.events.population import IDENTIFYING_FIELDS, PersonEntry
 from gx_kernel.errors import AppError, Forbidden, NotFound
@@ -20,16 +20,19 @@ from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
 
 from gx_population.adapters import repo
+from gx_population.api.readback_models import ConfirmReadBackOnPhone
+from gx_population.application import household_projections
 from gx_population.application.access import (
     NS,
     cipher,
     jurisdiction,
+    keyed_digest,
     metadata,
     private_digest,
     require_role,
     unit_of_work,
 )
-from gx_population.domain import forms
+from gx_population.domain import forms, readback
 from gx_population.domain.household import Household, HouseholdRuleError
 from gx_population.privacy.deidentify import age_band
 from gx_population.privacy.keys import StoredKey
@@ -45,8 +48,10 @@ def rule_error(e: HouseholdRuleError) -> AppError:
     return AppError(e.status, e.code, e.message)
 
 
-async def area_for(conn: Any, s: str, p: Principal, area_id: uuid.UUID) -> dict[str, Any]:
-    area = await repo.area(conn, s, area_id)
+async def area_for(conn: Any, s: str, p: Principal, area_id: uuid.UUID,
+                   with_certification: bool = False) -> dict[str, Any]:
+    area = await repo.area(conn, s, area_id,
+                           certified_user=p.user_id if with_certification else None)
     if area is None or not contains(jurisdiction(p), area["village_code"]):
         raise NotFound("调查小区", str(area_id))
     return area
@@ -56,8 +61,12 @@ async def require_enumerator(conn: Any, s: str, p: Principal, area: dict[str, An
     """认证与分配: certified for the area's survey year and assigned to the area (403 else)."""
     require_role(p, {ENUMERATOR}, "登记住户（须为经培训考试合格的网格员调查员）")
     year = area["survey_year"]
-    cert = await repo.certification(conn, s, p.user_id, year)
-    if cert is None or not cert["passed"]:
+    if "certified" in area:  # read with the area (area_for(..., with_certification=True))
+        passed = bool(area["certified"])
+    else:
+        cert = await repo.certification(conn, s, p.user_id, year)
+        passed = cert is not None and cert["passed"]
+    if not passed:
         raise Forbidden(f"您尚未取得{year}年度调查员资格（培训考试未通过或未参加），不能登记住户",
                         code="enumerator_not_certified")
     if p.username not in (area.get("enumerators") or []):
@@ -105,10 +114,12 @@ async def save_household(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID,
     async with unit_of_work(rt, p, key, digest) as uow:
         if uow.replayed:
             return uow.replayed
-        area = await area_for(uow.conn, s, p, area_id)
+        area = await area_for(uow.conn, s, p, area_id, with_certification=True)
         await require_enumerator(uow.conn, s, p, area)
         hid = household_id_for(area_id, cmd.household.household_no)
         row = await repo.household(uow.conn, s, hid, lock=True)
+        if row is not None:
+            household_projections.remember(uow.conn, row)
         if row is None:
             hh = Household(hid, area_id, area["area_code"], area["village_code"],
                            area["survey_year"], cmd.household.household_no, p.user_id)
@@ -126,26 +137,32 @@ async def save_household(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID,
         sealer = cipher(rt, uow.conn)
         _keep_omitted(sealer, cmd, persons, stored)
         findings = forms.validate(form, household, persons)
-        entries = []
+        records: dict[str, dict[str, Any]] = {}
+        bands: list[str | None] = []
         for i, (pf, record) in enumerate(zip(cmd.persons, persons)):
             if pf.person_id is not None and str(pf.person_id) not in known:
                 raise AppError(422, "unknown_person", f"第{i + 1}人的人员ID不属于本户",
                                field=f"persons.{i}.person_id")
-            pid = str(pf.person_id or uuid.uuid4())
             birth = record.get("birth_year_month")
-            band = None
-            if isinstance(birth, str) and forms._YM.match(birth):
-                band = age_band(max(0, forms.age_at(birth, form.reference)))
-            sealed = await sealer.seal(pid, {k: v for k, v in record.items() if v is not None})
-            entries.append(PersonEntry(person_id=uuid.UUID(pid), fields=sealed, age_band=band))
+            bands.append(age_band(max(0, forms.age_at(birth, form.reference)))
+                         if isinstance(birth, str) and forms._YM.match(birth) else None)
+            pid = str(pf.person_id or uuid.uuid4())
+            if pid in records:
+                raise AppError(422, "duplicate_person", f"第{i + 1}人的人员ID与前面的人员重复",
+                               field=f"persons.{i}.person_id")
+            records[pid] = {k: v for k, v in record.items() if v is not None}
+        # every person's own data key, the new ones created together: one round trip
+        sealed = await sealer.seal_many(records)
+        entries = [PersonEntry(person_id=uuid.UUID(pid), fields=sealed[pid], age_band=band)
+                   for pid, band in zip(records, bands, strict=True)]
         try:
             hh.save(form_version=form.version, household=household, persons=entries,
                     blocking=len(forms.blocking(findings)))
         except HouseholdRuleError as e:
             raise rule_error(e) from None
-        await _commit(uow, s, hh, p, key)
         public = _public_findings(findings)
-        await repo.update_household(uow.conn, s, hid, findings=public)
+        # the findings travel in the event's metadata: the projection writes them with the row
+        await _commit(uow, s, hh, p, key, {**metadata(p, key), "findings": public})
         return uow.respond(200 if row else 201, {
             "household_id": str(hid), "version": hh.version, "status": hh.status,
             "person_ids": [str(e.person_id) for e in entries], "findings": public,
@@ -159,14 +176,16 @@ async def _commit(uow: UnitOfWork, s: str, hh: Household, p: Principal | None,
 
 
 async def _load(uow: UnitOfWork, s: str, p: Principal, household_id: uuid.UUID,
-                expected_version: int) -> Household:
-    row = await repo.household(uow.conn, s, household_id, lock=True)
+                expected_version: int) -> tuple[Household, str]:
+    """The household locked for this command, and its area's name."""
+    row = await repo.household(uow.conn, s, household_id, lock=True, with_area_name=True)
     if row is None or not contains(jurisdiction(p), row["village_code"]):
         raise NotFound("住户", str(household_id))
+    household_projections.remember(uow.conn, row)  # its projection folds onto this row
     hh = Household.from_row(row)
     if hh.version != expected_version:
         raise ConcurrencyError(hh.stream_id, expected_version, hh.version)
-    return hh
+    return hh, row["area_name"]
 
 
 def _require_own(p: Principal, hh: Household) -> None:
@@ -176,26 +195,62 @@ def _require_own(p: Principal, hh: Household) -> None:
 
 
 async def confirm_readback(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID,
-                           cmd: ConfirmReadBack, key: str | None) -> tuple[int, dict[str, Any]]:
+                           cmd: ConfirmReadBackOnPhone,
+                           key: str | None) -> tuple[int, dict[str, Any]]:
     s = rt.settings.schema
+    # the phone's digest is of personal data: the idempotency record keeps a keyed digest
     async with unit_of_work(rt, p, key, {"op": "readback", "h": str(household_id),
-                                         **cmd.model_dump(mode="json")}) as uow:
+                                         "d": private_digest(rt, cmd.model_dump(mode="json"))}
+                            ) as uow:
         if uow.replayed:
             return uow.replayed
-        hh = await _load(uow, s, p, household_id, cmd.expected_version)
+        hh, _ = await _load(uow, s, p, household_id, cmd.expected_version)
         _require_own(p, hh)
-        at = dt.datetime.now(dt.UTC)
+        received = dt.datetime.now(dt.UTC)
+        at = cmd.confirmed_at.astimezone(dt.UTC) if cmd.confirmed_at else received
         try:
+            if cmd.confirmed_at is not None or cmd.readback_sha256 is not None:
+                await _check_phone_confirmation(rt, uow, s, hh, cmd, at, received)
+            kept = (keyed_digest(rt, "readback", cmd.readback_sha256.encode())
+                    if cmd.readback_sha256 else None)
             hh.confirm_readback(at=at, enumerator=p.user_id, device=p.device_id,
-                                respondent=cmd.respondent)
+                                respondent=cmd.respondent, received_at=received,
+                                readback_digest=kept)
         except HouseholdRuleError as e:
             raise rule_error(e) from None
+        except readback.ReadBackRefused as e:
+            raise AppError(422, e.code, e.message, field=e.field) from None
         await _commit(uow, s, hh, p, key)
         return uow.respond(200, {"household_id": str(household_id), "version": hh.version,
                                  "read_back": {"draft_version": hh.readback_version,
                                                "confirmed_at": at.isoformat(),
+                                               "received_at": received.isoformat(),
+                                               "readback_digest": kept,
                                                "enumerator": p.user_id, "device": p.device_id,
                                                "respondent": cmd.respondent}})
+
+
+async def _check_phone_confirmation(rt: ServiceRuntime, uow: UnitOfWork, s: str, hh: Household,
+                                    cmd: ConfirmReadBackOnPhone, at: dt.datetime,
+                                    received: dt.datetime) -> None:
+    """The phone's time within bounds, and its digest that of the saved draft's read-back
+    text (opened here to compare, never answered nor kept)."""
+    if cmd.confirmed_at is None or cmd.readback_sha256 is None:
+        missing = "confirmed_at" if cmd.confirmed_at is None else "readback_sha256"
+        raise readback.ReadBackRefused(
+            "readback_incomplete", missing,
+            "手机回读确认须同时提供确认时间（confirmed_at）与回读内容摘要（readback_sha256）")
+    row = await repo.household(uow.conn, s, hh.household_id)
+    form = forms.load_form(row["form_version"] if row else None)
+    readback.check_time(at, received, rt.settings.readback_clock_skew, form)
+    people = [r for r in await repo.persons_with_keys(uow.conn, s, hh.household_id)
+              if r["erased_at"] is None]
+    keys = {str(r["person_id"]): StoredKey(str(r["person_id"]), r["wrapped_key"],
+                                           r["key_version"], r["destroyed_at"]) for r in people}
+    opened = cipher(rt, uow.conn).open_loaded({str(r["person_id"]): r["fields"] for r in people},
+                                              keys)
+    readback.check_digest(cmd.readback_sha256, form, row["household"] if row else {},
+                          [opened[str(r["person_id"])] for r in people])
 
 
 async def hand_in(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID, cmd: HandIn,
@@ -205,7 +260,7 @@ async def hand_in(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID, cmd
                                          **cmd.model_dump(mode="json")}) as uow:
         if uow.replayed:
             return uow.replayed
-        hh = await _load(uow, s, p, household_id, cmd.expected_version)
+        hh, _ = await _load(uow, s, p, household_id, cmd.expected_version)
         _require_own(p, hh)
         try:
             hh.hand_in()
@@ -230,7 +285,7 @@ async def recheck(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID, cmd
                                          **cmd.model_dump(mode="json")}) as uow:
         if uow.replayed:
             return uow.replayed
-        hh = await _load(uow, s, p, household_id, cmd.expected_version)
+        hh, area_name = await _load(uow, s, p, household_id, cmd.expected_version)
         require_role(p, {COORDINATOR}, "村级复核")
         if jurisdiction(p) != hh.village_code:
             raise Forbidden("只有本村的村级统计协管员可以复核本村住户表", code="not_village_coordinator")
@@ -240,8 +295,7 @@ async def recheck(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID, cmd
                     raise AppError(422, "reason_required", "退回时须填写退回原因", field="reason")
                 hh.recheck_return(cmd.reason or "", cmd.field_notes)
             else:
-                area = await repo.area(uow.conn, s, hh.area_id)
-                title = (f"{hh.survey_year}年人口变动调查住户表 - {area['name'] if area else hh.area_code}"
+                title = (f"{hh.survey_year}年人口变动调查住户表 - {area_name or hh.area_code}"
                          f" 第{hh.household_no}户")
                 hh.recheck_pass(title=title, field_labels=_labels(forms.load_form(),
                                                                   hh.person_count),

@@ -22,6 +22,7 @@ from gx_contracts.events.population import (
     HouseholdAccepted,
     HouseholdDraftSaved,
     HouseholdHandedIn,
+    HouseholdHistoryAdopted,
     HouseholdReadBackConfirmed,
     HouseholdRecheckReturned,
     HouseholdReturned,
@@ -93,13 +94,18 @@ class Household:
         self.blocking = blocking
 
     def confirm_readback(self, *, at: dt.datetime, enumerator: str, device: str | None,
-                         respondent: str) -> None:
+                         respondent: str, received_at: dt.datetime | None = None,
+                         readback_digest: str | None = None) -> None:
+        """`at`: when the respondent confirmed (the phone's time); `received_at`: when the
+        server got it; `readback_digest`: the keyed digest of the text read back, whose plain
+        SHA-256 was checked against the draft already."""
         self._require_editable()
         if self.draft_version == 0:
             raise HouseholdRuleError("nothing_to_read_back", "住户表尚未保存，无可回读的内容")
         self._raise(HouseholdReadBackConfirmed(
             household_id=self.household_id, draft_version=self.draft_version, confirmed_at=at,
-            enumerator=enumerator, device=device, respondent=respondent))
+            enumerator=enumerator, device=device, respondent=respondent,
+            received_at=received_at, readback_digest=readback_digest))
 
     def hand_in(self) -> None:
         self._require_editable()
@@ -204,6 +210,10 @@ class Household:
         elif isinstance(e, HouseholdAccepted):
             self.state = replace(s, status=Status.confirmed, confirmed_level=e.level,
                                  review_level=None, approved_rank=Level.region.rank)
+        elif isinstance(e, HouseholdHistoryAdopted):  # the row as it stood (migration 0005)
+            self.stage, self.state = e.stage, state_of(e.standing)
+            self.draft_version, self.readback_version = e.draft_version, e.readback_version
+            self.person_count = len(e.persons)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Household:

@@ -46,9 +46,10 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX + ":")
 
 
-def seal(data_key: bytes, person_id: str, field: str, plaintext: str) -> str:
+def seal(data_key: bytes | AESGCM, person_id: str, field: str, plaintext: str) -> str:
+    aead = data_key if isinstance(data_key, AESGCM) else AESGCM(data_key)
     nonce = os.urandom(NONCE_BYTES)
-    ct = AESGCM(data_key).encrypt(nonce, plaintext.encode(), _aad(person_id, field))
+    ct = aead.encrypt(nonce, plaintext.encode(), _aad(person_id, field))
     return f"{PREFIX}:{base64.b64encode(nonce + ct).decode()}"
 
 
@@ -67,10 +68,11 @@ def seal_fields(data_key: bytes, person_id: str, record: Mapping[str, object],
                 fields: Iterable[str] = IDENTIFYING_FIELDS) -> dict[str, object]:
     """The record with its identifying fields sealed (others and empty values as they are)."""
     out = dict(record)
+    aead = AESGCM(data_key)  # one key schedule per record, not per field
     for f in fields:
         v = out.get(f)
         if v is not None and v != "" and not is_sealed(v):
-            out[f] = seal(data_key, person_id, f, str(v))
+            out[f] = seal(aead, person_id, f, str(v))
     return out
 
 
@@ -97,6 +99,26 @@ class PersonCipher:
 
     async def seal(self, person_id: str, record: Mapping[str, object]) -> dict[str, object]:
         return seal_fields(await self.data_key(person_id), person_id, record, self.fields)
+
+    async def seal_many(self, records: Mapping[str, Mapping[str, object]]
+                        ) -> dict[str, dict[str, object]]:
+        """person id -> sealed record, each with its own data key; the keys of persons who
+        have none yet are created together (one key-store round trip for a household)."""
+        fresh = {pid: os.urandom(KEY_BYTES) for pid in records}
+        offered = []
+        for pid, key in fresh.items():
+            wrapped, version = self.master.wrap(pid, key)
+            offered.append(StoredKey(pid, wrapped, version))
+        stored = await self.store.put_many(offered)
+        out = {}
+        for want, pid in zip(offered, records, strict=True):
+            row = stored.get(pid)
+            if row is None or row.destroyed:
+                raise PersonErased()
+            # our own fresh key when ours was stored; else the person's existing key
+            key = fresh[pid] if row.wrapped_key == want.wrapped_key else self.master.unwrap(row)
+            out[pid] = seal_fields(key, pid, records[pid], self.fields)
+        return out
 
     async def open(self, person_id: str, record: Mapping[str, object]) -> dict[str, object]:
         stored = await self.store.get(person_id)

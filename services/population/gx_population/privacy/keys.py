@@ -140,6 +140,11 @@ class KeyStore(Protocol):
         """Store it unless the person already has a row; return the row that is stored."""
         ...
 
+    async def put_many(self, keys: Sequence[StoredKey]) -> dict[str, StoredKey]:
+        """`put` for many persons at once (a household: one round trip); person id -> the row
+        that is stored (the existing one where the person had a key already)."""
+        ...
+
     async def replace_wrapped(self, key: StoredKey) -> None:
         """Rotation: the same data key under a newer master key (no-op once destroyed)."""
         ...
@@ -163,6 +168,9 @@ class InMemoryKeyStore:
 
     async def put(self, key: StoredKey) -> StoredKey:
         return self._rows.setdefault(key.person_id, key)
+
+    async def put_many(self, keys: Sequence[StoredKey]) -> dict[str, StoredKey]:
+        return {k.person_id: self._rows.setdefault(k.person_id, k) for k in keys}
 
     async def replace_wrapped(self, key: StoredKey) -> None:
         old = self._rows.get(key.person_id)

@@ -51,6 +51,29 @@ class PostgresKeyStore:
             return await self.get(key.person_id)
         return _row(r)
 
+    async def put_many(self, keys: Sequence[StoredKey]) -> dict[str, StoredKey]:
+        """All of a household's keys in one statement: the rows inserted, and the existing
+        rows of persons who had a key already (one snapshot sees each exactly once)."""
+        if not keys:
+            return {}
+        ids = [k.person_id for k in keys]
+        rows = await self._pool.fetch(
+            f"""WITH ins AS (
+                    INSERT INTO {self._t} (person_id, wrapped_key, key_version)
+                    SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[])
+                    ON CONFLICT (person_id) DO NOTHING
+                    RETURNING {_COLS})
+                SELECT {_COLS} FROM ins
+                UNION ALL SELECT {_COLS} FROM {self._t} WHERE person_id = ANY($1::text[])""",
+            ids, [k.wrapped_key for k in keys], [k.key_version for k in keys])
+        found = {r["person_id"]: _row(r) for r in rows}
+        for pid in ids:
+            if pid not in found:  # a concurrent insert won (see put): read the winner's row
+                winner = await self.get(pid)
+                if winner is not None:
+                    found[pid] = winner
+        return found
+
     async def replace_wrapped(self, key: StoredKey) -> None:
         await self._pool.execute(
             f"""UPDATE {self._t} SET wrapped_key = $2, key_version = $3

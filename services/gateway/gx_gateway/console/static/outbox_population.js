@@ -57,9 +57,10 @@ function unreadable() {
     { status: 410, code: "local_data_unreadable", errors: [] });
 }
 
-// 服务器还不认识回读确认的手机时间与摘要字段（旧版本）：退回只发确认本身
-const olderServer = (err) => err.status === 422 &&
-  (err.errors || []).some((e) => /(^|\.)(confirmed_at|readback_sha256)$/.test(String(e.field || "")));
+// 服务器还不认识回读确认的手机时间与摘要字段（旧版本，答“不允许的字段”）：退回只发确认本身。
+// 服务器认识而拒绝的（摘要与登记内容不符、手机时间越界）不退回：原因留在这份草稿上。
+const olderServer = (err) => err.status === 422 && (err.errors || []).some((e) =>
+  e.type === "extra_forbidden" && /(^|\.)(confirmed_at|readback_sha256)$/.test(String(e.field || "")));
 
 async function sendHousehold(item, { signal, persist }) {
   const body = await payloadOf(item);

@@ -1,13 +1,24 @@
 // 住户：按最小必要原则显示（身份证号默认遮盖，查看完整号码须选原因并记入审计）；
 // 村级复核（通过报乡镇审核或退回调查员）；自治区依法删除个人信息。
 import { api, newKey } from "./api.js";
-import { errorBox, h, labeled, mount, openDialog, toast } from "./ui.js";
+import { errorBox, fmtTime, h, labeled, mount, openDialog, toast } from "./ui.js";
 import { BASE, links } from "./population.js";
 
 const REVEAL = { V01: "核实公民身份号码", V02: "复查核实（与行政记录比对）", V03: "事后质量抽查比对", V99: "其他统计工作需要" };
 const ERASE = { E01: "本人依法申请删除个人信息", E02: "重复登记", E03: "不属于本次调查对象", E04: "调查目的已实现（保存期限届满）", E99: "其他依法应当删除的情形" };
 const LABELS = { name: "姓名", relationship: "与户主关系", sex: "性别", birth_year_month: "出生年月", ethnicity: "民族",
   id_number: "公民身份号码", age_band: "年龄组", education: "受教育程度", registration_place: "户口登记地" };
+
+const RESPONDENT = { head: "户主本人", member: "本户其他成员", other: "其他知情人" };
+
+// 回读确认记录：被调查人确认的时间（手机记录；离线时早于交表）与服务器收到的时间
+function readbackNote(hh) {
+  const rb = hh.read_back_current ? hh.readback : null;
+  if (!rb || !rb.confirmed_at) return null;
+  const got = rb.received_at && rb.received_at !== rb.confirmed_at ? `，服务器收到：${fmtTime(rb.received_at)}` : "";
+  return h("p", { class: "muted", id: "pop-readback-record" }, `回读确认：${RESPONDENT[rb.respondent] || rb.respondent || ""}`
+    + `于 ${fmtTime(rb.confirmed_at)} 确认${got}${rb.readback_digest ? "；回读内容摘要已核对" : ""}`);
+}
 
 function choose(codes) { return h("select", {}, Object.entries(codes).map(([k, t]) => h("option", { value: k }, `${k} ${t}`))); }
 
@@ -26,6 +37,7 @@ export async function render({ user, args }) {
   const parts = [h("h1", {}, `第${hh.household_no}户（${hh.area_code}）`), links(user),
     h("p", {}, h("span", { class: "tag" }, hh.status_zh), ` 共${hh.person_count}人`, hh.read_back_current ? "；已回读确认" : "；未回读确认",
       hh.return_reason ? `；退回原因：${hh.return_reason}` : ""),
+    readbackNote(hh),
     full ? null : h("p", { class: "muted" }, "您当前只能查看汇总信息（案卷在本级审核时可查看个人信息）。"),
     h("div", { class: "table-wrap" }, h("table", { id: "pop-persons-table" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, LABELS[c] || c)))), h("tbody", {}, rows)))];
   const acts = h("div", { class: "actions" });
