@@ -29,6 +29,7 @@ from gx_kernel.projections import (
 )
 
 from gx_workflow.adapters.schema import progress_channel
+from gx_workflow.application import projections_rebuild as rebuilding
 from gx_workflow.domain.case import ReviewCase
 
 _XID = "pg_current_xact_id()::text::bigint"
@@ -93,29 +94,42 @@ async def project(conn: asyncpg.Connection, schema: str, case: ReviewCase,
 async def project_many(conn: asyncpg.Connection, schema: str,
                        folded: Sequence[tuple[ReviewCase, Sequence[StoredEvent]]]) -> None:
     """`project` for many cases: two pipelined statements (executemany) for any number."""
+    await upsert_cases(conn, schema, [case for case, _ in folded])
+    await conn.executemany(
+        f"INSERT INTO {schema}.case_steps ({', '.join(STEP_COLUMNS)}) VALUES ($1::uuid,$2,$3,"
+        f"$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19)",
+        [step_row(e) for _, events in folded for e in events])
+
+
+STEP_COLUMNS = ("case_id", "version", "event_id", "event_type", "action", "at", "actor",
+                "actor_name", "role", "division", "device", "from_level", "to_level", "revision",
+                "comment", "reason_code", "reason", "field_notes", "final")
+CASE_COLUMNS = ("case_id", "subject_kind", "subject_id", "division_code", "task_id", "status",
+                "level", "version", "revision", "arrived_at", "opened_at", "deadline", "late",
+                "view", "accepted_level")
+
+
+def case_row(case: ReviewCase) -> tuple[Any, ...]:
+    """The projected columns of a case (CASE_COLUMNS; `view` as JSON text)."""
+    return (case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
+            case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
+            case.opened_at, case.deadline, case.late, _dumps(case_view(case)),
+            case.accepted_level.value if case.accepted_level else None)
+
+
+async def upsert_cases(conn: asyncpg.Connection, schema: str,
+                        cases: Sequence[ReviewCase]) -> None:
     channel = progress_channel(schema)
     # changed_tx marks the row for live streams; the NOTIFY (delivered at commit, deduplicated
     # per transaction by PostgreSQL) wakes every replica's progress listeners for this task.
     await conn.executemany(
-        f"WITH up AS (INSERT INTO {schema}.cases (case_id, subject_kind, subject_id, "
-        f"division_code, task_id, status, level, version, revision, arrived_at, opened_at, "
-        f"deadline, late, view, accepted_level, changed_tx) "
-        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$16,{_XID}) "
+        f"WITH up AS (INSERT INTO {schema}.cases ({', '.join(CASE_COLUMNS)}, changed_tx) "
+        f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,{_XID}) "
         f"ON CONFLICT (case_id) DO UPDATE SET status=$6, level=$7, version=$8, revision=$9, "
-        f"arrived_at=$10, deadline=$12, late=$13, view=$14, accepted_level=$16, "
+        f"arrived_at=$10, deadline=$12, late=$13, view=$14, accepted_level=$15, "
         f"changed_tx={_XID} RETURNING 1) "
-        f"SELECT pg_notify($15, coalesce($5::text, '')) FROM up",
-        [(case.case_id, case.subject_kind, case.subject_id, case.division_code, case.task_id,
-          case.status.value, case.level.value, case.version, case.revision, case.arrived_at,
-          case.opened_at, case.deadline, case.late, _dumps(case_view(case)), channel,
-          case.accepted_level.value if case.accepted_level else None)
-         for case, _ in folded])
-    await conn.executemany(
-        f"INSERT INTO {schema}.case_steps (case_id, version, event_id, event_type, action, at, "
-        f"actor, actor_name, role, division, device, from_level, to_level, revision, comment, "
-        f"reason_code, reason, field_notes, final) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9,"
-        f"$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19)",
-        [step_row(e) for _, events in folded for e in events])
+        f"SELECT pg_notify($16, coalesce($5::text, '')) FROM up",
+        [(*case_row(case), channel) for case in cases])
 
 
 def _dumps(value: Any) -> str:
@@ -145,11 +159,21 @@ def projections_for(schema: str) -> ProjectionRegistry:
         missing = {s: es[-1].version for s, es in by_stream.items() if s not in folded}
         if missing:
             folded |= await _fold(conn, schema, missing)
-        await project_many(conn, schema, [(folded[s], mine) for s, mine in by_stream.items()])
+        rows = rebuilding.waiting(schema)
+        if rows is None:
+            await project_many(conn, schema, [(folded[s], mine) for s, mine in by_stream.items()])
+        else:  # a rebuild: steps by COPY, each case row written once (`finish`)
+            await rebuilding.keep(conn, schema, rows, folded, by_stream)
         if kept is not None:
             if len(kept) > _KEEP_CASES:
                 kept.clear()  # bounded: a case seen again later is read from the store
             kept.update(folded)
+
+    @registry.finish
+    async def write_waiting(conn: asyncpg.Connection) -> None:
+        rows = rebuilding.waiting(schema)
+        if rows:
+            await rebuilding.flush(conn, schema, rows)
 
     @registry.reset
     async def reset(conn: asyncpg.Connection) -> None:
@@ -173,7 +197,7 @@ def prior_state(stream_id: str, case: ReviewCase | None) -> Iterator[None]:
         _PRIOR.reset(token)
 
 
-_KEEP_CASES = 20_000
+_KEEP_CASES = 100_000
 
 
 def _from_prior(stream_id: str, events: list[StoredEvent],
