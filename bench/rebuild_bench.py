@@ -1,6 +1,7 @@
 """Projection rebuild throughput: events/s replayed from the event store into read models.
 
-    .venv/bin/python bench/rebuild_bench.py [--model synthetic|workflow|agri|all]
+    .venv/bin/python bench/rebuild_bench.py [--model synthetic|workflow|agri|registry|
+                                                     organisation|all]
                                             [--events 500000] [--batch-size 10000]
 
 `synthetic` (default): N events (1,000 streams, in transactions of 10,000, as many commits
@@ -12,11 +13,13 @@ accepted; contract payloads) rebuilt into the workflow's `cases` and `case_steps
 registry (every event decoded into its payload class). `agri`: tasks published to the
 region's 16,681 villages and each report's stream (draft, submit, three review events
 followed, accepted) rebuilt into tasks, reports and review_log by agri's registry.
+`registry`, `organisation`: their own streams and registries (seeds in rebuild_models.py).
 Goal (issue 9): >= 50,000 events/s. Also printed: events per CPU-second of the replaying
 process (the database works in its own processes meanwhile), which a busy machine skews less.
 """
 import argparse
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -36,7 +39,7 @@ from gx_kernel.projections import ProjectionRegistry, rebuild  # noqa: E402
 
 SCHEMA = "rebuild_bench"
 STREAMS = 1000
-MODELS = ("synthetic", "workflow", "agri")
+MODELS = ("synthetic", "workflow", "agri", "registry", "organisation")
 
 
 def registry_for(schema: str) -> ProjectionRegistry:
@@ -222,7 +225,17 @@ async def seed_agri(pool: asyncpg.Pool, events: int) -> tuple[ProjectionRegistry
     return projections(SCHEMA), await copy_events(pool, rows())
 
 
-SEEDS = {"synthetic": seed_synthetic, "workflow": seed_workflow, "agri": seed_agri}
+async def seed_service(pool: asyncpg.Pool, events: int, model: str
+                       ) -> tuple[ProjectionRegistry, int]:
+    import rebuild_models
+
+    await fresh_schema(pool)
+    seed = getattr(rebuild_models, f"seed_{model}")
+    return await seed(pool, events, SCHEMA, META, copy_events)
+
+
+SEEDS = {"synthetic": seed_synthetic, "workflow": seed_workflow, "agri": seed_agri,
+         **{m: functools.partial(seed_service, model=m) for m in ("registry", "organisation")}}
 
 
 async def main(model: str, events: int, batch_size: int, rounds: int) -> None:
@@ -304,12 +317,26 @@ async def check(pool: asyncpg.Pool, model: str, events: int) -> None:
             assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.case_steps") == events
             assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases WHERE status ="
                                        f" 'accepted'") == events // 4
-        else:
+        elif model == "agri":
             reports = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.reports WHERE"
                                           f" status = 'confirmed' AND version = 6")
             tasks = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.tasks")
             assert reports == (events - tasks) // 6 and reports > 0, (reports, events, tasks)
             assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.review_log") == 3 * reports
+        elif model == "registry":
+            units = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units")
+            changed = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units WHERE version = 3")
+            assert units > 0 and changed == -(-units // 3), (units, changed)
+        elif model == "organisation":
+            people = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.appointments")
+            assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.workloads") == 12 * people
+        elif model == "registry":
+            units = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units")
+            changed = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units WHERE version = 3")
+            assert units > 0 and changed == -(-units // 3), (units, changed)
+        elif model == "organisation":
+            people = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.appointments")
+            assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.workloads") == 12 * people
 
 
 if __name__ == "__main__":
