@@ -23,8 +23,9 @@ QUESTIONS = [{"id": f"q{i}", "text": f"第{i}题：调查标准时点是？", "o
 
 
 @contextlib.asynccontextmanager
-async def population_stack(infra):
-    """The e2e stack, with the population service's master key in its environment."""
+async def population_stack(infra, gateway_overrides: dict | None = None):
+    """The e2e stack, with the population service's master key in its environment
+    (`gateway_overrides` as running_stack's, e.g. {"GX_DEVICE_REQUIRED": True})."""
     import tempfile
 
     from tests.e2e.stack import running_stack
@@ -37,7 +38,7 @@ async def population_stack(infra):
         if chains:
             os.environ["GX_WORKFLOW_CHAINS_FILE"] = chains
         try:
-            async with running_stack(infra) as s:
+            async with running_stack(infra, gateway_overrides) as s:
                 yield s
         finally:
             for n, v in saved.items():
