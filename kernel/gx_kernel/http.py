@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,6 +22,11 @@ from gx_kernel.metrics import RequestMetricsMiddleware
 log = logging.getLogger(__name__)
 __all__ = ["PROBLEM_JSON", "chinese_message", "field_path", "install", "principal", "runtime",
            "validation_problem", "ServerSpanMiddleware"]
+# PostgreSQL gone for a moment (restart, failover, connection dropped): the request did not run,
+# or its transaction rolled back; the caller may retry it (with its Idempotency-Key).
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    asyncpg.PostgresConnectionError, ConnectionError)
 _HTTP_DETAILS = {400: "请求有误（请求体无法解析）", 404: "请求的资源不存在", 405: "不支持该请求方法",
                  413: "请求体过大"}
 
@@ -94,6 +100,11 @@ def install(app: FastAPI, service_name: str) -> None:
 
     @app.exception_handler(Exception)
     async def crash(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DATABASE_UNAVAILABLE):
+            log.warning("database unavailable: %r", exc)
+            return JSONResponse(problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试"),
+                                status_code=503, media_type=PROBLEM_JSON,
+                                headers={"Retry-After": "1"})
         log.exception("unhandled error")
         return JSONResponse(problem(500, "internal_error", TITLES[500]), status_code=500,
                             media_type=PROBLEM_JSON)
