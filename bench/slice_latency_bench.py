@@ -20,6 +20,7 @@ import asyncio
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 import uuid
@@ -167,8 +168,23 @@ async def stage_breakdown(database_url: str) -> None:
           f"p99 {percentile(ms, 99):.0f} ms")
 
 
+def start_profiles(where: str | None, pids: dict[str, int], seconds: float) -> list:
+    """py-spy on each service over the load window (collapsed stacks, `where`/<service>.txt):
+    where each process spends. py-spy is not in the requirements: `pip install py-spy`."""
+    if not where:
+        return []
+    os.makedirs(where, exist_ok=True)
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration",
+                              str(int(seconds) + 1), "--rate", "50", "--format", "raw",
+                              "--nonblocking", "--output", os.path.join(where, f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
 async def drive(gateway: str, database_url: str, rate: float, seconds: float, secret: str,
-                idle_seconds: float = 0.0):
+                idle_seconds: float = 0.0, profile: str | None = None,
+                pids: dict[str, int] | None = None):
     gw = Gateway(gateway)
     try:
         if idle_seconds > 0:
@@ -195,6 +211,7 @@ async def drive(gateway: str, database_url: str, rate: float, seconds: float, se
                 statuses.append(type(exc).__name__)
             http_ms.append((time.perf_counter() - sent[rid]) * 1000)
 
+        spies = start_profiles(profile, pids or {}, seconds)
         start, tasks, start_cpu = time.perf_counter(), [], stack_cpu()
         for i, (rid, auth) in enumerate(drafts):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
@@ -207,6 +224,8 @@ async def drive(gateway: str, database_url: str, rate: float, seconds: float, se
             await asyncio.sleep(0.05)
         cpu_report("under load (submits until the last case arrived)", start_cpu, stack_cpu(),
                    time.perf_counter() - start)
+        for spy in spies:  # after the CPU window: py-spy's own CPU (counted) stays out of it
+            await asyncio.to_thread(spy.wait)
         stop.set()
         await watcher
         await stage_breakdown(database_url)
@@ -233,6 +252,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--idle-seconds", type=float, default=10.0,
                         help="stack CPU sampled this long before the load (0: not sampled)")
+    parser.add_argument("--py-spy", metavar="DIR", help="profile each service over the load "
+                        "window into DIR/<service>.txt (collapsed stacks; py-spy installed)")
     args = parser.parse_args()
     secret = secrets.token_hex(32)
     with bench_infra() as infra:
@@ -240,7 +261,8 @@ def main() -> None:
         gateway = urls["gateway"]
         try:
             asyncio.run(drive(gateway, infra.database_url, args.rate, args.seconds, secret,
-                              args.idle_seconds))
+                              args.idle_seconds, args.py_spy,
+                              {name: proc.pid for name, proc in procs.items()}))
         finally:
             devrun.stop_services(procs)
 
