@@ -104,6 +104,7 @@ class UnitOfWork:
         self.stored: list[StoredEvent] = []  # events appended by this unit of work
         self._pending: list[_Pending] = []
         self._response: tuple[int, Any] | None = None
+        self._claimed = False  # this unit of work holds its key's row (written on commit)
         self._cm: Any = None
 
     @classmethod
@@ -184,8 +185,11 @@ class UnitOfWork:
             return
         try:
             await self.flush()
-            if self._response is not None and self.replayed is None:
-                await self._save_response(*self._response)
+            if self.replayed is None:
+                if self._response is not None:
+                    await self._save_response(*self._response)
+                else:
+                    await self._drop_claim()  # no answer to keep: a retry runs again
         except BaseException:
             await self._end(committed=False)
             raise
@@ -230,28 +234,42 @@ class UnitOfWork:
             await self._cm.__aexit__(None, None, None)
 
     async def _load_replay(self) -> None:
+        """Claim the key by inserting its row (answer still empty), or read the stored answer:
+        one statement. A concurrent first try of the same key holds the row's unique-index
+        entry until it ends, so this waits for it; then finds its answer (it committed) or
+        claims the key itself (it rolled back). The claim is only ever seen committed with its
+        answer (`_save_response`) or not at all (`_drop_claim`, or a rollback)."""
         idem = self.idempotency
         if idem is None or not idem.key:
             return
-        schema = self.store.schema
-        # Serialise concurrent retries of one key; the loser then finds the stored response.
-        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))",
-                                f"{schema}:{idem.owner}:{idem.key}")
+        # ON CONFLICT DO UPDATE (a no-op change) returns the committed row; xmax = 0 only on
+        # a row this statement inserted.
         row = await self.conn.fetchrow(
-            f"SELECT request_hash, status, response FROM {schema}.idempotency_keys "
-            f"WHERE owner = $1 AND key = $2", idem.owner, idem.key)
-        if row is not None:
+            f"INSERT INTO {self.store.schema}.idempotency_keys AS k (owner, key, request_hash, "
+            f"status, response) VALUES ($1, $2, $3, 0, 'null') ON CONFLICT (owner, key) "
+            f"DO UPDATE SET owner = k.owner RETURNING k.request_hash, k.status, k.response, "
+            f"k.xmax = 0 AS claimed", idem.owner, idem.key, request_hash(idem.payload))
+        if row["claimed"]:
+            self._claimed = True
+        else:
             self.replayed = _replay(row["request_hash"], idem,
                                     (row["status"], json.loads(row["response"])))
 
     async def _save_response(self, status: int, body: Any) -> None:
-        idem = self.idempotency
-        if idem is None or not idem.key:
+        if not self._claimed:
             return
+        idem = self.idempotency
+        assert idem is not None
         await self.conn.execute(
-            f"INSERT INTO {self.store.schema}.idempotency_keys (owner, key, request_hash, "
-            f"status, response) VALUES ($1, $2, $3, $4, $5)", idem.owner, idem.key,
-            request_hash(idem.payload), status, json.dumps(body, default=str, ensure_ascii=False))
+            f"UPDATE {self.store.schema}.idempotency_keys SET status = $3, response = $4 "
+            f"WHERE owner = $1 AND key = $2", idem.owner, idem.key, status,
+            json.dumps(body, default=str, ensure_ascii=False))
+
+    async def _drop_claim(self) -> None:
+        if self._claimed and self.idempotency is not None:
+            await self.conn.execute(
+                f"DELETE FROM {self.store.schema}.idempotency_keys WHERE owner = $1 AND key = $2",
+                self.idempotency.owner, self.idempotency.key)
 
 
 def _replay(stored_hash: str, idem: IdempotencyKey, response: tuple[int, Any]) -> tuple[int, Any]:
@@ -317,3 +335,6 @@ class FakeUnitOfWork(UnitOfWork):
         idem = self.idempotency
         if idem is not None and idem.key:
             self.responses[idem.owner, idem.key] = (request_hash(idem.payload), status, body)
+
+    async def _drop_claim(self) -> None:
+        """Nothing claimed here: `responses` only ever holds answers."""

@@ -1,6 +1,9 @@
 """Unit of work on real PostgreSQL: one transaction for events, projection and idempotency."""
+import asyncio
+
 import pytest
 
+from gx_kernel.errors import AppError
 from gx_kernel.eventstore import NewEvent
 from gx_kernel.idempotency import ddl as idempotency_ddl
 from gx_kernel.projections import ProjectionRegistry
@@ -76,3 +79,65 @@ async def test_inside_an_outer_transaction(pool, schema, store, read_model):
     assert await things(pool, schema) == [7] and calls == []
     hooks.run()
     assert calls == [1]
+
+
+async def race(store, read_model, key: IdempotencyKey, first_fails: bool):
+    """Two tries of one key, the second starting while the first is still open."""
+    first_in, release = asyncio.Event(), asyncio.Event()
+
+    async def first():
+        async with UnitOfWork(store, projections=read_model, idempotency=key) as uow:
+            assert uow.replayed is None
+            first_in.set()
+            await release.wait()
+            if first_fails:
+                raise RuntimeError("first try fails")
+            uow.collect(f"s-{key.key}", 0, [NewEvent("thing.happened", {"n": 1})])
+            return uow.respond(201, {"try": 1})
+
+    async def second():
+        await first_in.wait()
+        async with UnitOfWork(store, projections=read_model, idempotency=key) as uow:
+            if uow.replayed:
+                return uow.replayed
+            uow.collect(f"s-{key.key}", 0, [NewEvent("thing.happened", {"n": 2})])
+            return uow.respond(201, {"try": 2})
+
+    one, two = asyncio.create_task(first()), asyncio.create_task(second())
+    await first_in.wait()
+    await asyncio.sleep(0.2)
+    assert not two.done()  # waits for the first try's transaction
+    release.set()
+    await asyncio.gather(one, return_exceptions=True)
+    return await two
+
+
+async def test_concurrent_tries_of_one_key_run_once(pool, schema, store, read_model):
+    """The second try waits for the first (the key's row is claimed by insert) and answers
+    with its stored response; after a first try that rolled back, the second one runs."""
+    assert await race(store, read_model, IdempotencyKey("u1", "k-3", {}), False) == (
+        201, {"try": 1})
+    assert await race(store, read_model, IdempotencyKey("u1", "k-4", {}), True) == (
+        201, {"try": 2})
+    assert await things(pool, schema) == [1, 2]
+
+
+async def test_a_command_without_answer_leaves_its_key_free(pool, schema, store, read_model):
+    key = IdempotencyKey("u1", "k-5", {"n": 5})
+    async with UnitOfWork(store, idempotency=key) as uow:
+        assert uow.replayed is None  # decides nothing, answers nothing
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM {schema}.idempotency_keys") == 0
+    async with UnitOfWork(store, idempotency=key) as again:
+        assert again.replayed is None
+
+
+async def test_a_reused_key_with_another_request_is_refused(pool, schema, store, read_model):
+    async with UnitOfWork(store, idempotency=IdempotencyKey("u1", "k-6", {"n": 6})) as uow:
+        uow.respond(200, {"n": 6})
+    with pytest.raises(AppError) as refused:
+        async with UnitOfWork(store, idempotency=IdempotencyKey("u1", "k-6", {"n": 7})):
+            pass
+    assert refused.value.code == "idempotency_key_reused"
+    async with UnitOfWork(store, idempotency=IdempotencyKey("u2", "k-6", {"n": 7})) as other:
+        assert other.replayed is None  # keys are per owner
