@@ -1,7 +1,7 @@
 """Projection rebuild throughput: events/s replayed from the event store into read models.
 
     .venv/bin/python bench/rebuild_bench.py [--model synthetic|workflow|agri|registry|
-                                                     organisation|all]
+                                                     population|organisation|all]
                                             [--events 500000] [--batch-size 10000]
 
 `synthetic` (default): N events (1,000 streams, in transactions of 10,000, as many commits
@@ -13,7 +13,7 @@ accepted; contract payloads) rebuilt into the workflow's `cases` and `case_steps
 registry (every event decoded into its payload class). `agri`: tasks published to the
 region's 16,681 villages and each report's stream (draft, submit, three review events
 followed, accepted) rebuilt into tasks, reports and review_log by agri's registry.
-`registry`, `organisation`: their own streams and registries (seeds in rebuild_models.py).
+`registry`, `population`, `organisation`: their own streams and registries (seeds in rebuild_models.py).
 Goal (issue 9): >= 50,000 events/s. Also printed: events per CPU-second of the replaying
 process (the database works in its own processes meanwhile), which a busy machine skews less.
 """
@@ -39,7 +39,8 @@ from gx_kernel.projections import ProjectionRegistry, rebuild  # noqa: E402
 
 SCHEMA = "rebuild_bench"
 STREAMS = 1000
-MODELS = ("synthetic", "workflow", "agri", "registry", "organisation")
+SERVICES = ("registry", "population", "organisation")
+MODELS = ("synthetic", "workflow", "agri", *SERVICES)
 
 
 def registry_for(schema: str) -> ProjectionRegistry:
@@ -235,7 +236,7 @@ async def seed_service(pool: asyncpg.Pool, events: int, model: str
 
 
 SEEDS = {"synthetic": seed_synthetic, "workflow": seed_workflow, "agri": seed_agri,
-         **{m: functools.partial(seed_service, model=m) for m in ("registry", "organisation")}}
+         **{m: functools.partial(seed_service, model=m) for m in SERVICES}}
 
 
 async def main(model: str, events: int, batch_size: int, rounds: int) -> None:
@@ -327,6 +328,9 @@ async def check(pool: asyncpg.Pool, model: str, events: int) -> None:
             units = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units")
             changed = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units WHERE version = 3")
             assert units > 0 and changed == -(-units // 3), (units, changed)
+        elif model == "population":
+            areas = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.areas WHERE version = 5")
+            assert areas == events // 5, (areas, events)
         elif model == "organisation":
             people = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.appointments")
             assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.workloads") == 12 * people
@@ -334,6 +338,9 @@ async def check(pool: asyncpg.Pool, model: str, events: int) -> None:
             units = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units")
             changed = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units WHERE version = 3")
             assert units > 0 and changed == -(-units // 3), (units, changed)
+        elif model == "population":
+            areas = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.areas WHERE version = 5")
+            assert areas == events // 5, (areas, events)
         elif model == "organisation":
             people = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.appointments")
             assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.workloads") == 12 * people

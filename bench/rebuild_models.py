@@ -1,4 +1,4 @@
-"""Seeds of the rebuild bench for registry and organisation (`rebuild_bench.py --model …`).
+"""Seeds of the rebuild bench for registry, population and organisation (`rebuild_bench.py --model …`).
 
 Each writes realistic events of the service's own stream (raised by its domain where the
 service does, else its contract payloads with plausible values) into the bench schema made
@@ -121,4 +121,54 @@ async def seed_organisation(pool: asyncpg.Pool, events: int, schema: str, meta: 
             for m in range(1, 13):  # each month's workload its own stream, as the service
                 yield (f"workload-{uuid.uuid5(aid, str(m))}", 1, *_text(WorkloadRecorded(
                     appointment_id=aid, period=f"2025-{m:02d}", units=20 + i % 30)), meta)
+    return projections(schema), await copy_events(pool, rows())
+
+
+async def seed_population(pool: asyncpg.Pool, events: int, schema: str, meta: str,
+                          copy_events: CopyEvents) -> tuple[ProjectionRegistry, int]:
+    """Survey areas through 摸底: imported, assigned, verified (30 buildings), the head-of-
+    household roster saved (60 sealed entries) and saved again corrected — 5 events per area.
+    (Household registrations need the service's per-household keys: not seeded here.)"""
+    import base64
+
+    from gx_contracts.events.population import (
+        SEALED_PREFIX,
+        AreaAssigned,
+        AreaImported,
+        AreaVerified,
+        RosterEntry,
+        RosterSaved,
+    )
+    from gx_contracts.ids import stream_id
+
+    from gx_population.adapters.schema import MIGRATIONS
+    from gx_population.application.projections import projections
+
+    await run_migrations(pool, schema, [MIGRATIONS], kernel=False)
+    codes = villages()
+
+    def sealed(i: int) -> str:  # the shape of a sealed name (the projection stores it as is)
+        return SEALED_PREFIX + base64.b64encode(hashlib.sha256(str(i).encode()).digest()
+                                                * 2).decode()
+
+    def rows() -> Iterator[tuple[str, int, str, str, str]]:
+        for i in range(max(1, events // 5)):
+            aid, village = uuid.uuid4(), codes[i % len(codes)]
+            stream = stream_id("area", aid)
+            buildings = [f"{b:03d}" for b in range(1, 31)]
+            entries = [RosterEntry(entry_id=uuid.uuid5(aid, str(n)), building_no=f"{n // 2:03d}",
+                                   dwelling_no=f"{n % 2 + 1}", head_name=sealed(i * 100 + n),
+                                   household_size=1 + n % 6, household_type="1")
+                       for n in range(60)]
+            for v, payload in enumerate((
+                    AreaImported(area_id=aid, survey_year=2025, area_code=f"{village}{i % 900 + 1:03d}",
+                                 village_code=village, name=f"第{i % 900 + 1}调查小区",
+                                 urban_rural_code="220"),
+                    AreaAssigned(area_id=aid, username=f"enum{i % 5000:05d}"),
+                    AreaVerified(area_id=aid, boundary="东至江南路，南至壮锦大道，西至星光大道，北至白沙大道",
+                                 buildings=buildings, name=f"第{i % 900 + 1}调查小区",
+                                 urban_rural_code="220", corrected=False),
+                    RosterSaved(area_id=aid, entries=entries[:59]),
+                    RosterSaved(area_id=aid, entries=entries)), 1):
+                yield (stream, v, *_text(payload), meta)
     return projections(schema), await copy_events(pool, rows())
