@@ -212,3 +212,50 @@ async def test_refused_survey_keeps_its_draft_and_the_reason(stack, tasks, brows
         assert not page.errors, page.errors
     finally:
         await ctx.close()
+
+
+async def test_unit_found_on_the_ground_offline_lands_once(stack, tasks, browser):
+    """No task: a new unit's form is filled offline, left, found again among the device's drafts,
+    submitted; back online one form is opened on the server for it and submitted once."""
+    name = "南宁天堂新发现五金店有限公司"
+    ctx, page = await open_as(browser, stack.gateway_url, "tiantang_wangge", PHONE, "/#/registry?tab=tasks")
+    try:
+        await _offline_at_task(ctx, page, UNITS[1366][0])  # caches the list and the definition
+        await page.goto("/#/registry?tab=survey")
+        await page.wait_for_selector("#unit-form")
+        await page.fill("input[name=name]", name)
+        await page.fill("input[name=address]", ADDR.format(77))
+        await _fill(page)
+        await page.click("#loc-btn")
+        await expect(page.locator("#loc-text")).to_contain_text("精度 12 米")
+        await page.click("button:has-text('上报')")  # no USCC: a soft rule, it needs a word
+        await expect(page.locator("#err-uscc")).to_contain_text("警告：未填统一社会信用代码")
+        await page.fill("input[name=expl-uscc]", "个体新开，尚未办理登记")
+        await page.wait_for_function("location.hash.includes('draft=')")
+        await asyncio.sleep(0.6)
+        await page.goto("/#/registry?tab=tasks")
+        await page.goto("/#/registry?tab=survey")  # a fresh form, the draft listed above it
+        drafts = page.locator("#reg-drafts")
+        await expect(drafts).to_contain_text("本机未上报的草稿 1 份")
+        await expect(drafts).to_contain_text("新发现单位")
+        await drafts.locator("a:has-text('继续填写')").click()
+        await expect(page.locator("input[name=name]")).to_have_value(name)
+        await page.click("button:has-text('上报')")
+        await expect(page.locator("#reg-sync")).to_contain_text("待上传")
+        await _no_plaintext(page, expect_key=True)
+        assert name not in await page.evaluate(DUMP)
+        await ctx.set_offline(False)
+        await expect(page.locator("#reg-done")).to_contain_text("已上报（第 1 次）", timeout=20000)
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            s = stack.schema("registry")
+            rows = await conn.fetch(
+                f"SELECT e.type FROM {s}.events e JOIN {s}.unit_forms f ON e.stream_id = 'unitform-' || f.form_id "
+                "WHERE f.task_id IS NULL AND f.vals->>'name' = $1", name)
+        finally:
+            await conn.close()
+        assert _count([dict(r) for r in rows]) == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 1,
+                                                   "registry.unit_form.submitted": 1}, rows
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()

@@ -75,7 +75,7 @@ async function load(user, query) {
     if (!t) throw new Error("离线且本机没有这个任务的缓存：请联网后打开一次任务底册");
     prefill = { ...(t.uscc ? { uscc: t.uscc } : {}), name: t.name, address: t.address, division_code: user.division };
   }
-  return { def, taskId, draft, item, local, server, offline, prefill,
+  return { def, taskId, draft, item, local, server, offline, prefill, drafts,
     draftId: draftId || (item && item.draftId) || newKey(),
     formId: (draft && draft.formId) || (item && item.formId) || (server && server.form_id) || formParam || null,
     formVersion: draft && draft.formId ? draft.formVersion : item && item.formId ? item.version : server ? server.version : null };
@@ -86,7 +86,7 @@ export async function render({ user, body, query }) {
   try { s = await load(user, query); } catch (err) { body.replaceChildren(errorBox(err)); return; }
   const { def, server } = s;
   const start = s.local || { values: s.prefill, explanations: (server && server.explanations) || {}, location: (server && server.location) || null };
-  const inputs = {}, expl = {}, errs = {};
+  const inputs = {}, expl = {}, errs = {}, det = {};
   let fix = start.location;
   const sec = (iso) => String(new Date(iso).getSeconds()).padStart(2, "0");
   const fixText = (loc) => `已定位：精度 ${loc.accuracy_m} 米，定位时间 ${fmtTime(loc.taken_at)}:${sec(loc.taken_at)}` +
@@ -102,7 +102,7 @@ export async function render({ user, body, query }) {
     inputs[f.code] = control(f, start.values[f.code]);
     expl[f.code] = h("input", { name: "expl-" + f.code, maxlength: 500, placeholder: "如有审核警告，在此说明", value: start.explanations[f.code] || "" });
     return h("div", { class: "field" }, labeled(f.label + (f.required ? "（必填）" : ""), inputs[f.code]), errSlot(f.code),
-      h("details", { open: Boolean(start.explanations[f.code]) }, h("summary", {}, "说明"), expl[f.code]));
+      det[f.code] = h("details", { open: Boolean(start.explanations[f.code]) }, h("summary", {}, "说明"), expl[f.code]));
   });
   const locExpl = h("input", { name: "expl-location", maxlength: 500, placeholder: "未定位或精度不足时必须说明原因", value: start.explanations.location || "" });
   const msg = h("div", { "aria-live": "assertive" });
@@ -122,6 +122,7 @@ export async function render({ user, body, query }) {
       const code = String(f.field || "").replace(/^(body\.)?(values|explanations)\./, "");
       const el = errs[code];
       if (el) { el.hidden = false; el.textContent += (el.textContent ? "；" : "") + (f.severity === "warning" ? "警告：" : "") + f.message; }
+      if (f.severity === "warning" && det[code]) det[code].open = true; // 警告写了说明就放行：把说明框打开
     }
   }
 
@@ -209,6 +210,13 @@ export async function render({ user, body, query }) {
 
   const ro = server && (server.read_only || server.status === "submitted") && !s.local;
   for (const el of [...Object.values(inputs), ...Object.values(expl), locExpl]) el.addEventListener("input", changed);
+  // 新发现单位的表（不带任务）在本机的草稿：在这里继续填写（任务单位的草稿从任务底册打开）
+  const fresh = !s.taskId && !query.get("form") && !query.get("draft");
+  const others = fresh ? s.drafts.filter((d) => d.id !== s.draftId) : [];
+  const drafts = others.length ? h("section", { class: "card", id: "reg-drafts" }, h("h3", {}, `本机未上报的草稿 ${others.length} 份`),
+    h("ul", { class: "list" }, others.map((d) => h("li", {}, h("span", { class: "title" }, d.title),
+      h("span", { class: "muted" }, `保存于 ${fmtTime(d.savedAt)}，本机保存至 ${fmtTime(expiresOn(d.savedAt).toISOString())}`),
+      h("a", { class: "btn", href: `#/registry?tab=survey${d.taskId ? "&task=" + d.taskId : ""}&draft=${d.id}` }, "继续填写"))))) : null;
   const status = h("p", { class: "muted", id: "reg-status" });
   const drawStatus = () => {
     if (!status.isConnected && status.dataset.drawn) { window.removeEventListener("online", drawStatus); window.removeEventListener("offline", drawStatus); return; }
@@ -219,7 +227,7 @@ export async function render({ user, body, query }) {
   window.addEventListener("online", drawStatus);
   window.addEventListener("offline", drawStatus);
   drawStatus();
-  body.replaceChildren(h("h2", {}, def.title), status, pending, sync,
+  body.replaceChildren(...(drafts ? [drafts] : []), h("h2", {}, def.title), status, pending, sync,
     ...(server && server.return_reason ? [h("div", { class: "alert error" }, "退回原因：" + server.return_reason)] : []),
     h("form", { id: "unit-form", onsubmit: (e) => e.preventDefault() }, fields,
       h("fieldset", {}, h("legend", {}, "地理位置定位"), errSlot("location"), locBtn, " ", locText, labeled("定位说明", locExpl)),

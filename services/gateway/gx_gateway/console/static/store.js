@@ -52,25 +52,27 @@ export async function itemsOf(username) {
   return all.filter((x) => x.username === username).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+// 加密草稿的一个 store（按 id 存取，按账号列出，最早保存的在前）
+function sealedDrafts(name) {
+  return {
+    get: (id) => tx(name, "readonly", (s) => s.get(id)),
+    put: (d) => tx(name, "readwrite", (s) => s.put({ ...d, savedAt: new Date().toISOString() })),
+    remove: (id) => tx(name, "readwrite", (s) => s.delete(id)),
+    async of(username) {
+      const all = (await tx(name, "readonly", (s) => s.getAll())) || [];
+      return all.filter((x) => x.username === username).sort((a, b) => a.savedAt.localeCompare(b.savedAt));
+    },
+  };
+}
 // —— 人口调查的本机草稿：{id, username, kind: "household" | "change", areaId, householdId, title,
 // sealed: {iv, data}（密文，见 vault.js）, savedAt}；标题与其余字段不含个人信息
-export const getPopDraft = (id) => tx("popdrafts", "readonly", (s) => s.get(id));
-export const putPopDraft = (d) => tx("popdrafts", "readwrite", (s) => s.put({ ...d, savedAt: new Date().toISOString() }));
-export const deletePopDraft = (id) => tx("popdrafts", "readwrite", (s) => s.delete(id));
-export async function popDraftsOf(username) {
-  const all = (await tx("popdrafts", "readonly", (s) => s.getAll())) || [];
-  return all.filter((x) => x.username === username).sort((a, b) => a.savedAt.localeCompare(b.savedAt));
-}
+const POP = sealedDrafts("popdrafts");
+export const { get: getPopDraft, put: putPopDraft, remove: deletePopDraft, of: popDraftsOf } = POP;
 
 // —— 基本单位情况表的本机草稿：{id, username, taskId, formId, formVersion, villageCode, defVersion, title,
 // sealed（密文：填写的值、说明、定位）, savedAt}；标题与其余字段不含单位名称、负责人、电话
-export const getRegDraft = (id) => tx("regdrafts", "readonly", (s) => s.get(id));
-export const putRegDraft = (d) => tx("regdrafts", "readwrite", (s) => s.put({ ...d, savedAt: new Date().toISOString() }));
-export const deleteRegDraft = (id) => tx("regdrafts", "readwrite", (s) => s.delete(id));
-export async function regDraftsOf(username) {
-  const all = (await tx("regdrafts", "readonly", (s) => s.getAll())) || [];
-  return all.filter((x) => x.username === username).sort((a, b) => a.savedAt.localeCompare(b.savedAt));
-}
+const REG = sealedDrafts("regdrafts");
+export const { get: getRegDraft, put: putRegDraft, remove: deleteRegDraft, of: regDraftsOf } = REG;
 
 // —— 加密密钥：{username, key: CryptoKey（AES-GCM，不可导出）, createdAt}
 export const getVaultKey = (username) => tx("vault", "readonly", (s) => s.get(username));
