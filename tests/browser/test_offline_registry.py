@@ -54,13 +54,15 @@ async def tasks(stack):
         return ids
 
 
-async def _events(stack, task_id: str) -> list[dict]:
+async def _events(stack, task_id: str | None, *, name: str | None = None) -> list[dict]:
+    """The events of the task's form (or, with no task, of the form for the unit named)."""
+    where, arg = ("f.task_id = $1", task_id) if task_id else ("f.task_id IS NULL AND f.vals->>'name' = $1", name)
     conn = await asyncpg.connect(stack.database_url)
     try:
         s = stack.schema("registry")
         rows = await conn.fetch(
             f"SELECT e.type, e.data, e.recorded_at FROM {s}.events e JOIN {s}.unit_forms f "
-            "ON e.stream_id = 'unitform-' || f.form_id WHERE f.task_id = $1 ORDER BY e.recorded_at", task_id)
+            f"ON e.stream_id = 'unitform-' || f.form_id WHERE {where} ORDER BY e.recorded_at", arg)
         return [dict(r) for r in rows]
     finally:
         await conn.close()
@@ -246,16 +248,9 @@ async def test_unit_found_on_the_ground_offline_lands_once(stack, tasks, browser
         assert name not in await page.evaluate(DUMP)
         await ctx.set_offline(False)
         await expect(page.locator("#reg-done")).to_contain_text("已上报（第 1 次）", timeout=20000)
-        conn = await asyncpg.connect(stack.database_url)
-        try:
-            s = stack.schema("registry")
-            rows = await conn.fetch(
-                f"SELECT e.type FROM {s}.events e JOIN {s}.unit_forms f ON e.stream_id = 'unitform-' || f.form_id "
-                "WHERE f.task_id IS NULL AND f.vals->>'name' = $1", name)
-        finally:
-            await conn.close()
-        assert _count([dict(r) for r in rows]) == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 1,
-                                                   "registry.unit_form.submitted": 1}, rows
+        got = _count(await _events(stack, None, name=name))
+        assert got == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 1,
+                       "registry.unit_form.submitted": 1}, got
         assert not page.errors, page.errors
     finally:
         await ctx.close()
