@@ -3,6 +3,8 @@
 import { api, download, newKey } from "./api.js";
 import { errorBox, h, labeled, LEVEL, openDialog, setBusy, toast } from "./ui.js";
 import { BASE, cell, q } from "./registry.js";
+import { outboxItems } from "./outbox.js";
+import { pendingForms } from "./outbox_registry.js";
 
 const NEXT = { region_statistician: ["county", "township", "village"], city_statistician: ["county", "township", "village"],
   county_statistician: ["township", "village"], township_statistician: ["village"] };
@@ -22,7 +24,11 @@ export async function render({ user, body, query }) {
   if (user.role === "village_coordinator") grids = (await api(BASE + "/grids" + q({})).catch(() => ({ items: [] }))).items || [];
   async function load() {
     const d = await api(BASE + "/tasks" + q({ kind, limit: 500 }));
-    status.textContent = `本级任务底册共 ${d.total} 项${d.total > d.items.length ? `（显示前 ${d.items.length} 项）` : ""}`;
+    // 本机未上传的情况表（离线填的、排队的、被拒绝的）：底册上方计数，所在行标出
+    const waiting = pendingForms(await outboxItems().catch(() => []));
+    const queuedFor = new Map(waiting.map((x) => [x.taskId, x]));
+    status.textContent = `本级任务底册共 ${d.total} 项${d.total > d.items.length ? `（显示前 ${d.items.length} 项）` : ""}` +
+      (waiting.length ? `；本机待上传 ${waiting.length} 份` : "") + (d._cachedAt ? "（离线：本机缓存的底册）" : "");
     const checks = new Map();
     list.replaceChildren(h("table", { id: "task-table" },
       h("thead", {}, h("tr", {}, ["", "种类", "单位详细名称", "统一社会信用代码", "详细地址", "定位区划", "网格", "状态", "原因", ""].map((t) => h("th", { scope: "col" }, t)))),
@@ -32,7 +38,10 @@ export async function render({ user, body, query }) {
         return h("tr", { dataset: { task: t.task_id } }, h("td", {}, c), h("td", {}, t.kind_zh), h("td", {}, t.name),
           h("td", {}, cell(t.uscc)), h("td", {}, cell(t.address)), h("td", {}, t.placed_code),
           h("td", {}, cell(t.grid_id ? (grids.find((g) => g.grid_id === t.grid_id) || {}).grid_code || "已分发" : "")),
-          h("td", {}, STATUS[t.status] || t.status), h("td", {}, t.reasons.map((r) => r.text).join("；")),
+          h("td", {}, STATUS[t.status] || t.status,
+            queuedFor.has(t.task_id) ? h("span", { class: "tag outbox-" + queuedFor.get(t.task_id).state },
+              queuedFor.get(t.task_id).state === "failed" ? "未能上报" : "待上传") : null),
+          h("td", {}, t.reasons.map((r) => r.text).join("；")),
           h("td", {}, rowActions(t)));
       }))));
     actions.replaceChildren(...bulk(checks), exp("csv"), exp("xlsx"));
@@ -72,6 +81,8 @@ export async function render({ user, body, query }) {
     return out;
   }
   try { await load(); } catch (err) { list.replaceChildren(errorBox(err)); }
+  const again = () => { if (!list.isConnected) { window.removeEventListener("gx:outbox", again); return; } load().catch(() => {}); };
+  window.addEventListener("gx:outbox", again); // 上传完成、被拒绝时更新计数
 }
 
 function move(t, what, done) {
