@@ -5,17 +5,19 @@
 //   设备、回读内容摘要），发送时一并交给服务器。
 // - population.change 人口变动报告：一次请求，一个幂等键。
 // 个人信息只以密文（vault.js）存在条目的 sealed 里；服务器接受后即删除，只留不含个人信息的一行
-// “已提交”记录（7天后删除）。未发出的草稿与被拒绝的条目本机最多保存 RETENTION_DAYS 天。
-import { api, newKey } from "./api.js";
+// “已提交”记录（7天后删除）。未发出的草稿与被拒绝的条目本机最多保存 RETENTION_DAYS 天；密文条目的
+// 骨架、按步骤发送、重发换键、保存期限与密钥销毁是各调查共用的（outbox_sealed.js）。
+import { api } from "./api.js";
 import { loadRecord } from "./devicekey.js";
-import { deleteItem, deletePopDraft, itemsOf, popDraftsOf } from "./store.js";
+import { deletePopDraft } from "./store.js";
 import { readbackText } from "./population_rules.js";
-import { open, seal, sha256Hex, shred } from "./vault.js";
+import { sha256Hex } from "./vault.js";
+import { expiresOn, forget, payloadOf, rekeySteps, RETENTION_DAYS, runSteps, sealedItem } from "./outbox_sealed.js";
 
 const BASE = "/api/v1/population";
 export const HOUSEHOLD = "population.household", CHANGE = "population.change";
-export const RETENTION_DAYS = 30;
-const DAY_MS = 24 * 3600 * 1000;
+const STEPS = ["save", "readback", "hand_in"];
+export { expiresOn, payloadOf, RETENTION_DAYS };
 
 // 回读内容的摘要：身份号码遮蔽后的回读文字的 SHA-256（手机与服务器按同一写法计算）
 export const readbackDigest = (form, household, persons, kept) =>
@@ -28,33 +30,19 @@ export async function confirmation(user, respondent, digest) {
     device: (dev && dev.deviceId) || null };
 }
 
-function base(user, kind, fields) {
-  return { id: newKey(), username: user.username, kind, state: "queued", attempts: 0, nextAt: 0, reason: "",
-    problem: null, createdAt: new Date().toISOString(), ...fields };
-}
-
 // 一户的登记条目。previous：同一草稿上次被拒绝的条目——若服务器已保存过（有住户ID与版本），这次
 // 在那个版本上接着保存，不会重复登记。
 export async function householdItem(user, { draftId, areaId, title, household, persons, householdId,
   baseVersion, confirmation: conf, previous }) {
   const saved = previous && previous.householdId ? previous : null;
-  return base(user, HOUSEHOLD, { draftId, areaId, title,
+  return sealedItem(user, HOUSEHOLD, STEPS, { household, persons }, { draftId, areaId, title,
     householdId: saved ? saved.householdId : householdId || null,
     version: saved ? saved.version : baseVersion || 0, personIds: saved ? saved.personIds || [] : [],
-    step: "save", keys: { save: newKey(), readback: newKey(), handIn: newKey() }, confirmation: conf,
-    sealed: await seal(user.username, { household, persons }) });
+    confirmation: conf });
 }
 
 export async function changeItem(user, { draftId, title, change }) {
-  return base(user, CHANGE, { draftId, title, key: newKey(), sealed: await seal(user.username, change) });
-}
-
-// 条目中的内容（解密）；密钥已销毁或密文损坏时为 null
-export const payloadOf = (item) => open(item.username, item.sealed);
-
-function unreadable() {
-  return Object.assign(new Error("本机保存的内容已无法解密（本机密钥已销毁），请重新填写"),
-    { status: 410, code: "local_data_unreadable", errors: [] });
+  return sealedItem(user, CHANGE, ["report"], change, { draftId, title });
 }
 
 // 服务器还不认识回读确认的手机时间与摘要字段（旧版本，答“不允许的字段”）：退回只发确认本身。
@@ -62,84 +50,65 @@ function unreadable() {
 const olderServer = (err) => err.status === 422 && (err.errors || []).some((e) =>
   e.type === "extra_forbidden" && /(^|\.)(confirmed_at|readback_sha256)$/.test(String(e.field || "")));
 
-async function sendHousehold(item, { signal, persist }) {
-  const body = await payloadOf(item);
-  if (!body) throw unreadable();
-  const hh = () => `${BASE}/households/${encodeURIComponent(item.householdId)}`;
-  if (item.step === "save") {
+const hh = (item) => `${BASE}/households/${encodeURIComponent(item.householdId)}`;
+
+const HOUSEHOLD_STEPS = [
+  ["save", async (item, body, { signal, key }) => {
     const r = await api(`${BASE}/areas/${encodeURIComponent(item.areaId)}/households`, { method: "POST", signal,
-      idempotencyKey: item.keys.save, body: { household: body.household, persons: body.persons, expected_version: item.version } });
+      idempotencyKey: key, body: { household: body.household, persons: body.persons, expected_version: item.version } });
     const errors = (r.findings || []).filter((f) => f.severity === "error");
-    Object.assign(item, { householdId: r.household_id, version: r.version, personIds: r.person_ids,
-      findings: r.findings || [], step: "readback" });
-    await persist(item);
-    if (errors.length) { // 服务器审核出错误：不回读确认、不交表，留待改正
-      throw Object.assign(new Error(`服务器审核：住户表有${errors.length}项错误未改正，不能交表`),
-        { status: 422, code: "validation_blocked", errors });
-    }
-  }
-  if (item.step === "readback") {
+    Object.assign(item, { householdId: r.household_id, version: r.version, personIds: r.person_ids, findings: r.findings || [] });
+    // 服务器审核出错误：已保存（记下），但不回读确认、不交表，留待改正
+    return errors.length ? { blocked: Object.assign(new Error(`服务器审核：住户表有${errors.length}项错误未改正，不能交表`),
+      { status: 422, code: "validation_blocked", errors }) } : r;
+  }],
+  ["readback", async (item, _body, { signal, key }) => {
     const c = item.confirmation;
     const plain = { expected_version: item.version, respondent: c.respondent, confirmed: true };
     let r;
     try {
-      r = await api(`${hh()}/readback`, { method: "POST", signal, idempotencyKey: item.keys.readback,
+      r = await api(`${hh(item)}/readback`, { method: "POST", signal, idempotencyKey: key,
         body: { ...plain, confirmed_at: c.confirmedAt, readback_sha256: c.sha256 } });
     } catch (err) {
       if (!olderServer(err)) throw err;
-      r = await api(`${hh()}/readback`, { method: "POST", signal, idempotencyKey: item.keys.readback + "-1", body: plain });
+      r = await api(`${hh(item)}/readback`, { method: "POST", signal, idempotencyKey: key + "-1", body: plain });
       c.serverTime = true; // 服务器记下的是它收到时的时间，手机上的确认时间只在本机
     }
-    Object.assign(item, { version: r.version, step: "hand_in" });
-    await persist(item);
-  }
-  const r = await api(`${hh()}/hand-in`, { method: "POST", signal, idempotencyKey: item.keys.handIn,
-    body: { expected_version: item.version } });
-  Object.assign(item, { version: r.version, step: "done", result: { household_id: item.householdId, status: r.status } });
-  return r;
-}
+    item.version = r.version;
+    return r;
+  }],
+  ["hand_in", async (item, _body, { signal, key }) => {
+    const r = await api(`${hh(item)}/hand-in`, { method: "POST", signal, idempotencyKey: key,
+      body: { expected_version: item.version } });
+    Object.assign(item, { version: r.version, result: { household_id: item.householdId, status: r.status } });
+    return r;
+  }],
+];
 
-async function sendChange(item, { signal }) {
-  const body = await payloadOf(item);
-  if (!body) throw unreadable();
-  const r = await api(`${BASE}/ledger/changes`, { method: "POST", signal, idempotencyKey: item.key, body });
+const CHANGE_STEPS = [["report", async (item, body, { signal, key }) => {
+  const r = await api(`${BASE}/ledger/changes`, { method: "POST", signal, idempotencyKey: key, body });
   item.result = { change_id: r.change_id, month: r.month };
   return r;
+}]];
+
+// 本次改动之前排进发件箱的条目：键名 keys.handIn、单独的 key，换成按步骤名的 keys
+function older(item) {
+  if (item.kind === CHANGE && !item.keys) Object.assign(item, { keys: { report: item.key }, step: "report" });
+  if (item.kind === HOUSEHOLD && item.keys.handIn && !item.keys.hand_in) item.keys.hand_in = item.keys.handIn;
+  return item;
 }
 
 // 服务器接受后：删除密文、回读摘要与本机草稿（只留不含个人信息的一行记录）
 async function finish(item) {
-  delete item.sealed;
+  forget(item);
   if (item.confirmation) delete item.confirmation.sha256;
   if (item.draftId) await deletePopDraft(item.draftId);
 }
 
-// 被拒绝的条目不改内容再发一次（如考试通过、分配到小区之后）：未完成的步骤换新的幂等键
-// （旧键已记下了拒绝的回答，重放只会得到同一个拒绝）
-function rekey(item) {
-  if (item.kind === CHANGE) { item.key = newKey(); return; }
-  const order = ["save", "readback", "hand_in"];
-  const from = order.indexOf(item.step);
-  if (from <= 0) item.keys.save = newKey();
-  if (from <= 1) item.keys.readback = newKey();
-  item.keys.handIn = newKey();
-}
-
 export const POPULATION_SENDERS = {
-  [HOUSEHOLD]: { send: sendHousehold, finish, rekey },
-  [CHANGE]: { send: sendChange, finish, rekey },
+  [HOUSEHOLD]: { send: (item, ctx) => runSteps(older(item), HOUSEHOLD_STEPS, ctx), finish,
+    rekey: (item) => rekeySteps(older(item), STEPS) },
+  [CHANGE]: { send: (item, ctx) => runSteps(older(item), CHANGE_STEPS, ctx), finish,
+    rekey: (item) => rekeySteps(older(item), ["report"]) },
 };
-
-// 本机保存期限：超过 RETENTION_DAYS 天未发出的草稿与被拒绝的条目删除；本账号在本机既无草稿、
-// 也无带密文的条目时销毁密钥。
-export async function tidyPopulation(username) {
-  const old = (iso) => Date.now() - Date.parse(iso) > RETENTION_DAYS * DAY_MS;
-  const drafts = await popDraftsOf(username);
-  for (const d of drafts.filter((x) => old(x.savedAt))) await deletePopDraft(d.id);
-  const items = (await itemsOf(username)).filter((x) => x.kind && x.kind.startsWith("population."));
-  for (const it of items.filter((x) => x.state === "failed" && old(x.failedAt || x.createdAt))) await deleteItem(it.id);
-  const left = (await popDraftsOf(username)).length + (await itemsOf(username)).filter((x) => x.sealed).length;
-  if (!left) await shred(username);
-}
-
-export const expiresOn = (iso) => new Date(Date.parse(iso) + RETENTION_DAYS * DAY_MS);
+// 保存期限与密钥销毁：outbox_sealed.js 的 tidySealed（发件箱每次发送后调用；人口与名录库的草稿一起算）
