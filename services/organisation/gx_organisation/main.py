@@ -22,7 +22,7 @@ def create_app(settings: OrganisationSettings | None = None) -> FastAPI:
         await schema.setup(rt.pool, settings.schema)
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], make_handler=make_handler,
-                            wants=wants, accepts=accepts)
+                            wants=wants, accepts=accepts, follower=True)
     return create_service_app(settings, title="gxstat organisation 统计工作组织", routers=routers,
                               consumers=[consumer], on_setup=on_setup)
 

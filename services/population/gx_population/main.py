@@ -28,7 +28,7 @@ def create_app(settings: PopulationSettings | None = None) -> FastAPI:
                         "or read (503) until it is")
 
     consumer = ConsumerSpec("workflow", ["workflow.events"], wants=wants, accepts=accepts,
-                            make_handler=make_handler)
+                            make_handler=make_handler, follower=True)
     return create_service_app(settings, title="gxstat population 人口变动调查", routers=[router, survey_routes.router],
                               consumers=[consumer], on_setup=on_setup)
 

@@ -26,7 +26,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         await uploads.resume(rt)
 
     follow = ConsumerSpec("workflow", ["workflow.events"], make_handler=consumer.make_handler,
-                          wants=consumer.wants, accepts=consumer.accepts)
+                          wants=consumer.wants, accepts=consumer.accepts, follower=True)
     return create_service_app(settings, title="gxstat registry 基本单位名录库", routers=[router],
                               consumers=[follow], on_setup=on_setup)
 
