@@ -130,9 +130,14 @@ export async function render({ user, body, query }) {
   let timer = null;
   async function saveLocal() {
     clearTimeout(timer);
-    await putRegDraft({ id: s.draftId, username: user.username, taskId: s.taskId, formId: s.formId,
-      formVersion: s.formVersion, villageCode: user.division, defVersion: def.version, title: titleOf(s.taskId),
-      sealed: await seal(user.username, payload()) });
+    const write = async () => {
+      const sealed = await seal(user.username, payload());
+      await putRegDraft({ id: s.draftId, username: user.username, taskId: s.taskId, formId: s.formId,
+        formVersion: s.formVersion, villageCode: user.division, defVersion: def.version, title: titleOf(s.taskId), sealed });
+      return sealed;
+    };
+    // 发件箱在“本机已无加密内容”时销毁密钥：若恰在加密与写入之间销毁，这份密文已解不开，用新密钥重写一次
+    if (!(await open(user.username, await write()))) await write();
     if (!new URLSearchParams(window.location.hash.split("?")[1] || "").get("draft")) {
       history.replaceState(null, "", `#/registry?tab=survey${s.taskId ? "&task=" + s.taskId : ""}&draft=${s.draftId}`);
     }
