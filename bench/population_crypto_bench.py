@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import random
 import sys
 import time
@@ -65,6 +66,7 @@ async def run(database_url: str, reads: int) -> None:
     for h in range(20):  # warm the pool and the plans
         await read_household(f"h{h}")
     times = []
+    load_before = os.getloadavg()
     for _ in range(reads):
         hid = f"h{rng.randrange(HOUSEHOLDS)}"
         t0 = time.perf_counter()
@@ -76,6 +78,8 @@ async def run(database_url: str, reads: int) -> None:
     p50, p99 = percentile(times, 50), percentile(times, 99)
     print(f"Read one household of {SIZE} persons with decryption, {reads:,} reads from "
           f"PostgreSQL: p50 {p50:.2f} ms, p99 {p99:.2f} ms (goal p99 ≤ {GOAL_P99_MS:.0f} ms)")
+    print(f"  load average (1/5/15 min) before {' '.join(f'{x:.2f}' for x in load_before)},"
+          f" after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("  goal met" if p99 <= GOAL_P99_MS else "  GOAL MISSED")
 
 

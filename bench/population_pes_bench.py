@@ -8,6 +8,7 @@ and birth, 1 % are omissions; the enumeration also holds 0.5 % duplicates.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import sys
 import time
@@ -40,6 +41,7 @@ def main(n: int = 100_000) -> None:
         if r < 0.01:  # omitted by the enumeration: someone else
             pid, nm = idnumber.build("450102", dt.date(2000, 1, 1), i % 1000), f"漏{i}"
         check.append(PesPerson(f"q{i}", a, None if 0.01 <= r < 0.03 else pid, nm, s, b))
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     m = match(enum, check)
     t1 = time.perf_counter()
@@ -51,6 +53,8 @@ def main(n: int = 100_000) -> None:
     print(f"  M={total.M:,} omission={row['omission_rate']:.4%} "
           f"erroneous={row['erroneous_inclusion_rate']:.4%} DSE={row['dse']:,.0f} "
           f"net coverage error={row['net_coverage_error']:.4%}")
+    print(f"  load average (1/5/15 min) before {' '.join(f'{x:.2f}' for x in load_before)},"
+          f" after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("  goal met" if t1 - t0 <= GOAL_S else "  GOAL MISSED")
 
 

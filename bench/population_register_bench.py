@@ -1,6 +1,8 @@
 """Register persons through the population service's HTTP API: households of 4 persons,
-each saved (identifying fields sealed per person), read back and confirmed, handed in and
-re-checked by the village (HouseholdSubmitted enters the review chain); events/s.
+each saved (identifying fields sealed per person), read back and confirmed as the phone does
+(its confirmation time and the SHA-256 of the masked read-back text, checked by the server
+against the draft), handed in and re-checked by the village (HouseholdSubmitted enters the
+review chain); events/s, with the load average.
 
 The service runs in-process on the real PostgreSQL (and broker, for its relay); requests go
 over ASGI with signed principals (the gateway's cost is in gateway_bench). The workflow's side
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import os
+import random
 import sys
 import time
 import uuid
@@ -26,12 +30,15 @@ from _infra import bench_infra  # noqa: E402
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal, sign_principal  # noqa: E402
 
-from gx_population.domain import idnumber  # noqa: E402
+from gx_population.domain import forms, idnumber  # noqa: E402
 from gx_population.main import create_app  # noqa: E402
 from gx_population.privacy.keys import MasterKeys  # noqa: E402
 from gx_population.settings import PopulationSettings  # noqa: E402
 
 SECRET = "bench-secret"
+# BENCH_PLAIN_READBACK=1: the read-back without the phone's time and digest (a server from
+# before they existed refuses them as unknown fields)
+PLAIN_READBACK = os.environ.get("BENCH_PLAIN_READBACK") == "1"
 P = "/api/v1/population"
 YEAR = 2026
 
@@ -39,6 +46,12 @@ YEAR = 2026
 def who(role: str, scope: str, name: str) -> dict[str, str]:
     p = Principal(f"u-{name}", name, role, scope)
     return {PRINCIPAL_HEADER: sign_principal(p, SECRET, 3600)}
+
+
+def key() -> dict[str, str]:
+    """One Idempotency-Key per command, as the phone's outbox sends (a claim and an answer
+    stored with each command)."""
+    return {"Idempotency-Key": uuid.uuid4().hex}
 
 
 def persons(i: int) -> list[dict]:
@@ -87,35 +100,47 @@ async def run(c: httpx.AsyncClient, total_persons: int, concurrency: int, app) -
                              json={"username": f"gw{v}"})).status_code == 200
     households = total_persons // 4
     queue = list(range(households))
+    form = forms.load_form()
     latencies: list[float] = []
+    registered_ids: list[tuple[str, str]] = []
 
     async def worker() -> None:
         while queue:
             i = queue.pop()
             v = villages[i % len(villages)]
             g, k = grids[v], coords[v]
+            household = {"household_no": f"{i // len(villages) % 1000:03d}",
+                         "household_type": "1", "persons_at_reference": 4, "births_male": 0,
+                         "births_female": 0, "deaths_male": 0, "deaths_female": 0}
+            members = persons(i)
+            # what the phone computes before the read-back (population_rules.js)
+            digest = hashlib.sha256(forms.readback(form, household, members,
+                                                   mask_id_number=True).encode()).hexdigest()
             t0 = time.perf_counter()
-            r = await c.post(f"{P}/areas/{areas[v]}/households", headers=g, json={
-                "household": {"household_no": f"{i // len(villages) % 1000:03d}",
-                              "household_type": "1", "persons_at_reference": 4,
-                              "births_male": 0, "births_female": 0, "deaths_male": 0,
-                              "deaths_female": 0}, "persons": persons(i), "expected_version": 0})
+            r = await c.post(f"{P}/areas/{areas[v]}/households", headers={**g, **key()}, json={
+                "household": household, "persons": members, "expected_version": 0})
             if r.status_code == 409:  # household number reused past 1000 per area: skip
                 continue
             assert r.status_code == 201, r.text
             hid, ver = r.json()["household_id"], r.json()["version"]
-            r = await c.post(f"{P}/households/{hid}/readback", headers=g,
-                             json={"expected_version": ver, "respondent": "head", "confirmed": True})
-            r = await c.post(f"{P}/households/{hid}/hand-in", headers=g,
+            phone = {} if PLAIN_READBACK else {
+                "confirmed_at": dt.datetime.now(dt.UTC).isoformat(), "readback_sha256": digest}
+            r = await c.post(f"{P}/households/{hid}/readback", headers={**g, **key()}, json={
+                "expected_version": ver, "respondent": "head", "confirmed": True, **phone})
+            assert r.status_code == 200, r.text
+            r = await c.post(f"{P}/households/{hid}/hand-in", headers={**g, **key()},
                              json={"expected_version": r.json()["version"]})
-            r = await c.post(f"{P}/households/{hid}/recheck", headers=k,
+            r = await c.post(f"{P}/households/{hid}/recheck", headers={**k, **key()},
                              json={"expected_version": r.json()["version"], "decision": "pass"})
             assert r.status_code == 200, r.text
             latencies.append(time.perf_counter() - t0)
+            registered_ids.append((v, hid))
 
-    start = time.perf_counter()
+    load_before = os.getloadavg()
+    start, cpu0 = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    load_after = os.getloadavg()
     rt = app.state.runtime
     async with rt.pool.acquire() as conn:
         events = await conn.fetchval("SELECT count(*) FROM bench_population.events WHERE type LIKE"
@@ -131,8 +156,36 @@ async def run(c: httpx.AsyncClient, total_persons: int, concurrency: int, app) -
           f"(4 commands each: save, read-back, hand-in, re-check)")
     print(f"  per household p50 {1000 * latencies[done // 2]:.0f} ms, "
           f"p99 {1000 * latencies[int(done * 0.99) - 1]:.0f} ms")
+    print(f"  this process (client + service, in-process over ASGI): {1000 * cpu / done:.1f} ms"
+          f" CPU per household, {cpu / elapsed:.0%} of one core")
+    print(f"  load average (1/5/15 min) before {' '.join(f'{x:.2f}' for x in load_before)},"
+          f" after {' '.join(f'{x:.2f}' for x in load_after)}")
+    await read_back(c, coords, registered_ids)
     if total_persons < 500_000:
         print(f"  500,000 persons at this rate: ~{500_000 / (registered / elapsed) / 60:.0f} min")
+
+
+async def read_back(c: httpx.AsyncClient, coords: dict, registered: list[tuple[str, str]],
+                    reads: int = 1000) -> None:
+    """The village coordinator reads random households whole through the service: sealed
+    persons and their keys in one query, unwrapped and decrypted, the read audited
+    (population.person_record.accessed appended in the same transaction)."""
+    rng = random.Random(5)
+    times = []
+    load_before = os.getloadavg()
+    for _ in range(min(reads, len(registered) * 4)):
+        v, hid = rng.choice(registered)
+        t0 = time.perf_counter()
+        r = await c.get(f"{P}/households/{hid}", headers=coords[v])
+        times.append((time.perf_counter() - t0) * 1000)
+        assert r.status_code == 200 and r.json()["view"] == "full", r.text
+        assert all(p["name"] for p in r.json()["persons"])
+    times.sort()
+    print(f"  read one household with decryption through the service (GET, audited): {len(times):,}"
+          f" reads, p50 {times[len(times) // 2]:.1f} ms, p99 {times[int(len(times) * 0.99) - 1]:.1f}"
+          f" ms (goal p99 ≤ 20 ms); load average before"
+          f" {' '.join(f'{x:.2f}' for x in load_before)}, after"
+          f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

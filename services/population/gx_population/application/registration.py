@@ -176,8 +176,8 @@ async def _commit(uow: UnitOfWork, s: str, hh: Household, p: Principal | None,
 
 
 async def _load(uow: UnitOfWork, s: str, p: Principal, household_id: uuid.UUID,
-                expected_version: int) -> tuple[Household, str]:
-    """The household locked for this command, and its area's name."""
+                expected_version: int) -> tuple[Household, dict[str, Any]]:
+    """The household locked for this command, and its row (with its area's name)."""
     row = await repo.household(uow.conn, s, household_id, lock=True, with_area_name=True)
     if row is None or not contains(jurisdiction(p), row["village_code"]):
         raise NotFound("住户", str(household_id))
@@ -185,7 +185,7 @@ async def _load(uow: UnitOfWork, s: str, p: Principal, household_id: uuid.UUID,
     hh = Household.from_row(row)
     if hh.version != expected_version:
         raise ConcurrencyError(hh.stream_id, expected_version, hh.version)
-    return hh, row["area_name"]
+    return hh, row
 
 
 def _require_own(p: Principal, hh: Household) -> None:
@@ -204,13 +204,13 @@ async def confirm_readback(rt: ServiceRuntime, p: Principal, household_id: uuid.
                             ) as uow:
         if uow.replayed:
             return uow.replayed
-        hh, _ = await _load(uow, s, p, household_id, cmd.expected_version)
+        hh, row = await _load(uow, s, p, household_id, cmd.expected_version)
         _require_own(p, hh)
         received = dt.datetime.now(dt.UTC)
         at = cmd.confirmed_at.astimezone(dt.UTC) if cmd.confirmed_at else received
         try:
             if cmd.confirmed_at is not None or cmd.readback_sha256 is not None:
-                await _check_phone_confirmation(rt, uow, s, hh, cmd, at, received)
+                await _check_phone_confirmation(rt, uow, s, row, cmd, at, received)
             kept = (keyed_digest(rt, "readback", cmd.readback_sha256.encode())
                     if cmd.readback_sha256 else None)
             hh.confirm_readback(at=at, enumerator=p.user_id, device=p.device_id,
@@ -230,9 +230,9 @@ async def confirm_readback(rt: ServiceRuntime, p: Principal, household_id: uuid.
                                                "respondent": cmd.respondent}})
 
 
-async def _check_phone_confirmation(rt: ServiceRuntime, uow: UnitOfWork, s: str, hh: Household,
-                                    cmd: ConfirmReadBackOnPhone, at: dt.datetime,
-                                    received: dt.datetime) -> None:
+async def _check_phone_confirmation(rt: ServiceRuntime, uow: UnitOfWork, s: str,
+                                    row: dict[str, Any], cmd: ConfirmReadBackOnPhone,
+                                    at: dt.datetime, received: dt.datetime) -> None:
     """The phone's time within bounds, and its digest that of the saved draft's read-back
     text (opened here to compare, never answered nor kept)."""
     if cmd.confirmed_at is None or cmd.readback_sha256 is None:
@@ -240,16 +240,15 @@ async def _check_phone_confirmation(rt: ServiceRuntime, uow: UnitOfWork, s: str,
         raise readback.ReadBackRefused(
             "readback_incomplete", missing,
             "手机回读确认须同时提供确认时间（confirmed_at）与回读内容摘要（readback_sha256）")
-    row = await repo.household(uow.conn, s, hh.household_id)
-    form = forms.load_form(row["form_version"] if row else None)
+    form = forms.load_form(row["form_version"])
     readback.check_time(at, received, rt.settings.readback_clock_skew, form)
-    people = [r for r in await repo.persons_with_keys(uow.conn, s, hh.household_id)
+    people = [r for r in await repo.persons_with_keys(uow.conn, s, row["household_id"])
               if r["erased_at"] is None]
     keys = {str(r["person_id"]): StoredKey(str(r["person_id"]), r["wrapped_key"],
                                            r["key_version"], r["destroyed_at"]) for r in people}
     opened = cipher(rt, uow.conn).open_loaded({str(r["person_id"]): r["fields"] for r in people},
                                               keys)
-    readback.check_digest(cmd.readback_sha256, form, row["household"] if row else {},
+    readback.check_digest(cmd.readback_sha256, form, row["household"],
                           [opened[str(r["person_id"])] for r in people])
 
 
@@ -285,7 +284,8 @@ async def recheck(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID, cmd
                                          **cmd.model_dump(mode="json")}) as uow:
         if uow.replayed:
             return uow.replayed
-        hh, area_name = await _load(uow, s, p, household_id, cmd.expected_version)
+        hh, row = await _load(uow, s, p, household_id, cmd.expected_version)
+        area_name = row["area_name"]
         require_role(p, {COORDINATOR}, "村级复核")
         if jurisdiction(p) != hh.village_code:
             raise Forbidden("只有本村的村级统计协管员可以复核本村住户表", code="not_village_coordinator")
