@@ -47,8 +47,7 @@ def _record_created(uow: UnitOfWork, row: asyncpg.Record, who: Principal | None)
     # No name or password material in the event: only what the audit needs.
     created = UserCreated(user_id=row["user_id"], username=row["username"], role=row["role"],
                           division=row["division"])
-    audit.record(uow, "user", row["user_id"], who,
-                 [(created.EVENT_TYPE, created.model_dump(mode="json"))], expected=0)
+    audit.record(uow, "user", row["user_id"], who, [created], expected=0)
 
 
 async def seed_users(pool: asyncpg.Pool, schema: str, users_list: Iterable[dict[str, str]],

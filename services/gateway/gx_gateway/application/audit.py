@@ -5,10 +5,12 @@ commit together, and the relay is woken only after that commit — no handler wa
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
+from gx_contracts.events import event_fields
 from gx_contracts.ids import stream_id
+from gx_contracts.types import EventPayload
 from gx_kernel.eventstore import NewEvent
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -27,8 +29,9 @@ def unit_of_work(rt: ServiceRuntime) -> UnitOfWork:
 
 
 def record(uow: UnitOfWork, prefix: str, id_: Any, who: Principal | None,
-           events: list[tuple[str, Mapping[str, Any]]], expected: int | None = None) -> None:
-    """Append these (type, data) events to stream `<prefix>-<id>` when the unit commits."""
+           events: Sequence[EventPayload], expected: int | None = None) -> None:
+    """Append these events (gx_contracts.events.gateway payloads, validated when they were
+    made) to stream `<prefix>-<id>` when the unit commits."""
     if events:
         uow.collect(stream_id(prefix, id_), expected,
-                    [NewEvent(t, dict(data)) for t, data in events], audit_metadata(who))
+                    [NewEvent(**event_fields(e)) for e in events], audit_metadata(who))

@@ -82,8 +82,7 @@ async def unlock(rt: ServiceRuntime, admin: Principal, username: str) -> dict[st
         held = await throttle.clear(uow.conn, s.schema, [rules.user_key(username)])
         unlocked = UserUnlocked(user_id=row["user_id"], username=row["username"],
                                 was_held=held > 0)
-        audit.record(uow, "user", row["user_id"], admin, [(unlocked.EVENT_TYPE,
-                                                           unlocked.model_dump(mode="json"))])
+        audit.record(uow, "user", row["user_id"], admin, [unlocked])
     return {"username": row["username"], "was_held": held > 0}
 
 

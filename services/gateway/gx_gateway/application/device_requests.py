@@ -43,8 +43,7 @@ def _with_fingerprint(row) -> dict[str, Any]:
 
 def _event(uow: UnitOfWork, who: Principal, request_id, event: EventPayload,
            expected: int | None) -> None:
-    audit.record(uow, "device-request", request_id, who,
-                 [(event.EVENT_TYPE, event.model_dump(mode="json"))], expected)
+    audit.record(uow, "device-request", request_id, who, [event], expected)
 
 
 async def request(rt: ServiceRuntime, owner: Principal, body: dict[str, Any]) -> dict[str, Any]:

@@ -53,8 +53,7 @@ async def enrol_in(rt: ServiceRuntime, uow: UnitOfWork, admin: Principal,
                                label, key, uuid.UUID(admin.user_id))
     enrolled = DeviceEnrolled(device_id=row["device_id"], user_id=owner["user_id"],
                               division=owner["division"])
-    audit.record(uow, "device", row["device_id"], admin,
-                 [(enrolled.EVENT_TYPE, enrolled.model_dump(mode="json"))], expected=0)
+    audit.record(uow, "device", row["device_id"], admin, [enrolled], expected=0)
     return row
 
 
@@ -83,8 +82,7 @@ async def revoke(rt: ServiceRuntime, admin: Principal, device_id: str, reason: s
         if revoked is None:
             return devices.public_device(row)  # already revoked: same answer, no new event
         gone = DeviceRevoked(device_id=row["device_id"], reason=reason)
-        audit.record(uow, "device", row["device_id"], admin,
-                     [(gone.EVENT_TYPE, gone.model_dump(mode="json"))])
+        audit.record(uow, "device", row["device_id"], admin, [gone])
     return devices.public_device(revoked)
 
 

@@ -56,8 +56,7 @@ async def change_topics(rt: ServiceRuntime, admin: Principal, username: str,
         removed = await repo.revoke(uow.conn, s.schema, uid, revoke)
         changes = ([SubscriptionGranted(user_id=uid, topic=t) for t in added]
                    + [SubscriptionRevoked(user_id=uid, topic=t) for t in removed])
-        audit.record(uow, "subscriber", uid, admin,
-                     [(e.EVENT_TYPE, e.model_dump(mode="json")) for e in changes])
+        audit.record(uow, "subscriber", uid, admin, changes)
         current = await repo.topics_of(uow.conn, s.schema, uid)
     return {"username": username, "granted": added, "revoked": removed,
             "topics": [r["topic"] for r in current]}
