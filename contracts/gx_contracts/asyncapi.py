@@ -36,6 +36,7 @@ from .envelope import (
     DLQ_ORIGINAL_PARTITION,
     DLQ_ORIGINAL_TOPIC,
     HEADERS,
+    INTERNAL_TOPICS,
     JSON_CONTENT_TYPE,
     SPECVERSION,
     TRACEPARENT,
@@ -69,6 +70,10 @@ copied to `<topic>.dlq` with the headers `x-gx-error`, `x-gx-original-topic`,
 
 The `receive` operations are the platform's own consumer groups (Kafka binding `groupId`): they
 acknowledge a record only after its effects are committed.
+
+Channels marked `x-internal: true` (`gateway.events`, the gateway's audit trail, and every
+`<topic>.dlq`) are the platform's own: described here with their schemas, never granted to a
+subscriber, and closed to subscribers by the deployment's ACLs.
 """
 
 _TOPIC_DOC = {
@@ -243,6 +248,7 @@ def build_asyncapi(wirings: Sequence[Any] | None = None) -> dict[str, Any]:
             "messages": {},
             "bindings": channel["bindings"],
             "x-partitioner": "murmur2",
+            **({"x-internal": True} if dlq or topic in INTERNAL_TOPICS else {}),
         })
         (ref,) = channel["messages"].values()
         key = ref["$ref"].rsplit("/", 1)[-1]
@@ -264,11 +270,13 @@ def build_asyncapi(wirings: Sequence[Any] | None = None) -> dict[str, Any]:
                    if topic in dead_letters else publishers.get(topic))
         if writers:
             who = "consumer groups " if topic in dead_letters else "the outbox relay of "
+            readers = ("internal: never granted to subscribers."
+                       if topic in dead_letters or topic in INTERNAL_TOPICS
+                       else "subscribers receive these messages.")
             operations[f"publish.{topic}"] = {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{topic}"},
-                "summary": f"gxstat publishes to {topic} ({who}{', '.join(writers)}); "
-                           "subscribers receive these messages.",
+                "summary": f"gxstat publishes to {topic} ({who}{', '.join(writers)}); {readers}",
                 "messages": [{"$ref": f"#/channels/{topic}/messages/{m}"} for m in ch["messages"]],
             }
     for sub in sorted(subscriptions, key=lambda s: s.group_id):

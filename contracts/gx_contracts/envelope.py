@@ -3,13 +3,17 @@
 CloudEvents 1.0, Kafka protocol binding, *binary* content mode:
 
 - topic: ``<domain>.events`` (``agri.events``, ``workflow.events``, ``registry.events``,
-  ``population.events``); records that a consumer cannot process go to ``<topic>.dlq``.
+  ``population.events``, ``organisation.events``); records that a consumer cannot process go
+  to ``<topic>.dlq``. Internal, never granted to subscribers: ``gateway.events`` (the
+  gateway's audit trail) and every ``<topic>.dlq``.
 - key: the stream id (``report-<uuid>``, ``case-<uuid>`` …), UTF-8. The producer uses the default
   partitioner of aiokafka — murmur2 of the key, same as the Java client — so all events of one
   stream land in one partition, in order.
 - headers (UTF-8 values): ``ce_id`` event id, ``ce_type`` event type, ``ce_source``
   ``/gxstat/<service>``, ``ce_specversion`` ``1.0``, ``ce_time`` RFC 3339, ``ce_subject`` stream id,
-  ``content-type`` ``application/json``, ``traceparent`` W3C trace context.
+  ``ce_dataschemaversion`` = ``schema_version`` of ``data``, ``content-type``
+  ``application/json`` (the list is ``HEADERS``), and ``traceparent`` W3C trace context when
+  the causing request had one.
 - value: a JSON object, ``KafkaEnvelope`` (it repeats the CloudEvents attributes so the value is
   self-contained): ``{id, type, schema_version, stream_id, version, data, metadata, time}``.
   ``data`` validates against ``contracts/schemas/events/<type>.v<schema_version>.json``.
@@ -47,6 +51,7 @@ __all__ = [
     "DLQ_ERROR_KIND",
     "DLQ_ERROR_TYPE",
     "DOMAIN_TOPICS",
+    "INTERNAL_TOPICS",
     "KafkaEnvelope",
     "source_for",
     "topic_for",
@@ -76,7 +81,9 @@ DLQ_ATTEMPTS = "x-gx-attempts"
 DLQ_ERROR_KIND = "x-gx-error-kind"  # transient (tries used up) or permanent
 DLQ_ERROR_TYPE = "x-gx-error-type"  # the exception's qualified class name
 
-DOMAIN_TOPICS = ("agri.events", "workflow.events", "registry.events", "population.events")
+DOMAIN_TOPICS = ("agri.events", "workflow.events", "registry.events", "population.events",
+                 "organisation.events")
+INTERNAL_TOPICS = ("gateway.events",)  # the gateway's audit trail: never granted to subscribers
 
 
 class KafkaEnvelope(BaseModel):

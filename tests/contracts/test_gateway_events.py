@@ -79,3 +79,10 @@ def test_the_documents_call_gateway_events_internal():
            if o["channel"]["$ref"].endswith("/gateway.events")]
     assert [o["action"] for o in ops] == ["send"] and "gateway" in ops[0]["summary"]
     assert "gateway.events.dlq" not in doc["channels"]
+    # internal channels say so to a machine as well: gateway.events and every dead-letter topic
+    internal = {name for name, ch in doc["channels"].items() if ch.get("x-internal")}
+    assert internal == {"gateway.events"} | {n for n in doc["channels"] if n.endswith(".dlq")}
+    for name, op in doc["operations"].items():
+        if op["action"] == "send":
+            topic = op["channel"]["$ref"].rsplit("/", 1)[1]
+            assert ("never granted" in op["summary"]) == (topic in internal), name
