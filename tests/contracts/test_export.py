@@ -48,7 +48,7 @@ EXPECTED_TYPES = {
     "population.household.review_followed", "population.area_correction.submitted",
     "population.area_correction.review_followed", "population.area_correction.returned",
     "population.area_correction.accepted", "population.area.map_uploaded",
-    "population.personal_record.erased",
+    "population.personal_record.erased", "population.household.history_adopted",
     "gateway.user.created", "gateway.user.unlocked", "gateway.device.requested",
     "gateway.device.request_approved", "gateway.device.request_rejected", "gateway.device.enrolled",
     "gateway.device.revoked", "gateway.subscription.granted", "gateway.subscription.revoked",
