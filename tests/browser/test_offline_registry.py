@@ -2,8 +2,9 @@
 360 px): a grid worker opens a task's survey from the cached task list with no network, the phone
 checks the hard rules from the published form definition, takes the location fix, keeps the draft
 and the queued submit encrypted in IndexedDB (no unit name, legal representative or phone in
-plaintext), and back online the form is opened, saved and submitted exactly once, carrying the
-fix's own time (not the hand-in time); the device's copy is then gone with its key. A survey the
+plaintext), the task list says 本机待上传 n 份 and marks the task, and back online the form is
+opened, saved and submitted exactly once, carrying the fix's own time (not the hand-in time); the
+device's copy is then gone with its key. A survey the
 server refuses (422: a registration-authority code the phone's rules do not know) keeps its draft
 with the server's Chinese reason; corrected, it lands once on the form the refusal left open."""
 from __future__ import annotations
@@ -144,6 +145,10 @@ async def test_offline_survey_lands_once_with_the_fix_time(stack, tasks, browser
         await expect(page.locator("#reg-sync")).to_contain_text("待上传")
         await expect(page.locator("#reg-pending")).to_contain_text("本机待上传 1 份")
         await shot(page, f"registry-offline-queued-{tag}.png")
+        await page.goto("/#/registry?tab=tasks")  # the cached task list counts and marks it
+        await expect(page.locator("#registry-tasks p.muted").first).to_contain_text("本机待上传 1 份")
+        await expect(page.locator(f"#task-table tr:has-text('{name}') .tag")).to_have_text("待上传")
+        await shot(page, f"registry-offline-tasklist-{tag}.png")
         await page.goto("/#/tasks")  # the worker's home lists the same outbox
         await expect(page.locator("#outbox-count")).to_have_text("待上传 1 份")
         await expect(page.locator('#outbox-list li[data-kind="registry.unit_form"]')).to_contain_text("待发送")
