@@ -5,8 +5,7 @@
 //   不再发，正在做的那一步以同一幂等键重放，服务器只执行一次；
 // - 被拒绝后“不修改，重新发送”：未完成的步骤换新的幂等键；
 // - 本机保存期限与密钥销毁（所有调查一起算：只要还有一份加密草稿或条目，密钥就留着）。
-// 用它的：名录库的基本单位情况表（outbox_registry.js）。人口调查（outbox_population.js）有自己的
-// 一份同样的写法，可改用这里（补丁 notes/patches/console-2.diff）。
+// 用它的：人口调查（outbox_population.js）与名录库的基本单位情况表（outbox_registry.js）。
 import { newKey } from "./api.js";
 import { deleteItem, deletePopDraft, deleteRegDraft, itemsOf, popDraftsOf, regDraftsOf } from "./store.js";
 import { open, seal, shred } from "./vault.js";
