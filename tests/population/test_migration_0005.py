@@ -7,6 +7,7 @@ import shutil
 import uuid
 
 import pytest
+from test_rebuild_population_http import read_models
 
 from gx_contracts.divisions import Level
 from gx_contracts.events.population import PersonEntry
@@ -25,13 +26,9 @@ SEALED = "gxp1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # a sealed value as stored (no
 
 
 async def rows(conn, s):
-    hh = [dict(r) for r in await conn.fetch(f"SELECT * FROM {s}.households ORDER BY household_id")]
-    for r in hh:
-        r.pop("updated_at")
-    persons = [dict(r) for r in await conn.fetch(
-        f"SELECT person_id, household_id, position, fields, sex, age_band, erasure_reason,"
-        f" erased_at IS NOT NULL AS erased FROM {s}.persons ORDER BY person_id")]
-    return {"households": hh, "persons": persons}
+    """The household and person rows (and the areas' correction columns), as the rebuild test
+    compares them."""
+    return await read_models(conn, s)
 
 
 def entry(sex: str, band: str) -> PersonEntry:
