@@ -36,7 +36,7 @@ import psutil
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _infra import bench_infra, percentile, start_services  # noqa: E402
-from slice_latency_bench import VALUES, Gateway  # noqa: E402
+from slice_latency_bench import VALUES, Gateway, stack_cpu  # noqa: E402
 
 from gx_contracts.divisions import Level, load_divisions  # noqa: E402
 from gx_contracts.roles import DEMO_PASSWORD  # noqa: E402
@@ -233,6 +233,19 @@ def line(label: str, s: dict) -> str:
             f"approve p99 {ms(s['approve'], 99)} ms; load average {os.getloadavg()[0]:.1f}")
 
 
+def cpu_line(before: dict[str, float], after: dict[str, float], seconds: float,
+             submits: int) -> str:
+    """The stack's CPU over a step (submits and their approvals, until drained), per process
+    (from /proc: the services, PostgreSQL with its backends, the broker; not this client)."""
+    used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    total = sum(used.values())
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
+    return (f"  stack CPU {total:.1f} CPU-s in {seconds:.1f} s = "
+            f"{1000 * total / max(submits, 1):.1f} ms per submit with its approve "
+            f"({total / max(seconds, 1e-9):.2f} cores; load avg {os.getloadavg()[0]:.1f}); "
+            f"by process: {parts}")
+
+
 class Memory:
     """RSS of each process every 5 s (PostgreSQL: PSS summed over its processes)."""
 
@@ -303,12 +316,14 @@ async def soak(soak: Soak, memory: Memory, rate: float, minutes: int) -> None:
 async def ceiling(soak: Soak, rates: list[float], step_seconds: float) -> None:
     best, failed = None, False
     for rate in rates:
+        before, t = stack_cpu(), time.perf_counter()
         ops, took = await soak.run_at(rate, step_seconds)
         await soak.drain(ops, timeout=15.0)
         s = summary(ops, took)
         ok = not s["errors"] and not s["missing"] and percentile(s["queue"], 99) <= P99_GOAL_MS
         print(line(f"{rate:.0f}/s for {step_seconds:.0f} s", s) + ("" if ok else "  <- fails"),
               flush=True)
+        print(cpu_line(before, stack_cpu(), time.perf_counter() - t, len(ops)), flush=True)
         if not ok:
             failed = True
             break
