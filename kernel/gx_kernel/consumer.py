@@ -49,7 +49,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from gx_kernel import telemetry
 from gx_kernel.eventstore import ConcurrencyError
-from gx_kernel.kafka import InboundEvent, KafkaSecurity, decode, ensure_topics
+from gx_kernel.kafka import InboundEvent, KafkaSecurity, decode, ensure_topics, leave_group_on_stop
 from gx_kernel.uow import AfterCommit
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,10 @@ class _PromptBatchSubscriber(BatchSubscriber):
     the poll time on average, end to end. The poll itself still waits until records arrive."""
 
     __slots__ = ()  # the same layout, so an instance can take this class
+
+    async def stop(self) -> None:
+        leave_group_on_stop(self.consumer)  # also from Tansu's generation 0
+        await super().stop()
 
     async def get_msg(self, consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
         batches = await consumer.getmany(timeout_ms=self.batch_timeout_ms,

@@ -108,6 +108,24 @@ async def ensure_topics(bootstrap: str, names: list[str], partitions: int = 3) -
         await admin.close()
 
 
+def leave_group_on_stop(consumer: AIOKafkaConsumer | None) -> None:
+    """Make the consumer's `stop()` leave its group on Tansu too. Tansu numbers a group's
+    first generation 0 and aiokafka sends LeaveGroup only from generation 1 (Kafka's first):
+    a member stopped in generation 0 stayed in the group until its session timed out, and the
+    member started next (a restart, a replica) waited ~18 s for its partitions."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    aiokafka_leave = getattr(coordinator, "_maybe_leave_group", None)
+    if coordinator is None or aiokafka_leave is None:
+        return  # not started, or a group-less consumer
+
+    async def leave() -> None:
+        if coordinator.generation == 0:  # only the check reads it: the request names member
+            coordinator.generation = 1
+        await aiokafka_leave()
+
+    coordinator._maybe_leave_group = leave
+
+
 @dataclass(frozen=True)
 class TopicView:
     """What the broker holds of one topic. End offsets are only good for 'empty or not':
