@@ -38,6 +38,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"[{'; '.join(f['faults'])}], events checked {f['events_checked']}, "
             f"topic records {f['topic_records']}, reports {f['reports']}, cases {f['cases']}, "
             f"settled in {f.get('settle_s', 0):.1f}s, anomalies = {f['anomalies']}")
+        for line in f.get("not_ok", ()):
+            tr.write_line(f"    not acknowledged: {line}")
 
 
 @pytest.fixture

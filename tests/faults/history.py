@@ -111,6 +111,17 @@ class Case:
     revision: int
 
 
+@dataclass(frozen=True)
+class Committed:
+    """A consumer group's committed offset on one partition of a service's topic (None: the
+    group never committed there)."""
+
+    group: str
+    service: str
+    partition: int
+    offset: int | None
+
+
 @dataclass
 class Observed:
     events: list[Event]
@@ -121,6 +132,8 @@ class Observed:
     # indicator it rounds to
     totals: dict[str, dict[str, float]] = field(default_factory=dict)
     decimals: dict[str, int] = field(default_factory=dict)
+    # the platform's consumer groups, read before everything else
+    committed: list[Committed] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,23 @@ def check_topics(events: list[Event], records: list[Record]) -> list[Anomaly]:
     return out
 
 
+def check_consumers(records: list[Record], committed: list[Committed]) -> list[Anomaly]:
+    """Every consumer group got past the last record on every partition of its topic (read
+    after its offsets): none is stuck, every duplicate and replayed record was consumed."""
+    ends: dict[tuple[str, int], int] = {}
+    for r in records:
+        ends[(r.service, r.partition)] = max(ends.get((r.service, r.partition), 0), r.offset + 1)
+    at = {(c.group, c.service, c.partition): c.offset for c in committed}
+    out = []
+    for group, service in sorted({(c.group, c.service) for c in committed}):
+        for (s, partition), end in sorted(ends.items()):
+            offset = at.get((group, service, partition))
+            if s == service and (offset or 0) < end:
+                out.append(Anomaly("consumer_behind", f"{group} on {service} partition "
+                                   f"{partition}: committed {offset}, records up to {end}"))
+    return out
+
+
 def check_reports(reports: list[Report], cases: list[Case]) -> list[Anomaly]:
     """Every report sent for review agrees with its case (revision, status, level), and every
     case has its report."""
@@ -280,6 +310,7 @@ def check(history: History, observed: Observed) -> list[Anomaly]:
             + check_reactions(history.ops, observed.events)
             + check_streams(observed.events)
             + check_topics(observed.events, observed.records)
+            + check_consumers(observed.records, observed.committed)
             + check_reports(observed.reports, observed.cases)
             + check_totals(observed))
 
@@ -293,4 +324,6 @@ def figures(history: History, observed: Observed, faults: list[str],
             "faults_injected": len(faults), "faults": list(faults),
             "events_checked": len(observed.events), "topic_records": len(observed.records),
             "reports": len(observed.reports), "cases": len(observed.cases),
-            "anomalies": len(anomalies)}
+            "anomalies": len(anomalies),
+            "not_ok": [f"op {op.id} {op.kind} {op.subject} {op.outcome} ({op.status}): "
+                       f"{op.detail[:160]}" for op in history.ops if op.outcome != "ok"][:10]}

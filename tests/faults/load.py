@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ class Load:
     gateway_url: str
     history: History
     resolve_s: float = 20.0
+    login_s: float = 60.0
     publish_every_s: float = 5.0
     pause_s: float = 0.2
     seed: int = 14
@@ -65,9 +67,11 @@ class Load:
         self.tasks: list[str] = []
         self.reads_failed = 0
         self._tokens: dict[str, str] = {}
+        self.first_queued: dict[str, float] = {}  # case id -> when a reviewer first saw it
 
     # -- plumbing --------------------------------------------------------------------------
     async def _auth(self, client: httpx.AsyncClient, who: str) -> dict[str, str]:
+        deadline, last = time.monotonic() + self.login_s, ""
         while who not in self._tokens:
             try:
                 r = await client.post("/api/v1/auth/login",
@@ -75,10 +79,23 @@ class Load:
                 if r.status_code == 200:
                     self._tokens[who] = r.json()["access_token"]
                     break
-            except httpx.HTTPError:
-                pass
+                last = f"{r.status_code} {r.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{who} could not log in for {self.login_s:.0f}s: {last}")
             await asyncio.sleep(0.5)
         return {"Authorization": f"Bearer {self._tokens[who]}"}
+
+    def acknowledged(self, since: float, service: str | None = None,
+                     new_cases: bool = False) -> int:
+        """Commands acknowledged since `since` (time.monotonic()), of `service` if given;
+        `new_cases`: only review actions on cases first queued since then — reports submitted
+        in agri that reached the workflow over the broker."""
+        return sum(op.outcome == "ok" and (op.completed_at or 0) >= since
+                   and service in (None, op.service)
+                   and (not new_cases or self.first_queued.get(op.subject, 0.0) >= since)
+                   for op in self.history.ops)
 
     async def read(self, client: httpx.AsyncClient, who: str, path: str,
                    **params: Any) -> Any:
@@ -170,6 +187,7 @@ class Load:
         while not self.stop.is_set():
             queue = await self.read(client, who, "/api/v1/workflow/queue", status="in_review")
             for case in (queue or {}).get("items", []):
+                self.first_queued.setdefault(case["case_id"], time.monotonic())
                 if self.stop.is_set():
                     return
                 if case.get("level") != level:
@@ -188,7 +206,9 @@ class Load:
         async with httpx.AsyncClient(base_url=self.gateway_url, timeout=10.0,
                                      limits=limits) as client:
             await self.prepare(client)
-            workers = [self.publisher(client)]
-            workers += [self.village(client, who) for who in VILLAGES]
-            workers += [self.reviewer(client, who) for who in REVIEWERS]
-            await asyncio.gather(*workers)
+            async with asyncio.TaskGroup() as workers:  # one fails: all stop, the error shows
+                workers.create_task(self.publisher(client))
+                for who in VILLAGES:
+                    workers.create_task(self.village(client, who))
+                for who in REVIEWERS:
+                    workers.create_task(self.reviewer(client, who))

@@ -15,10 +15,12 @@ from aiokafka.structs import OffsetAndMetadata
 
 from gx_contracts.roles import DEMO_PASSWORD
 
-from .history import Case, Event, Observed, Record, Report
+from .history import Case, Committed, Event, Observed, Record, Report
 from .procstack import FaultStack
 
 STORES = ("agri", "workflow")  # where the load's commands and reactions land
+# The stack's consumer groups (without prefix) and whose topic each reads.
+GROUPS = {"agri.workflow": "workflow", "workflow.intake": "agri"}
 
 
 async def _fetch(stack: FaultStack, sql: str, *args):
@@ -111,14 +113,35 @@ async def totals(stack: FaultStack, tasks: list[str]) -> tuple[dict, dict]:
     return out, decimals
 
 
+async def committed(stack: FaultStack) -> list[Committed]:
+    """Each consumer group's committed offsets on its topic (an OffsetFetch as a non-member:
+    Tansu's admin API cannot list them)."""
+    out = []
+    for group, service in GROUPS.items():
+        topic = stack.topic(f"{service}.events")
+        consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap,
+                                    group_id=f"{stack.prefix}.{group}",
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            await consumer.topics()  # metadata of every topic
+            for p in sorted(consumer.partitions_for_topic(topic) or ()):
+                out.append(Committed(group, service, p,
+                                     await consumer.committed(TopicPartition(topic, p))))
+        finally:
+            await consumer.stop()
+    return out
+
+
 async def observe(stack: FaultStack, tasks: list[str]) -> Observed:
+    offsets = await committed(stack)  # first: every record read later must be behind them
     evs = [e for s in STORES for e in await events(stack, s)]
     records = []
     for s in STORES:
         records += await topic_records(stack, s, sum(e.service == s for e in evs))
     reports, cases = await read_models(stack)
     tot, dec = await totals(stack, tasks)
-    return Observed(evs, records, reports, cases, tot, dec)
+    return Observed(evs, records, reports, cases, tot, dec, offsets)
 
 
 async def settle(stack: FaultStack, timeout_s: float = 90.0) -> float:
@@ -173,14 +196,34 @@ async def duplicate_topic(stack: FaultStack, service: str) -> int:
     return len(raw)
 
 
-async def rewind_group(stack: FaultStack, group: str, topic: str, partitions: int = 3) -> None:
-    """Commit offset 0 on every partition for `group` (its members stopped): it replays all."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, group_id=group,
-                                enable_auto_commit=False)
+async def rewind_group(stack: FaultStack, group: str, topic: str,
+                       timeout_s: float = 40.0) -> float:
+    """Commit offset 0 on every partition of `topic` for `group` (its members stopped): it
+    replays everything when they come back. Returns the seconds it took.
+
+    As a member of the group, not by a standalone commit: Tansu refuses those
+    (UnknownMemberId) for a group that ever had members. The wait covers a member that died
+    without leaving (gone after its session timeout, 10 s)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka_bootstrap, group_id=group,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    start = time.monotonic()
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
+        deadline = start + timeout_s
+        while True:
+            wanted = consumer.partitions_for_topic(topic) or set()
+            held = {tp.partition for tp in consumer.assignment()}
+            if wanted and held >= wanted:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group}: holds partitions {sorted(held)} of "
+                                   f"{sorted(wanted)} after {timeout_s:.0f}s (another member "
+                                   f"still in the group?)")
+            await consumer.getmany(timeout_ms=200)  # joins, rebalances
+        tps = sorted(consumer.assignment())
         await consumer.commit({tp: OffsetAndMetadata(0, "") for tp in tps})
+        for tp in tps:
+            assert await consumer.committed(tp) == 0, f"{group} {tp}: rewind not committed"
+        return time.monotonic() - start
     finally:
         await consumer.stop()

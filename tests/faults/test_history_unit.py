@@ -4,11 +4,13 @@ from __future__ import annotations
 import pytest
 
 from .history import (
+    Committed,
     Event,
     History,
     Observed,
     Record,
     check_commands,
+    check_consumers,
     check_reactions,
     check_streams,
     check_topics,
@@ -73,3 +75,13 @@ def test_an_event_missing_from_its_topic_is_found():
     full = records + [Record("agri", 0, 1, "s1-2", "s1", 2)]
     assert check_topics(events, full) == []
     assert Observed(events, full, [], []).events == events
+
+
+def test_a_consumer_group_behind_its_topic_is_found():
+    records = [Record("agri", 0, 0, "a", "s1", 1), Record("agri", 0, 1, "b", "s1", 2),
+               Record("agri", 1, 0, "c", "s2", 1), Record("workflow", 0, 5, "d", "c1", 1)]
+    caught_up = [Committed("g", "agri", 0, 2), Committed("g", "agri", 1, 1)]
+    assert check_consumers(records, caught_up) == []
+    behind = [Committed("g", "agri", 0, 1), Committed("g", "agri", 2, None)]  # 1: never
+    assert [a.what.split(":")[0] for a in check_consumers(records, behind)] == [
+        "g on agri partition 0", "g on agri partition 1"]
