@@ -334,16 +334,6 @@ async def check(pool: asyncpg.Pool, model: str, events: int) -> None:
         elif model == "organisation":
             people = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.appointments")
             assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.workloads") == 12 * people
-        elif model == "registry":
-            units = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units")
-            changed = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.units WHERE version = 3")
-            assert units > 0 and changed == -(-units // 3), (units, changed)
-        elif model == "population":
-            areas = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.areas WHERE version = 5")
-            assert areas == events // 5, (areas, events)
-        elif model == "organisation":
-            people = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.appointments")
-            assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.workloads") == 12 * people
 
 
 if __name__ == "__main__":
