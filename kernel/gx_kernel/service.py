@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
-from gx_kernel import http, metrics, telemetry
+from gx_kernel import dlq_routes, http, metrics, telemetry
 from gx_kernel.consumer import Handler, IdempotentConsumer, Subscription, make_broker
 from gx_kernel.eventstore import EventStore
 from gx_kernel.idempotency import ddl as idempotency_ddl
@@ -319,6 +319,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
     app.state.settings = settings
     app.state.consumer_specs = list(consumers)  # what it subscribes to (AsyncAPI, ACLs)
     http.install(app, settings.service_name)
+    app.include_router(dlq_routes.router)  # the ops console's replay of its dead letters
     for router in routers:
         app.include_router(router)
 

@@ -161,6 +161,9 @@ ENDPOINTS: list[Endpoint] = [
              inside=each((403, "ops_only"), ops=200)),
     Endpoint("gateway.ops_dead_letters", "GET", "/api/v1/ops/dead-letters?topic=agri.events.dlq",
              inside=each((403, "ops_only"), ops=200)),
+    Endpoint("gateway.ops_replay_dead_letters", "POST", "/api/v1/ops/dead-letters/replay",
+             {"topic": "agri.events.dlq", "event_ids": []},  # none chosen: nothing re-published
+             inside=each((403, "ops_only"), ops=200)),
     Endpoint("gateway.create_user", "POST", "/api/v1/admin/users",
              {"username": "m_{uniq}", "name_zh": "矩阵测试", "role": "village_coordinator",
               "division": "{village_code}", "password": "Start#2026"},

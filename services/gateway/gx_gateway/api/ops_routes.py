@@ -1,8 +1,11 @@
-"""/api/v1/ops/...: what the operations team sees (运维概览), read-only, role `ops`."""
+"""/api/v1/ops/...: what the operations team sees (运维概览) and the replay of dead letters
+after a fix, role `ops`."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gx_gateway.api.caller import Caller, authenticate
 from gx_gateway.application import ops
@@ -95,9 +98,42 @@ class DeadLetters(BaseModel):
     items: list[DeadLetter]
 
 
-@router.get("/dead-letters", summary="死信列表（只读；重放用 python -m gx_kernel.dlq）",
+@router.get("/dead-letters", summary="死信列表（最新若干条，含失败原因）",
             response_model=DeadLetters)
 async def dead_letters(request: Request, caller: Caller = Depends(authenticate),
                        topic: str = Query(..., min_length=5, max_length=200,
                                           description="死信主题，如 agri.events.dlq")) -> dict:
     return await ops.dead_letters(request.app.state.runtime, caller.principal, topic)
+
+
+class ReplayRequest(BaseModel):
+    """重放死信（修复原因之后）."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = Field(min_length=5, max_length=64, pattern=r"^[a-z][a-z_]*\.events\.dlq$",
+                       title="死信主题", description="死信主题，如 agri.events.dlq")
+    event_ids: list[UUID] | None = Field(None, max_length=500, title="事件ID",
+                                         description="只重放这些事件（至多500个）；不填 = 全部")
+
+
+class ServiceReplay(BaseModel):
+    service: str
+    replayed: int = Field(description="该服务重新发布的记录数")
+
+
+class Replayed(BaseModel):
+    """已重放：各消费服务各自清除跟踪记录后重新发布到原主题；已处理过的事件不会再生效."""
+
+    topic: str
+    replayed: int
+    services: list[ServiceReplay]
+
+
+@router.post("/dead-letters/replay", summary="重放死信（修复原因之后；一条或全部）",
+             response_model=Replayed)
+async def replay_dead_letters(body: ReplayRequest, request: Request,
+                              caller: Caller = Depends(authenticate)) -> dict:
+    ids = None if body.event_ids is None else [str(e) for e in body.event_ids]
+    return await ops.replay_dead_letters(request.app.state.runtime, caller.principal,
+                                         body.topic, ids)

@@ -1,8 +1,9 @@
 """运维概览 for role `ops`: each service's readiness and relay (lag, stuck event), the broker's
-view (consumer lag per group, dead letters per topic) and the gateway's requests per route.
-
-Read-only. The broker is sampled at most every `OPS_SAMPLE_SECONDS` (a background task keeps
-the OpenTelemetry gauges `gx.consumer.lag` / `gx.dlq.depth` current between page views)."""
+view (consumer lag per group, dead letters per topic) and the gateway's requests per route;
+and the replay of dead letters after a fix, which each consuming service does for its own
+groups (gx_kernel.dlq_routes). The broker is sampled at most every `OPS_SAMPLE_SECONDS` (a
+background task keeps the OpenTelemetry gauges `gx.consumer.lag` / `gx.dlq.depth` current
+between page views)."""
 from __future__ import annotations
 
 import asyncio
@@ -16,9 +17,10 @@ from aiokafka.errors import KafkaError
 
 from gx_kernel import metrics
 from gx_kernel.errors import AppError, Forbidden
-from gx_kernel.identity import Principal
+from gx_kernel.identity import PRINCIPAL_HEADER, Principal
 from gx_kernel.service import ServiceRuntime
 
+from gx_gateway.application.forwarding import signed
 from gx_gateway.application.state import state
 from gx_gateway.settings import SERVICES
 
@@ -92,21 +94,29 @@ async def overview(rt: ServiceRuntime, p: Principal, fresh: bool = False) -> dic
 DEAD_LETTERS_SHOWN = 50
 
 
-async def dead_letters(rt: ServiceRuntime, p: Principal, topic: str) -> dict[str, Any]:
-    """The newest dead letters of one `.dlq` topic (logical name), with their errors; read-only
-    (replay is `python -m gx_kernel.dlq replay` after the fix)."""
-    require_ops(p)
-    from gx_kernel.dlq import list_dead_letters
-
+def _check_dlq(topic: str) -> None:
     if not topic.endswith(".dlq") or not topic.replace(".", "").replace("_", "").isalnum():
         raise AppError(422, "not_a_dead_letter_topic",
                        f"主题（topic）{topic} 不是死信主题（应以 .dlq 结尾）", field="topic")
+
+
+async def _letters(rt: ServiceRuntime, topic: str, limit: int | None) -> list[Any]:
+    from gx_kernel.dlq import list_dead_letters
+
     s = rt.settings
     try:
-        letters = await asyncio.wait_for(
-            list_dead_letters(s.kafka_bootstrap_servers, s.topic(topic), DEAD_LETTERS_SHOWN), 20)
+        return await asyncio.wait_for(
+            list_dead_letters(s.kafka_bootstrap_servers, s.topic(topic), limit), 20)
     except (TimeoutError, KafkaError) as exc:
         raise AppError(503, "broker_unavailable", f"消息中间件暂不可用：{type(exc).__name__}") from exc
+
+
+async def dead_letters(rt: ServiceRuntime, p: Principal, topic: str) -> dict[str, Any]:
+    """The newest dead letters of one `.dlq` topic (logical name), with their errors."""
+    require_ops(p)
+    _check_dlq(topic)
+    s = rt.settings
+    letters = await _letters(rt, topic, DEAD_LETTERS_SHOWN)
     return {"topic": topic, "shown": len(letters), "limit": DEAD_LETTERS_SHOWN,
             "items": [{"time": d.time.isoformat(), "type": d.type, "event_id": d.event_id,
                        "kind": d.kind, "error_type": d.error_type, "error": d.error[:500],
@@ -114,3 +124,37 @@ async def dead_letters(rt: ServiceRuntime, p: Principal, topic: str) -> dict[str
                                                                         d.consumer_group or ""),
                        "partition": d.partition, "offset": d.offset}
                       for d in reversed(letters)]}
+
+
+def _owner(prefix: str, group: str | None) -> str | None:
+    """The service a consumer group belongs to: groups are `<prefix><service>.<consumer>`."""
+    name = _strip(prefix, group or "").split(".", 1)[0]
+    return name if name in SERVICES else None
+
+
+async def replay_dead_letters(rt: ServiceRuntime, p: Principal, topic: str,
+                              event_ids: list[str] | None) -> dict[str, Any]:
+    """After a fix: every service whose groups left letters on `topic` replays its own (they
+    alone can release their tracking rows); `event_ids` chooses letters, None = all."""
+    require_ops(p)
+    _check_dlq(topic)
+    s = rt.settings
+    wanted = None if event_ids is None else set(event_ids)
+    owners = sorted({o for d in await _letters(rt, topic, None)
+                     if d.event_id and (wanted is None or d.event_id in wanted)
+                     and (o := _owner(s.topic_prefix, d.consumer_group))})
+    body = {"dlq_topic": topic, "event_ids": None if wanted is None else sorted(wanted)}
+    done = []
+    for name in owners:
+        try:
+            r = await state(rt).http.post(
+                s.service_url(name) + "/internal/dead-letters/replay", json=body, timeout=60.0,
+                headers={PRINCIPAL_HEADER: signed(p, s.internal_secret)})
+        except httpx.HTTPError as exc:
+            raise AppError(503, "replay_unavailable",
+                           f"服务 {name} 暂不可用，死信未重放：{type(exc).__name__}") from exc
+        if r.status_code != 200:
+            raise AppError(502, "replay_failed", f"服务 {name} 重放死信失败（{r.status_code}）",
+                           extra={"service": name, "replayed_before": done})
+        done.append({"service": name, "replayed": int(r.json()["replayed"])})
+    return {"topic": topic, "replayed": sum(d["replayed"] for d in done), "services": done}

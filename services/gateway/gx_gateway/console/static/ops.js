@@ -1,7 +1,7 @@
-// 运维概览（运维人员，只读）：各服务就绪与发布中继（积压、卡住的事件）、消费组积压、
-// 死信数量（按主题）、网关各路由的请求量、错误与耗时。每 5 秒刷新。
+// 运维概览（运维人员）：各服务就绪与发布中继（积压、卡住的事件）、消费组积压、
+// 死信数量（按主题）与明细、修复原因后重放死信（一条或全部）、网关各路由的请求量、错误与耗时。每 5 秒刷新。
 import { api } from "./api.js";
-import { errorBox, fmtNum, h, mount } from "./ui.js";
+import { errorBox, fmtNum, h, mount, openDialog, toast } from "./ui.js";
 
 const POLL_MS = 5000;
 const STATUS = { ready: "正常", degraded: "降级", not_ready: "未就绪", unreachable: "无法连接", unknown: "未知" };
@@ -33,20 +33,33 @@ export async function render({ user }) {
   const errors = h("div", {});
   const stamp = h("p", { class: "muted", id: "ops-stamp", "aria-live": "polite" }, "正在加载…");
   const body = h("div", { id: "ops-body" });
-  mount(h("h1", {}, "运维概览"), h("p", { class: "muted" }, "只读。积压与死信来自消息中间件，请求统计来自本网关进程。"),
+  mount(h("h1", {}, "运维概览"), h("p", { class: "muted" }, "积压与死信来自消息中间件，请求统计来自本网关进程。"),
     errors, stamp, body);
   let timer = null, stopped = false;
-  // 死信明细：点“查看”时读取（要读整个死信主题，不随页面刷新）；修复后用 python -m gx_kernel.dlq replay 重放
+  // 死信明细：点“查看”时读取（要读整个死信主题，不随页面刷新）。修复原因后重放：各消费服务清除
+  // 自己的跟踪记录再重新发布到原主题；已处理过的事件不会再生效，所以重放两次也无害。
   const letters = h("div", { id: "ops-letters", "aria-live": "polite" });
+  const replay = (topic, eventIds) => openDialog(eventIds ? "重放这条死信" : `重放 ${topic} 的全部死信`,
+    h("p", {}, "请确认导致失败的原因已经修复。重放后各消费服务会重新处理这些事件；已处理过的事件不会重复生效。"),
+    { submitText: "重放", onSubmit: async () => {
+      const r = await api("/api/v1/ops/dead-letters/replay", { method: "POST",
+        body: eventIds ? { topic, event_ids: eventIds } : { topic } });
+      toast(`已重放 ${r.replayed} 条`);
+      letters.dataset.replayed = String(r.replayed);
+    } });
   const showLetters = async (topic) => {
     letters.replaceChildren(h("p", { class: "muted" }, `正在读取 ${topic} …`));
     try {
       const r = await api(`/api/v1/ops/dead-letters?${new URLSearchParams({ topic })}`);
       const rows = r.items.map((d) => [new Date(d.time).toLocaleString("zh-CN"), d.type || "（无法解析的记录）",
-        d.kind === "permanent" ? "不可重试" : d.kind === "transient" ? "重试用尽" : "—", d.consumer_group || "—", d.error]);
+        d.kind === "permanent" ? "不可重试" : d.kind === "transient" ? "重试用尽" : "—", d.consumer_group || "—", d.error,
+        d.event_id ? h("button", { type: "button", class: "btn-replay", dataset: { eventId: d.event_id },
+          onclick: () => replay(topic, [d.event_id]) }, "重放") : "—"]);
       letters.replaceChildren(h("h3", {}, `${topic}：最新 ${r.shown} 条`),
-        table("ops-letters-table", "死信明细", ["时间", "事件类型", "类别", "消费组", "原因"], rows, "没有死信"),
-        h("p", { class: "muted" }, `修复原因后重放：python -m gx_kernel.dlq replay ${topic}`));
+        table("ops-letters-table", "死信明细", ["时间", "事件类型", "类别", "消费组", "原因", "重放"], rows, "没有死信"),
+        r.items.length ? h("p", {}, h("button", { type: "button", id: "ops-replay-all", onclick: () => replay(topic, null) },
+          "全部重放（修复原因之后）")) : null,
+        h("p", { class: "muted" }, `无法解析的记录（无事件ID）只能用命令行重放：python -m gx_kernel.dlq replay ${topic}`));
     } catch (err) { letters.replaceChildren(errorBox(err)); }
   };
 
