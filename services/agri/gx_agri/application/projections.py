@@ -52,6 +52,11 @@ def projections(s: str) -> ProjectionRegistry:
     """The projectors of the agri read models in schema `s`."""
     registry = ProjectionRegistry()
     registry.during_rebuild(trusted_replay)  # our own events: decoded without re-checking
+    # a rebuild takes the review history from the stored events inside PostgreSQL: the
+    # report's fold reads only the standing a review step moved it to (most of the bytes
+    # of agri's stream are the steps' data and metadata)
+    registry.read_during_rebuild(ReportReviewFollowed.EVENT_TYPE,
+                                 "jsonb_set(data, '{review,data}', '{}') #- '{review,metadata}'")
 
     @registry.reset
     async def reset(conn: Any) -> None:
