@@ -20,13 +20,11 @@ from gx_contracts.events.trusted import trusted_replay
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
 
-from gx_registry.application import form_projections
-from gx_registry.domain.records import FIELD_ZH
+from gx_registry.application import form_projections, unit_rows
 from gx_registry.domain.tasks import task_id_for
 
 UNIT_TYPES = (ev.UnitRegistered, ev.UnitChanged, ev.UnitClassified, ev.UnitMoved, ev.UnitClosed,
               ev.UnitConfirmed, ev.UnitFlagged)
-_COLS = ("uscc", "name", "address", "legal_rep", "status", "reg_no", "phone", "industry_code")
 
 
 def _j(v: Any) -> str:
@@ -73,19 +71,23 @@ def projections(s: str) -> ProjectionRegistry:
 
     @registry.batch(*(t.EVENT_TYPE for t in UNIT_TYPES))
     async def units(conn, events: Sequence[StoredEvent]) -> None:
-        # runs of new units (registered + classified, as an import writes them) go in bulk;
-        # everything else one event at a time, in order
+        # runs of registrations, and runs of changes and closings, in a few statements each
+        # (unit_rows); the other unit events one at a time, in order
+        holders = unit_rows.Holders(conn, s)
         i = 0
         while i < len(events):
-            j = i
-            while j < len(events) and events[j].type in _BULK:
+            kind = _run_kind(events[i].type)
+            j = i + 1
+            while j < len(events) and kind and _run_kind(events[j].type) == kind:
                 j += 1
-            if j > i:
-                await _bulk_register(conn, s, events[i:j])
-                i = j
+            if kind == "register":
+                for e in await unit_rows.register(conn, s, events[i:j], holders):
+                    await _unit_event(conn, s, e, holders)
+            elif kind == "change":
+                await unit_rows.change(conn, s, events[i:j], holders)
             else:
-                await _unit_event(conn, s, events[i])
-                i += 1
+                await _unit_event(conn, s, events[i], holders)
+            i = j
 
     @registry.batch(ev.ReviewOpened.EVENT_TYPE, ev.ReviewResolved.EVENT_TYPE)
     async def reviews(conn, events: Sequence[StoredEvent]) -> None:
@@ -140,108 +142,20 @@ def projections(s: str) -> ProjectionRegistry:
     return registry
 
 
-_BULK = frozenset({ev.UnitRegistered.EVENT_TYPE, ev.UnitClassified.EVENT_TYPE})
-_UNIT_INSERT = ("INSERT INTO {s}.units (unit_id, uscc, name, address, legal_rep, status, reg_no, "
-                "phone, industry_code, division_code, county_code, placed_level, placement, "
-                "unit_kind, unit_type, classification, parent_id, flags, last_source, version, "
-                "updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15,"
-                "$16::jsonb,$17,$18::jsonb,$19::jsonb,$20,$21) ON CONFLICT (unit_id) DO NOTHING")
-_TASK_INSERT = ("INSERT INTO {s}.tasks (task_id, kind, unit_id, placed_code, holder_code, "
-                "holder_level, reasons, source) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) "
-                "ON CONFLICT (task_id) DO UPDATE SET reasons = EXCLUDED.reasons")
-_NEW_REASON = [{"code": "department.new", "text": "部门资料中的新增单位，名录库中没有"}]
+def _run_kind(event_type: str) -> str:
+    if event_type in unit_rows.REGISTER_TYPES:
+        return "register"
+    return "change" if event_type in unit_rows.CHANGE_TYPES else ""
 
 
-def _classification(d: dict) -> str:
-    return _j({k: d.get(k) for k in ("rules_version", "kind_rule", "type_rule", "parent_name")})
-
-
-async def _bulk_register(conn, s: str, events: Sequence[StoredEvent]) -> None:
-    """Registered units (with their classification when it follows) in one executemany;
-    their 新增单位查找 tasks in another."""
-    rows: dict[uuid.UUID, list] = {}
-    later: list[StoredEvent] = []
-    tasks: list[tuple] = []
-    holders: dict[str | None, str] = {}
-    for e in events:
-        d = e.data
-        unit_id = uuid.UUID(d["unit_id"])
-        source = d.get("source") or {}
-        if e.type == ev.UnitRegistered.EVENT_TYPE:
-            code = d["division_code"]
-            rows[unit_id] = [unit_id, *(d.get(c) for c in _COLS), code, county_of(code),
-                             level_of(code).value, _j(d.get("placement") or {}), d["unit_kind"],
-                             None, "{}", None, _j(d.get("flags") or []), _j(source), e.version,
-                             e.recorded_at]
-            if source.get("kind") in ("department_file", "review"):
-                batch = source.get("batch_id")
-                if batch not in holders:
-                    holders[batch] = await _holder(conn, s, source)
-                holder = holders[batch]
-                tasks.append((task_id_for(unit_id, "new_unit_search", batch or source["kind"]),
-                              "new_unit_search", unit_id, code, holder, level_of(holder).value,
-                              _j(_NEW_REASON), _j(source)))
-        elif unit_id in rows:  # its classification, folded into the same row
-            row = rows[unit_id]
-            row[13], row[14], row[15] = d["unit_kind"], d["unit_type"], _classification(d)
-            row[16] = uuid.UUID(d["parent_id"]) if d.get("parent_id") else None
-            row[18], row[19], row[20] = _j(source), e.version, e.recorded_at
-        else:
-            later.append(e)
-    if rows:
-        await conn.executemany(_UNIT_INSERT.format(s=s), list(rows.values()))
-    if tasks:
-        await conn.executemany(_TASK_INSERT.format(s=s), tasks)
-    for e in later:
-        await _unit_event(conn, s, e)
-
-
-async def _holder(conn, s: str, source: dict) -> str:
-    """Whose list a task lands on: the importing division (or the auditor's, or the region)."""
-    holder = None
-    if source.get("batch_id"):
-        holder = await conn.fetchval(
-            f"SELECT scope_division FROM {s}.import_batches WHERE batch_id = $1",
-            uuid.UUID(source["batch_id"]))
-    return holder or source.get("scope_division") or "450000000000"
-
-
-async def _unit_event(conn, s: str, e: StoredEvent) -> None:
+async def _unit_event(conn, s: str, e: StoredEvent, holders: unit_rows.Holders) -> None:
     d = e.data
     unit_id = uuid.UUID(d["unit_id"])
     source = d.get("source") or {}
-    if e.type == ev.UnitRegistered.EVENT_TYPE:
-        code = d["division_code"]
-        await conn.execute(
-            f"INSERT INTO {s}.units (unit_id, uscc, name, address, legal_rep, status, reg_no, "
-            f"phone, industry_code, division_code, county_code, placed_level, placement, "
-            f"unit_kind, flags, last_source, version, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,"
-            f"$8,$9,$10,$11,$12,$13::jsonb,$14,$15::jsonb,$16::jsonb,$17,$18) "
-            f"ON CONFLICT (unit_id) DO NOTHING",
-            unit_id, *(d.get(c) for c in _COLS), code, county_of(code), level_of(code).value,
-            _j(d.get("placement") or {}), d["unit_kind"], _j(d.get("flags") or []), _j(source),
-            e.version, e.recorded_at)
-        if source.get("kind") in ("department_file", "review"):
-            await _add_task(conn, s, "new_unit_search", unit_id, code, source,
-                            [{"code": "department.new", "text": "部门资料中的新增单位，名录库中没有"}])
-        return
     await conn.execute(f"UPDATE {s}.units SET version = $2, last_source = $3::jsonb, "
                        f"updated_at = $4 WHERE unit_id = $1", unit_id, e.version, _j(source),
                        e.recorded_at)
-    if e.type == ev.UnitChanged.EVENT_TYPE:
-        changes = {k: v for k, v in d["changes"].items() if k in _COLS}
-        if changes:
-            sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(changes))
-            await conn.execute(f"UPDATE {s}.units SET {sets} WHERE unit_id = $1", unit_id,
-                               *changes.values())
-        if source.get("kind") in ("department_file", "review"):
-            code = await conn.fetchval(f"SELECT division_code FROM {s}.units WHERE unit_id = $1",
-                                       unit_id)
-            reasons = [{"code": f"changed.{k}", "text": f"部门资料{FIELD_ZH.get(k, k)}变更："
-                        f"{str(d.get('previous', {}).get(k) or '（空）')[:60]} → {str(v)[:60]}"}
-                       for k, v in d["changes"].items()]
-            await _add_task(conn, s, "field_verification", unit_id, code, source, reasons)
-    elif e.type == ev.UnitClassified.EVENT_TYPE:
+    if e.type == ev.UnitClassified.EVENT_TYPE:
         await conn.execute(
             f"UPDATE {s}.units SET unit_kind = $2, unit_type = $3, classification = $4::jsonb, "
             f"parent_id = $5 WHERE unit_id = $1", unit_id, d["unit_kind"], d["unit_type"],
@@ -252,9 +166,6 @@ async def _unit_event(conn, s: str, e: StoredEvent) -> None:
         await conn.execute(f"UPDATE {s}.units SET division_code = $2, county_code = $3, "
                            f"placed_level = $4 WHERE unit_id = $1", unit_id, to, county_of(to),
                            level_of(to).value)
-    elif e.type == ev.UnitClosed.EVENT_TYPE:
-        await conn.execute(f"UPDATE {s}.units SET closed = true, status = $2 WHERE unit_id = $1",
-                           unit_id, d["status"])
     elif e.type == ev.UnitConfirmed.EVENT_TYPE:
         await conn.execute(
             f"INSERT INTO {s}.confirmations (round_id, unit_id, division_code, outcome, note, "
@@ -264,14 +175,15 @@ async def _unit_event(conn, s: str, e: StoredEvent) -> None:
             d["division_code"], d["outcome"], d["note"], e.recorded_at)
     elif e.type == ev.UnitFlagged.EVENT_TYPE:
         await _add_task(conn, s, "field_verification", unit_id, d["division_code"], source,
-                        [{"code": f["rule"], "text": f["message"]} for f in d["findings"]])
+                        [{"code": f["rule"], "text": f["message"]} for f in d["findings"]],
+                        holders)
 
 
 async def _add_task(conn, s: str, kind: str, unit_id: uuid.UUID, placed: str,
-                    source: dict, reasons: list[dict]) -> None:
+                    source: dict, reasons: list[dict], holders: unit_rows.Holders) -> None:
     """A task on the importer's list (the batch's scope; the auditor's; else the region)."""
     batch = source.get("batch_id")
-    holder = await _holder(conn, s, source)
+    holder = await holders.of(source)
     await conn.execute(
         f"INSERT INTO {s}.tasks (task_id, kind, unit_id, placed_code, holder_code, holder_level, "
         f"reasons, source) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) "
