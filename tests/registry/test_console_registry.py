@@ -118,3 +118,31 @@ async def test_confirmation_erroneous_needs_a_reason_and_progress_shows_it(stack
         assert not page.errors, page.errors
     finally:
         await ctx.close()
+
+
+async def test_the_county_closes_a_unit_with_a_reason(stack, browser):
+    ctx, page = await open_as(browser, stack.gateway_url, "qingxiu_qu",
+                              path="/#/registry?tab=units&q=宏达科技")
+    try:
+        row = page.locator("#unit-table tbody tr", has_text="南宁天堂宏达科技有限公司")
+        await row.wait_for()
+        assert await row.locator("td.state").inner_text() == "在册"
+        await row.locator("button:has-text('历史与来源')").click()
+        await page.click("#close-unit")
+        dialog = page.locator("dialog", has_text="关闭原因")
+        await dialog.locator("#close-reason").wait_for()
+        await dialog.locator("#close-reason").select_option("other")
+        await dialog.locator("button[type=submit]").click()  # 其他 without a note: named
+        await dialog.locator("text=须填写说明").wait_for()
+        await dialog.locator("#close-reason").select_option("deregistered")
+        await dialog.locator("textarea[name=note]").fill("已在市场监管局办理注销")
+        await dialog.locator("button[type=submit]").click()
+        await row.locator("td.state:has-text('已关闭')").wait_for()
+        await row.locator("button:has-text('历史与来源')").click()
+        await page.locator("#unit-closed:has-text('已关闭（注销）')").wait_for()
+        assert await page.locator("#close-unit").count() == 0  # closed: no action left
+        assert "已在市场监管局办理注销" in await page.locator("dialog .timeline").inner_text()
+        await shot(page, "registry-unit-closed.png")
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()

@@ -41,6 +41,29 @@ def test_change_records_previous_values_and_a_closing_status_closes():
     assert closed["status"] == "6" and u.closed
 
 
+def test_a_closing_status_the_register_already_had_still_closes():
+    u = _new()
+    u.status = "6"  # registered 注销 before closing was derived from it: open in the register
+    u.pending_events.clear()
+    assert u.change({"status": "6"}, SRC)  # nothing differs, but the unit closes
+    assert [e.type for e in u.pending_events] == ["registry.unit.closed"] and u.closed
+    u.pending_events.clear()
+    assert not u.change({"status": "6"}, SRC)  # closed already: nothing again
+
+
+def test_a_closed_unit_is_not_opened_again_by_a_status():
+    u = _new()
+    u.close("7", "吊销", Source(kind="manual"))
+    u.pending_events.clear()
+    assert not u.change({"status": "1"}, SRC)  # 存续 from a file: no event
+    assert u.change({"status": "1", "address": "长塘镇天堂村"}, SRC)
+    assert u.pending_events[0].data["changes"] == {"address": "长塘镇天堂村"}
+    assert (u.closed, u.status) == (True, "7")
+    with pytest.raises(UnitError) as err:
+        u.close("6", "注销", Source(kind="manual"))
+    assert err.value.code == "already_closed"
+
+
 def test_replaying_the_events_gives_the_same_unit():
     u = _new()
     u.change({"address": "长塘镇天堂村"}, SRC)

@@ -29,7 +29,7 @@ from gx_kernel.http import principal, runtime
 from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
-from gx_registry.application import forms, queries, rounds, tasks, uploads
+from gx_registry.application import closing, forms, queries, rounds, tasks, uploads
 from gx_registry.domain import records
 from gx_registry.domain.unit_form import form_def
 
@@ -134,6 +134,20 @@ async def export_units(p: Principal = Depends(principal), rt=Depends(runtime),
 async def get_unit(unit_id: uuid.UUID, p: Principal = Depends(principal),
                    rt=Depends(runtime)) -> dict:
     return await queries.get_unit(rt, p, unit_id)
+
+
+@router.get("/close-reasons")
+async def close_reasons(p: Principal = Depends(principal)) -> dict:
+    """关闭单位的原因（数据：代码、名称、关闭后的运营状态）."""
+    return closing.reasons_list()
+
+
+@router.post("/units/{unit_id}/close")
+async def close_unit(unit_id: uuid.UUID, cmd: closing.CloseUnit,
+                     p: Principal = Depends(principal), rt=Depends(runtime),
+                     key: str | None = IdemKey):
+    """关闭单位（县级、自治区统计局；管辖范围内）：单位退出任务底册和定期确认."""
+    return _reply(await closing.close_unit(rt, p, unit_id, cmd, key))
 
 
 @router.get("/reviews")

@@ -1,6 +1,8 @@
 """Who may see and do what in the register (checked here again after the gateway)."""
 from __future__ import annotations
 
+from typing import Any
+
 from gx_contracts.divisions import contains, is_valid_code, prefix_of
 from gx_kernel.errors import Forbidden, NotFound
 from gx_kernel.identity import Principal
@@ -32,6 +34,17 @@ def require_inside(p: Principal, code: str, what: str, thing_id: str) -> None:
     """Outside the jurisdiction the thing does not exist for the caller (404, not 403)."""
     if p.role not in READERS or not contains(jurisdiction(p), code):
         raise NotFound(what, thing_id)
+
+
+async def lock_inside(conn: Any, s: str, p: Principal, table: str, key: str, value: Any,
+                      what: str) -> Any:
+    """The row of `table` whose `key` is `value`, locked for the command; 404 when absent or
+    outside the caller's jurisdiction (by its division_code)."""
+    row = await conn.fetchrow(f"SELECT * FROM {s}.{table} WHERE {key} = $1 FOR UPDATE", value)
+    if row is None:
+        raise NotFound(what, str(value))
+    require_inside(p, row["division_code"], what, str(value))
+    return row
 
 
 def may_import(p: Principal, department: str) -> None:

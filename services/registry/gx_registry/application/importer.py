@@ -40,7 +40,7 @@ from gx_registry.application.projections import projections
 from gx_registry.domain import records
 from gx_registry.domain.classify import classify
 from gx_registry.domain.placement import place
-from gx_registry.domain.unit import Unit
+from gx_registry.domain.unit import CLOSED_STATUSES, STATUS_ZH, Unit
 from gx_registry.matching import duplicates, engine
 
 log = logging.getLogger(__name__)
@@ -226,23 +226,29 @@ async def _load_stock(pool: Any, s: str, con: duckdb.DuckDBPyConnection, path: P
     async with pool.acquire() as conn:
         await conn.copy_from_query(
             f"SELECT unit_id::text, coalesce(uscc, ''), name, county_code, coalesce(address, ''),"
-            f" coalesce(legal_rep, ''), status FROM {s}.units WHERE NOT closed",
+            f" coalesce(legal_rep, ''), status, closed FROM {s}.units",
             output=str(path), format="csv", header=False)
+    # closed units too: a file naming a closed unit must not make it a new one
     con.execute(f"CREATE TABLE stock AS SELECT * FROM read_csv('{path}', header = false, {_CSV}, "
                 f"columns = {{'unit_id': 'VARCHAR', 'uscc': 'VARCHAR', "
                 f"'name': 'VARCHAR', 'county': 'VARCHAR', 'address': 'VARCHAR', "
-                f"'legal_rep': 'VARCHAR', 'status': 'VARCHAR'}})")
+                f"'legal_rep': 'VARCHAR', 'status': 'VARCHAR', 'closed': 'BOOLEAN'}})")
 
 
 async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: ImportResult,
                  progress: Progress) -> None:
     s = store.schema
-    cur = con.execute("SELECT d.*, b.uscc AS b_uscc, b.name AS b_name, b.address AS b_address, "
+    closing = ", ".join(f"'{c}'" for c in sorted(CLOSED_STATUSES))
+    # the file says 注销/吊销… of a unit the register has open, even with that status: closes it
+    cur = con.execute("SELECT d.* REPLACE (CASE WHEN d.outcome = 'unchanged' AND NOT st.closed "
+                      f"AND b.status IN ({closing}) THEN 'changed' ELSE d.outcome END AS outcome), "
+                      "b.uscc AS b_uscc, b.name AS b_name, b.address AS b_address, "
                       "b.legal_rep AS b_legal_rep, b.status AS b_status, b.reg_no AS b_reg_no, "
                       "b.phone AS b_phone, b.industry_code AS b_industry_code, b.division, "
                       "b.placement, b.classification, b.flags, pa.parent_id "
                       "FROM decisions d JOIN batch b USING (row_no) "
-                      "LEFT JOIN parents pa USING (row_no) ORDER BY row_no")
+                      "LEFT JOIN parents pa USING (row_no) "
+                      "LEFT JOIN stock st ON st.unit_id = d.unit_id ORDER BY row_no")
     cols = [d[0] for d in cur.description]
     async with store.pool.acquire() as conn:  # resumed: the rows written before stay written
         row = await conn.fetchrow(f"SELECT rows_done, outcomes FROM {s}.import_batches "
@@ -297,10 +303,13 @@ def _decide(uow: UnitOfWork, b: Batch, r: dict[str, Any], stock: dict[uuid.UUID,
         unit = Unit.register(uuid.uuid5(b.batch_id, str(r["row_no"])), rec, r["division"], cl,
                              src, placement=orjson.loads(r["placement"]),
                              flags=orjson.loads(r["flags"]), explanation=expl)
+        if rec["status"] in CLOSED_STATUSES:  # known to the department as gone: kept, closed
+            unit.close(rec["status"], STATUS_ZH[rec["status"]], src)
         uow.add(unit, b.metadata)
     elif outcome == "changed":
         unit = stock[uuid.UUID(r["unit_id"])]
-        if unit.change({k: rec[k] for k in r["changed_fields"] or ()}, src, expl):
+        fields = {*(r["changed_fields"] or ()), "status"}  # status: a closing one closes
+        if unit.change({k: rec[k] for k in fields}, src, expl):
             return unit
     elif outcome == "ambiguous":
         review_id = uuid.uuid5(b.batch_id, f"review:{r['row_no']}")

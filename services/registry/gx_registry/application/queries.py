@@ -115,7 +115,9 @@ async def get_unit(rt: ServiceRuntime, p: Principal, unit_id: uuid.UUID) -> dict
     return {**_unit(r), "history": [
         {"version": e.version, "type": e.type, "at": e.recorded_at.isoformat(),
          "by": e.metadata.get("actor_name"), "source": e.data.get("source"),
-         "changes": e.data.get("changes"), "explanation": e.data.get("explanation")}
+         "changes": e.data.get("changes"), "explanation": e.data.get("explanation"),
+         **({"status": e.data.get("status"), "reason": e.data.get("reason")}
+            if e.type == "registry.unit.closed" else {})}
         for e in history]}
 
 
@@ -162,6 +164,7 @@ async def list_tasks(rt: ServiceRuntime, p: Principal, kind: str | None, holder:
     if holder and holder != p.scope:
         args[0] = prefix_of(holder) + "%"
         where = "t.holder_code LIKE $1"
+    where += " AND t.status <> 'closed'"  # a closed unit's tasks leave the lists
     if kind:
         args.append(kind)
         where += f" AND t.kind = ${len(args)}"
@@ -188,7 +191,7 @@ TASK_HEADER = ("任务种类", "统一社会信用代码", "单位详细名称",
 UNIT_HEADER = ("统一社会信用代码", "单位详细名称", "法定代表人（单位负责人）", "详细地址", "区划代码",
                "单位类别", "单位类型", "运营状态", "已关闭")
 KIND_OF_UNIT_ZH = {"legal_person": "法人单位", "activity_unit": "产业活动单位", "individual": "个体经营户"}
-TASK_STATUS_ZH = {"open": "待调查", "surveyed": "已调查", "done": "已完成"}
+TASK_STATUS_ZH = {"open": "待调查", "surveyed": "已调查", "done": "已完成", "closed": "单位已关闭"}
 
 
 def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:

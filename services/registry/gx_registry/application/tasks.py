@@ -27,8 +27,8 @@ from gx_registry.adapters import tasks_sql
 from gx_registry.application.access import (
     REVIEWERS,
     jurisdiction,
+    lock_inside,
     metadata,
-    require_inside,
     require_role,
 )
 from gx_registry.application.projections import projections
@@ -198,11 +198,7 @@ async def resolve_review(rt: ServiceRuntime, p: Principal, review_id: uuid.UUID,
                                  **cmd.model_dump(mode="json")}) as uow:
         if uow.replayed:
             return uow.replayed
-        r = await uow.conn.fetchrow(f"SELECT * FROM {s}.reviews WHERE review_id = $1 FOR UPDATE",
-                                    review_id)
-        if r is None:
-            raise NotFound("待判定记录", str(review_id))
-        require_inside(p, r["division_code"], "待判定记录", str(review_id))
+        r = await lock_inside(uow.conn, s, p, "reviews", "review_id", review_id, "待判定记录")
         if r["status"] != "open":
             raise Conflict("该记录已判定", code="review_resolved")
         import json

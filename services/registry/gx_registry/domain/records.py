@@ -28,7 +28,8 @@ FIELD_ZH = {"uscc": "统一社会信用代码", "name": "单位详细名称", "r
             "file": "文件"}
 MAX_LEN = {"uscc": 18, "name": 200, "reg_no": 15, "address": 300, "legal_rep": 50,
            "status": 20, "phone": 40, "industry_code": 4, "division_code": 12}
-STATUS_CODES = frozenset("1234579")
+# 运营状态 1–7 and 9 (6 当年注销 was once missing here: every 注销 row was refused)
+STATUS_CODES = frozenset("12345679")
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,19 +95,26 @@ class Unit:
 
     def change(self, changes: Mapping[str, Any], source: Source,
                explanation: Mapping[str, Any] | None = None) -> bool:
-        """Record what differs (False: nothing did, no event). A closing status also closes."""
+        """Record what differs (False: nothing did, no event). A closing status (关闭, 破产,
+        注销, 吊销) closes the unit if it is not closed yet — also when the register already
+        had that status without the closing. A closed unit stays closed: a status saying it
+        operates is not taken from a file (no event reopens a unit)."""
         self._require_registered()
         diff = {k: v for k, v in changes.items()
                 if k in CHANGEABLE and v not in (None, "") and v != getattr(self, k)}
-        if not diff:
+        if self.closed and diff.get("status") not in CLOSED_STATUSES:
+            diff.pop("status", None)
+        closing = changes.get("status") in CLOSED_STATUSES and not self.closed
+        if not diff and not closing:
             return False
-        self._raise(UnitChanged(unit_id=self.unit_id, division_code=self.division_code,
-                                changes=diff, previous={k: getattr(self, k) for k in diff},
-                                explanation=dict(explanation or {}), source=source))
-        if diff.get("status") in CLOSED_STATUSES and not self.closed:
+        if diff:
+            self._raise(UnitChanged(unit_id=self.unit_id, division_code=self.division_code,
+                                    changes=diff, previous={k: getattr(self, k) for k in diff},
+                                    explanation=dict(explanation or {}), source=source))
+        if closing:
+            status = str(changes["status"])
             self._raise(UnitClosed(unit_id=self.unit_id, division_code=self.division_code,
-                                   status=str(diff["status"]),
-                                   reason=STATUS_ZH.get(str(diff["status"]), ""),
+                                   status=status, reason=STATUS_ZH.get(status, ""),
                                    source=source))
         return True
 

@@ -1,5 +1,6 @@
-// 名录库：按区划查看单位（可搜索名称或信用代码），单位的完整历史及每次变更的来源；导出 CSV/XLSX。
-import { api, download } from "./api.js";
+// 名录库：按区划查看单位（可搜索名称或信用代码），单位的完整历史及每次变更的来源；导出 CSV/XLSX；
+// 县级、自治区统计局可关闭单位（注销、吊销、撤销、歇业……，原因来自服务的数据）。
+import { api, download, newKey } from "./api.js";
 import { errorBox, fmtTime, h, labeled, openDialog, toast } from "./ui.js";
 import { BASE, cell, q } from "./registry.js";
 
@@ -17,14 +18,39 @@ function source(s) {
   return bits.join(" · ");
 }
 
-async function history(u) {
+const CLOSERS = ["county_statistician", "region_statistician"];
+
+async function history(u, user, onClosed) {
   const d = await api(`${BASE}/units/${u.unit_id}`);
-  openDialog(d.name, h("ol", { class: "timeline" }, d.history.map((e) => h("li", {},
-    h("strong", {}, TYPE[e.type] || e.type), " ", fmtTime(e.at), " ", e.by || "",
+  const closed = d.history.filter((e) => e.type === "registry.unit.closed").pop();
+  const state = d.closed ? h("p", { class: "tag", id: "unit-closed" }, `已关闭（${closed && closed.reason || d.status || ""}）`) : null;
+  const closeBtn = !d.closed && CLOSERS.includes(user.role)
+    ? h("button", { type: "button", id: "close-unit", class: "danger", onclick: () => { dlg.close(); closeDialog(d, onClosed); } }, "关闭单位") : null;
+  const dlg = openDialog(d.name, h("div", {}, state, h("ol", { class: "timeline" }, d.history.map((e) => h("li", {},
+    h("strong", {}, TYPE[e.type] || e.type), e.reason ? `（${e.reason}）` : "", " ", fmtTime(e.at), " ", e.by || "",
     h("div", { class: "muted" }, "来源：" + source(e.source)),
     e.changes ? h("div", {}, Object.entries(e.changes).map(([k, v]) => `${k} → ${v}`).join("；")) : null,
-    e.explanation && e.explanation.text ? h("div", { class: "note" }, "为什么：" + e.explanation.text) : null))),
-  { onSubmit: async () => {}, submitText: "关闭" });
+    e.explanation && e.explanation.text ? h("div", { class: "note" }, "为什么：" + e.explanation.text) : null))), closeBtn),
+  { onSubmit: async () => {}, submitText: "关闭窗口" });
+}
+
+// 关闭单位：选原因（“其他”须写说明）；同一次提交重试时沿用同一个幂等键。
+async function closeDialog(d, onClosed) {
+  const reasons = (await api(`${BASE}/close-reasons`)).items;
+  const pick = h("select", { name: "reason", id: "close-reason", required: true },
+    h("option", { value: "" }, "请选择原因"), reasons.map((r) => h("option", { value: r.code }, `${r.label}（${r.description}）`)));
+  const note = h("textarea", { name: "note", maxlength: 500, rows: 3, placeholder: "说明，如：2026年11月已在市场监管局办理注销" });
+  let key = null, last = null;
+  openDialog(`关闭单位：${d.name}`, h("div", {}, labeled("关闭原因", pick), labeled("说明", note),
+    h("p", { class: "muted" }, "关闭后，单位退出任务底册和定期确认。")), {
+    submitText: "关闭单位", submitClass: "danger",
+    onSubmit: async () => {
+      const body = { reason: pick.value, note: note.value };
+      if (JSON.stringify(body) !== last) { key = newKey(); last = JSON.stringify(body); }
+      const r = await api(`${BASE}/units/${d.unit_id}/close`, { method: "POST", idempotencyKey: key, body });
+      toast(r.already_closed ? "单位此前已关闭" : `已关闭（${r.reason_zh}），${r.tasks_closed} 个任务退出任务底册`);
+      onClosed();
+    } });
 }
 
 export async function render({ user, body, query }) {
@@ -39,10 +65,11 @@ export async function render({ user, body, query }) {
   try {
     const d = await api(BASE + "/units" + q({ division, q: query.get("q"), limit: 200 }));
     wrap.replaceChildren(h("p", { class: "muted" }, `共 ${d.total} 个单位`), h("table", { id: "unit-table" },
-      h("thead", {}, h("tr", {}, ["单位详细名称", "统一社会信用代码", "单位类别", "单位类型", "区划代码", "法定代表人", ""].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, d.items.map((u) => h("tr", {}, h("td", {}, u.name), h("td", {}, cell(u.uscc)),
+      h("thead", {}, h("tr", {}, ["单位详细名称", "统一社会信用代码", "单位类别", "单位类型", "区划代码", "法定代表人", "状态", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, d.items.map((u) => h("tr", { "data-unit": u.unit_id }, h("td", {}, u.name), h("td", {}, cell(u.uscc)),
         h("td", {}, { legal_person: "法人单位", activity_unit: "产业活动单位", individual: "个体经营户" }[u.unit_kind] || u.unit_kind),
         h("td", {}, cell(u.unit_type)), h("td", {}, u.division_code), h("td", {}, cell(u.legal_rep)),
-        h("td", {}, h("button", { type: "button", onclick: () => history(u).catch((e) => toast(e.message)) }, "历史与来源")))))));
+        h("td", { class: "state" }, u.closed ? "已关闭" : "在册"),
+        h("td", {}, h("button", { type: "button", onclick: () => history(u, user, () => render({ user, body, query })).catch((e) => toast(e.message)) }, "历史与来源")))))));
   } catch (err) { wrap.replaceChildren(errorBox(err)); }
 }
