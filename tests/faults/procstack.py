@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,9 +190,13 @@ class FaultStack:
         await asyncio.sleep(down)
         self.pg, _ = await asyncio.to_thread(start_postgres, self.slot, port=self.pg_port)
 
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            stop_process(proc, signal.SIGTERM, 10.0)
+    def stop_services(self) -> None:
+        """All three at once, while the broker still answers (a consumer stopping with the
+        broker away waits for it until SIGKILL)."""
+        with ThreadPoolExecutor(len(self.procs) or 1) as pool:
+            list(pool.map(lambda p: stop_process(p, signal.SIGTERM, 10.0), self.procs.values()))
+
+    def stop_infra(self) -> None:
         self.broker.stop()
         stop_process(self.pg, signal.SIGINT, 20.0)
 
@@ -230,7 +235,8 @@ async def fault_stack():
             await stack.wait_ready(["gateway"])
             yield stack
         finally:
+            await asyncio.to_thread(stack.stop_services)
             await proxy.cut()
-            await asyncio.to_thread(stack.stop)
+            await asyncio.to_thread(stack.stop_infra)
     finally:
         lock.close()
