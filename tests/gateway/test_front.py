@@ -82,6 +82,18 @@ async def test_a_crash_on_the_forwarding_path_is_a_500_problem_in_chinese(client
     assert _count("GET", "/api/v1/workflow/{rest}", "errors") == before + 1
 
 
+
+async def test_the_database_gone_on_the_forwarding_path_is_a_503_to_retry(client, village,
+                                                                           monkeypatch):
+    """PostgreSQL restarting under the Idempotency-Key claim (found by tests/faults): 503 with
+    Retry-After, as the services answer, not a 500."""
+    async def gone(*_a):
+        raise ConnectionRefusedError(111, "Connection refused")
+    monkeypatch.setattr(front, "proxy_call", gone)
+    r = await client.get("/api/v1/workflow/queue", headers=village)
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.json()["code"] == "database_unavailable"
+
 class SlowBucket:
     """A shared bucket whose every lease takes `delay` seconds (counts the round trips)."""
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gx_kernel import metrics, telemetry
 from gx_kernel.errors import TITLES, AppError
+from gx_kernel.http import DATABASE_UNAVAILABLE
 from gx_kernel.input_guard import Limits, carries_body, check_target, problem_response, read_checked
 
 from gx_gateway.api.proxy import ProxyCall, proxy_call, to_response
@@ -112,6 +113,15 @@ class ForwardingFront:
                 refusal.headers["Retry-After"] = str(exc.retry_after)
             await refusal(scope, receive, send)
             return exc.status
+        except DATABASE_UNAVAILABLE as exc:  # PostgreSQL restarting: retry with the same key
+            if sent:
+                raise
+            log.warning("database unavailable: %r", exc)
+            refusal = problem_response(AppError(503, "database_unavailable",
+                                                "数据库暂时不可用，请稍后重试"))
+            refusal.headers["Retry-After"] = "1"
+            await refusal(scope, receive, send)
+            return 503
         except Exception:
             if sent:
                 raise  # the answer was under way: nothing better to send
