@@ -138,3 +138,55 @@ export function labeled(text, control, hint) {
   }
   return h("div", {}, parts);
 }
+
+// 表格：手机上（app.css，600px 以下）列数多的表改为逐行卡片，每格在值前显示所在列的表头；
+// 列少的表与数字矩阵在 .table-wrap 里横向滚动（首列固定）。表头文字由本函数写进各格的 data-label（CSS 读不到表头）。
+// 页面不必各自调用：#main 里新出现的 .table-wrap 表格由下面的观察者补上（进度树 #tree 有自己的卡片样式）。
+export const STACK_MIN_COLUMNS = 5;
+const NUMBER = /^(—|[-+]?[\d,]+(\.\d+)?\s*(%|ms)?)$/;
+export function labelTable(table) {
+  const heads = [...table.querySelectorAll(":scope > thead > tr:last-child > th")].map((th) => th.textContent.trim());
+  if (!heads.length || table.id === "tree") return table;
+  // 数字矩阵（运维概览的 .ops-table）不改卡片：在框内横向滚动，首列固定
+  table.classList.toggle("stack", heads.length >= STACK_MIN_COLUMNS && !table.matches(".ops-table"));
+  table.dataset.labelled = "";
+  const numeric = heads.map(() => true); // 一列全是数字（或“—”）时右对齐，文字列左对齐
+  const rows = table.querySelectorAll(":scope > tbody > tr");
+  for (const row of rows) {
+    let col = 0;
+    for (const c of row.children) {
+      if (!c.hasAttribute("data-label")) c.dataset.label = heads[col] ?? "";
+      if (col < numeric.length && !NUMBER.test(c.textContent.trim())) numeric[col] = false;
+      col += c.colSpan || 1;
+    }
+  }
+  const ths = table.querySelectorAll(":scope > thead > tr:last-child > th");
+  const declared = table.querySelector(".text") !== null;
+  numeric.forEach((isNum, i) => {
+    const on = isNum && rows.length > 0 && !declared; // 页面自己标了 .text/.num 的（运维概览）按页面的
+    if (ths[i]) ths[i].toggleAttribute("data-num", on);
+    for (const row of rows) if (row.children[i]) row.children[i].toggleAttribute("data-num", on);
+  });
+  return table;
+}
+
+// 给页面用的包装：<div class="table-wrap"><table>…</table></div>，标签已写好
+export function tableWrap(table) { return h("div", { class: "table-wrap" }, labelTable(table)); }
+
+function watchTables(root) {
+  new MutationObserver((records) => {
+    const tables = new Set();
+    for (const r of records) {
+      const at = r.target.closest ? r.target.closest(".table-wrap table") : null;
+      if (at) tables.add(at);
+      for (const n of r.addedNodes) {
+        if (n.nodeType !== 1) continue;
+        if (n.matches(".table-wrap table")) tables.add(n);
+        n.querySelectorAll(".table-wrap table").forEach((t) => tables.add(t));
+      }
+    }
+    tables.forEach(labelTable);
+  }).observe(root, { childList: true, subtree: true });
+}
+const mainEl = typeof document === "undefined" ? null : document.getElementById("main");
+if (mainEl) watchTables(mainEl);
