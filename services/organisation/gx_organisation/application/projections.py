@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -182,13 +183,14 @@ def projections(s: str) -> ProjectionRegistry:
             f"rates=EXCLUDED.rates, version=EXCLUDED.version",
             d["year"], d["division_code"], json.dumps(d["rates"]), e.version)
 
-    @reg.on(ev.WorkloadRecorded.EVENT_TYPE)
-    async def workload(conn, e: StoredEvent) -> None:
-        d = e.data
-        await conn.execute(
+    @reg.batch(ev.WorkloadRecorded.EVENT_TYPE)
+    async def workload(conn, events: Sequence[StoredEvent]) -> None:
+        # one pipelined statement per batch (a rebuild's batch holds thousands: one round
+        # trip each was most of its time); rows in event order, the last of a month wins
+        await conn.executemany(
             f"INSERT INTO {s}.workloads (appointment_id, period, units) VALUES ($1,$2,$3) "
             f"ON CONFLICT (appointment_id, period) DO UPDATE SET units=EXCLUDED.units",
-            d["appointment_id"], d["period"], d["units"])
+            [(e.data["appointment_id"], e.data["period"], e.data["units"]) for e in events])
 
     @reg.on(ev.TrainingRecorded.EVENT_TYPE)
     async def training(conn, e: StoredEvent) -> None:
