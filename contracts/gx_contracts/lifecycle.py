@@ -13,7 +13,8 @@ knows only levels, revisions and the review events of gx_contracts.events.workfl
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+import dataclasses
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -72,6 +73,23 @@ class SubmissionState:
     @property
     def read_only(self) -> bool:
         return self.status in READ_ONLY
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(SubmissionState))
+
+
+def replace(state: Any, **changes: Any) -> Any:
+    """`dataclasses.replace`, without re-running a SubmissionState's frozen __init__ (each
+    change only sets known fields): ~5x faster, and a rebuild folds every event through it."""
+    if type(state) is not SubmissionState:
+        return dataclasses.replace(state, **changes)
+    unknown = changes.keys() - _STATE_FIELDS
+    if unknown:
+        raise TypeError(f"SubmissionState has no field {sorted(unknown)}")
+    new = object.__new__(SubmissionState)
+    new.__dict__.update(state.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 @dataclass(frozen=True)

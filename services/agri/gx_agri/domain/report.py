@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from gx_contracts.events.agri import (
 )
 from gx_contracts.events.base import EventPayload, Submission, event_fields
 from gx_contracts.ids import stream_id
-from gx_contracts.lifecycle import Status, SubmissionState
+from gx_contracts.lifecycle import Status, SubmissionState, replace
 from gx_kernel.eventstore import NewEvent
 
 NOT_STARTED, DRAFT, SUBMITTED, RETURNED, ACCEPTED, CONFIRMED = (
