@@ -12,8 +12,8 @@ knows only levels, revisions and the review events of gx_contracts.events.workfl
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
