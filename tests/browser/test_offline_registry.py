@@ -4,9 +4,12 @@ checks the hard rules from the published form definition, takes the location fix
 and the queued submit encrypted in IndexedDB (no unit name, legal representative or phone in
 plaintext), the task list says 本机待上传 n 份 and marks the task, and back online the form is
 opened, saved and submitted exactly once, carrying the fix's own time (not the hand-in time); the
-device's copy is then gone with its key. A survey the
+device's copy of the survey is then gone. A survey the
 server refuses (422: a registration-authority code the phone's rules do not know) keeps its draft
-with the server's Chinese reason; corrected, it lands once on the form the refusal left open."""
+with the server's Chinese reason; corrected, it lands once on the form the refusal left open.
+The task list and grids the phone keeps for offline use are sealed in IndexedDB under the account's
+key, never plaintext in Cache Storage. A form opened offline whose server copy was saved meanwhile
+by another session is a conflict: nothing is overwritten until the worker keeps theirs."""
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +31,12 @@ from .test_offline_population import DUMP  # noqa: E402
 
 WIDE = {"width": 1366, "height": 900}
 UNITS = {1366: ("南宁天堂云帆电子商务有限公司", 31), 360: ("南宁天堂禾丰农资经营部有限公司", 32),
-         "refused": ("南宁天堂晨星物流有限公司", 33)}
+         "refused": ("南宁天堂晨星物流有限公司", 33), "conflict": ("南宁天堂青禾餐饮有限公司", 34),
+         "theirs": ("南宁天堂木棉文具店有限公司", 35)}
 LEGAL_REP, PHONE_NO = "韦秀梅", "0771-5551234"
+OTHER_REP = "黄振宁"  # what another session saved on the server meanwhile
+GRID_NAME = "天堂一组"
+VILLAGE = "450103103201"
 FIX = {"latitude": 22.7901, "longitude": 108.4512, "accuracy": 12}
 
 
@@ -45,7 +52,7 @@ async def tasks(stack):
             r = await c.post("/api/v1/registry/tasks/push-down", headers=h[who], json={"to_level": level})
             assert r.status_code == 200, r.text
         r = await c.post("/api/v1/registry/grids", headers=h["tiantang_cun"], json={
-            "village_code": "450103103201", "name": "天堂一组", "worker": "tiantang_wangge"})
+            "village_code": VILLAGE, "name": GRID_NAME, "worker": "tiantang_wangge"})
         assert r.status_code == 201, r.text
         items = (await c.get("/api/v1/registry/tasks", headers=h["tiantang_cun"])).json()["items"]
         ids = {t["name"]: t["task_id"] for t in items}
@@ -86,17 +93,37 @@ async def _offline_at_task(ctx, page, name: str) -> None:
     await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     await page.reload()
     await page.wait_for_selector(f"#task-table tr:has-text('{name}')")
-    await page.wait_for_function("""async () => {
-      const keys = (await (await caches.open("gx-data-v1")).keys()).map((r) => r.url);
-      return keys.some((u) => u.includes("/registry/tasks?")) &&
-             keys.some((u) => u.includes("/registry/forms/definition"));
-    }""")
+    await page.wait_for_function(SEALED_LIST)
     await ctx.set_offline(True)
     await page.reload()
     await page.click(f"#task-table tr:has-text('{name}') a:has-text('实地调查')")
     await page.wait_for_selector("#unit-form")
     await expect(page.locator("#reg-status")).to_contain_text("离线")
     assert await page.input_value("input[name=name]") == name  # prefilled from the cached list
+
+
+# The task list kept sealed (sw.js → IndexedDB answers) and the form definition warmed (plain cache)
+SEALED_LIST = """async () => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open("gx-offline");
+    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const answers = db.objectStoreNames.contains("answers") ? await new Promise((ok) => {
+    const g = db.transaction("answers").objectStore("answers").getAll(); g.onsuccess = () => ok(g.result); }) : [];
+  db.close();
+  const keys = (await (await caches.open("gx-data-v1")).keys()).map((r) => r.url);
+  return answers.some((a) => a.path.startsWith("/api/v1/registry/tasks?") && a.sealed && a.sealed.data) &&
+         keys.some((u) => u.includes("/registry/forms/definition"));
+}"""
+
+# Every Cache Storage entry of the data cache: its address and its body as text
+CACHES = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    if (name.startsWith("gx-shell-")) continue;  // the app's own static files
+    const c = await caches.open(name);
+    for (const req of await c.keys()) out.push([req.url, await (await c.match(req)).text()]);
+  }
+  return out;
+}"""
 
 
 async def _fill(page) -> None:
@@ -109,8 +136,11 @@ async def _fill(page) -> None:
 
 async def _no_plaintext(page, *, expect_key: bool | None = None) -> str:
     dump = await page.evaluate(DUMP)
-    for secret in [*(n for n, _ in UNITS.values()), LEGAL_REP, PHONE_NO, "天堂云帆", "韦秀"]:
+    cached = json.dumps(await page.evaluate(CACHES), ensure_ascii=False)
+    for secret in [*(n for n, _ in UNITS.values()), LEGAL_REP, PHONE_NO, OTHER_REP, "天堂云帆", "韦秀", GRID_NAME]:
         assert secret not in dump, secret
+        assert secret not in cached, secret
+    assert "/registry/tasks" not in cached and "/registry/grids" not in cached, cached[:300]
     if expect_key is not None:
         assert ('"cryptoKey":false' in dump) == expect_key, dump[:400]
     return dump
@@ -174,12 +204,14 @@ async def test_offline_survey_lands_once_with_the_fix_time(stack, tasks, browser
         submitted = next(e for e in events if e["type"].endswith("submitted"))["recorded_at"].timestamp()
         assert submitted - taken >= 2, (taken, submitted)  # … not of the hand-in
         assert data["location"]["accuracy_m"] == 12
-        for _ in range(40):  # the device forgets the unit's data: no ciphertext, no draft, no key
-            dump = await _no_plaintext(page)
-            if '"cryptoKey"' not in dump:
+        for _ in range(40):  # the device forgets the unit's survey: no ciphertext left of it, no draft
+            stores = json.loads(await _no_plaintext(page))
+            if not any("sealed" in x for x in stores["outbox"]):
                 break
             await asyncio.sleep(0.25)
-        assert '"sealed"' not in dump and '"cryptoKey"' not in dump, dump[:600]
+        assert not any("sealed" in x for x in stores["outbox"]) and stores["regdrafts"] == [], stores
+        # the key stays only for the sealed task list (bounded; gone on logout, see below)
+        assert stores["answers"] and stores["vault"], stores
         assert not page.errors, page.errors
     finally:
         await ctx.close()
@@ -256,6 +288,141 @@ async def test_unit_found_on_the_ground_offline_lands_once(stack, tasks, browser
         got = _count(await _events(stack, None, name=name))
         assert got == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 1,
                        "registry.unit_form.submitted": 1}, got
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()
+
+
+async def test_task_list_kept_offline_only_sealed(stack, tasks, browser):
+    """The village coordinator's task list and grids, visited online then offline: the list still
+    shows (from the sealed copy), and neither Cache Storage nor IndexedDB holds a unit name, USCC,
+    address or grid name in plaintext; an older worker's plaintext copy is dropped; logging out
+    forgets the copy and, with nothing else sealed, the key."""
+    name = UNITS[1366][0]
+    ctx, page = await open_as(browser, stack.gateway_url, "tiantang_cun", WIDE, "/#/registry?tab=tasks")
+    try:
+        await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+        await page.reload()
+        await page.wait_for_selector(f"#task-table tr:has-text('{name}')")
+        await page.wait_for_function(SEALED_LIST)
+        await page.wait_for_function("""async () => {  // the grids too (the coordinator's page reads them)
+          const r = indexedDB.open("gx-offline"); await new Promise((ok) => { r.onsuccess = ok; });
+          const g = r.result.transaction("answers").objectStore("answers").getAll();
+          await new Promise((ok) => { g.onsuccess = ok; }); r.result.close();
+          return g.result.some((a) => a.path.startsWith("/api/v1/registry/grids"));
+        }""")
+        await ctx.set_offline(True)
+        for size, tag in ((WIDE, 1366), (PHONE, 360)):
+            await page.set_viewport_size(size)
+            await page.reload()
+            await expect(page.locator("#registry-tasks p.muted").first).to_contain_text("离线：本机缓存的底册")
+            row = page.locator(f"#task-table tr:has-text('{name}')")
+            await expect(row).to_contain_text(uscc(UNITS[1366][1]))
+            await expect(row).to_contain_text(VILLAGE + "001")  # the grid's code, from the sealed grids
+            await shot(page, f"registry-offline-sealed-list-{tag}.png")
+        stores = json.loads(await _no_plaintext(page, expect_key=True))
+        paths = {a["path"].split("?")[0] for a in stores["answers"]}
+        assert paths >= {"/api/v1/registry/tasks", "/api/v1/registry/grids"}, paths
+        assert not any(uscc(n) in json.dumps(stores) for _, n in UNITS.values())
+
+        # logout (app.js calls this; patch console-b-1): the copy is forgotten, the key shredded
+        await page.evaluate("""async () => {
+          const m = await import("/console/outbox_sealed.js"); await m.forgetAnswers("tiantang_cun"); }""")
+        stores = json.loads(await page.evaluate(DUMP))
+        assert stores["answers"] == [] and stores["vault"] == [], stores
+        await page.reload()  # no copy left: offline, the list is a network error, not stale data
+        await expect(page.locator("#task-table")).to_have_count(0)
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()
+
+
+async def _saved_elsewhere(stack, task_id: str) -> int:
+    """The same worker on another device opens the task's form and saves a draft: its version."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as c:
+        h = await stack.login(c, "tiantang_wangge")
+        r = await c.post("/api/v1/registry/forms", headers=h, json={"village_code": VILLAGE, "task_id": task_id})
+        assert r.status_code in (200, 201), r.text
+        form = r.json()
+        r = await c.put(f"/api/v1/registry/forms/{form['form_id']}/draft", headers=h, json={
+            "values": {**form["values"], "legal_rep": OTHER_REP}, "explanations": {}, "location": None,
+            "expected_version": form["version"]})
+        assert r.status_code == 200, r.text
+        return int(r.json()["version"])
+
+
+async def _queued_offline(ctx, page, name: str) -> None:
+    await _offline_at_task(ctx, page, name)
+    await _fill(page)
+    await page.click("#loc-btn")
+    await expect(page.locator("#loc-text")).to_contain_text("精度 12 米")
+    await page.click("button:has-text('上报')")
+    await expect(page.locator("#reg-sync")).to_contain_text("待上传")
+
+
+async def test_server_draft_saved_meanwhile_is_a_conflict_not_overwritten(stack, tasks, browser):
+    """The phone opens a task's form offline and hands it in; meanwhile the same worker on another
+    device saves a draft on the server. Back online the phone does not save over it: the item stays
+    on its draft as a conflict naming the server's version; 保留我的 then lands once on that version."""
+    name, _ = UNITS["conflict"]
+    ctx, page = await open_as(browser, stack.gateway_url, "tiantang_wangge", PHONE, "/#/registry?tab=tasks")
+    try:
+        await _queued_offline(ctx, page, name)
+        server_version = await _saved_elsewhere(stack, tasks[name])
+        assert server_version == 2
+
+        await ctx.set_offline(False)
+        sync = page.locator("#reg-sync .alert")
+        await expect(sync).to_have_attribute("data-state", "failed", timeout=20000)
+        await expect(sync).to_contain_text(f"服务器上已有他人保存的情况表（版本 {server_version}），请核对后再提交")
+        await expect(page.locator("#reg-conflict")).to_be_visible()
+        events = await _events(stack, tasks[name])
+        assert _count(events) == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 1}
+        last = next(e for e in reversed(events) if e["type"].endswith("draft_saved"))
+        data = json.loads(last["data"]) if isinstance(last["data"], str) else last["data"]
+        assert data["values"]["legal_rep"] == OTHER_REP  # nothing overwritten
+        assert await page.input_value("input[name=legal_rep]") == LEGAL_REP  # the phone's entries kept
+        await _no_plaintext(page, expect_key=True)
+        await page.reload()  # the conflict stays on the draft
+        await expect(page.locator("#reg-conflict")).to_be_visible()
+        for size, tag in ((PHONE, 360), (WIDE, 1366)):
+            await page.set_viewport_size(size)
+            await shot(page, f"registry-offline-conflict-{tag}.png")
+        await page.click("button:has-text('保存')")  # an online save neither overwrites
+        await asyncio.sleep(0.5)
+        assert _count(await _events(stack, tasks[name])).get("registry.unit_form.draft_saved") == 1
+
+        await page.click("#reg-keep")
+        await expect(page.locator("#reg-done")).to_contain_text("已上报（第 1 次）", timeout=20000)
+        await shot(page, "registry-offline-conflict-resolved-1366.png")
+        events = await _events(stack, tasks[name])
+        assert _count(events) == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 2,
+                                  "registry.unit_form.submitted": 1}, _count(events)
+        last = next(e for e in reversed(events) if e["type"].endswith("draft_saved"))
+        data = json.loads(last["data"]) if isinstance(last["data"], str) else last["data"]
+        assert data["values"]["legal_rep"] == LEGAL_REP
+        assert not page.errors, page.errors
+    finally:
+        await ctx.close()
+
+
+async def test_conflict_resolved_by_taking_the_servers_form(stack, tasks, browser):
+    """以服务器上的为准: the phone's copy (item and draft) goes, the server's form opens with the
+    other session's entries, and nothing the phone typed reached the server."""
+    name, _ = UNITS["theirs"]
+    ctx, page = await open_as(browser, stack.gateway_url, "tiantang_wangge", PHONE, "/#/registry?tab=tasks")
+    try:
+        await _queued_offline(ctx, page, name)
+        await _saved_elsewhere(stack, tasks[name])
+        await ctx.set_offline(False)
+        await expect(page.locator("#reg-conflict")).to_be_visible(timeout=20000)
+        await page.click("#reg-take")
+        await expect(page.locator("input[name=legal_rep]")).to_have_value(OTHER_REP)
+        await expect(page.locator("#reg-conflict")).to_have_count(0)
+        stores = json.loads(await _no_plaintext(page))
+        assert stores["regdrafts"] == [] and not [x for x in stores["outbox"] if x.get("taskId") == tasks[name]]
+        events = await _events(stack, tasks[name])
+        assert _count(events) == {"registry.unit_form.opened": 1, "registry.unit_form.draft_saved": 1}
         assert not page.errors, page.errors
     finally:
         await ctx.close()

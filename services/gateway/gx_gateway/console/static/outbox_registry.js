@@ -19,23 +19,48 @@ export const titleOf = (taskId) => `基本单位情况表（${taskId ? "任务 "
 export async function unitFormItem(user, { draftId, taskId, villageCode, formId, version, payload, previous }) {
   const known = previous && previous.formId ? previous : formId ? { formId, version } : null;
   const item = await sealedItem(user, UNIT_FORM, STEPS, payload, { draftId, taskId: taskId || null,
-    villageCode, title: titleOf(taskId), formId: known ? known.formId : null, version: known ? known.version : null });
+    villageCode, title: titleOf(taskId), formId: known ? known.formId : null, version: known ? known.version : null,
+    conflict: (previous && previous.conflict) || null }); // 冲突未解决：改后再上报也不覆盖服务器的版本
   if (known) item.step = "save";
   return item;
 }
 
 const form = (item) => `${BASE}/forms/${encodeURIComponent(item.formId)}`;
 
+// 冲突：服务器上的表已有本机没见过的内容（离线打开的表，打开时服务器的表已被保存过；或在线打开后
+// 别人先存了一版）。不保存，条目留在草稿上，等网格员选：以服务器的为准，或保留我的（在服务器当前
+// 版本上重新保存，新的幂等键）。item.conflict = {version}：服务器当前的版本。
+export const CONFLICT = "form_changed_on_server";
+function conflict(item, version) {
+  item.conflict = { version };
+  return Object.assign(new Error(`服务器上已有他人保存的情况表（版本 ${version}），请核对后再提交`),
+    { status: 409, code: CONFLICT, errors: [] });
+}
+// 刚打开的表是第 1 版（只有“打开”一个事件）：更高的版本说明有人保存、上报或退回过
+export const OPENED_VERSION = 1;
+
 const SEND = [
   ["open", async (item, _p, { signal, key }) => {
     const r = await api(`${BASE}/forms`, { method: "POST", signal, idempotencyKey: key,
       body: { village_code: item.villageCode, task_id: item.taskId } });
-    Object.assign(item, { formId: r.form_id, version: r.version });
+    item.formId = r.form_id;
+    if (r.version > OPENED_VERSION) return { blocked: conflict(item, r.version) }; // 不在别人的版本上覆盖
+    item.version = r.version;
     return r;
   }],
   ["save", async (item, p, { signal, key }) => {
-    const r = await api(`${form(item)}/draft`, { method: "PUT", signal, idempotencyKey: key,
-      body: { values: p.values, explanations: p.explanations, location: p.location, expected_version: item.version } });
+    if (item.version == null) { // 冲突未解决（或本机不知道服务器的版本）：不保存，报出服务器当前的版本
+      throw conflict(item, item.conflict ? item.conflict.version : (await api(form(item), { signal })).version);
+    }
+    let r;
+    try {
+      r = await api(`${form(item)}/draft`, { method: "PUT", signal, idempotencyKey: key,
+        body: { values: p.values, explanations: p.explanations, location: p.location, expected_version: item.version } });
+    } catch (err) {
+      if (err.status !== 409 || err.code !== "version_conflict") throw err;
+      const now = await api(form(item), { signal }).catch(() => null); // 在线打开后别人先存了：同样当冲突
+      throw now ? conflict(item, now.version) : err;
+    }
     item.version = r.version;
     return r;
   }],
@@ -46,6 +71,14 @@ const SEND = [
     return r;
   }],
 ];
+
+// 冲突时“保留我的”：在服务器当前版本上重新保存再上报，未完成的步骤换新的幂等键（发件箱 retryItem 发出）。
+// “以服务器的为准”由页面删除条目与草稿。
+export function keepMine(item) {
+  Object.assign(item, { version: item.conflict.version, step: "save", conflict: null });
+  rekeySteps(item, STEPS);
+  return item;
+}
 
 async function finish(item) {
   forget(item);

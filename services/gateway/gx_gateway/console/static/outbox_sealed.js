@@ -4,13 +4,15 @@
 //   （persist）再做下一步；页面中途关掉、网络断开，重发时从未完成的那一步接着做，已完成的步骤
 //   不再发，正在做的那一步以同一幂等键重放，服务器只执行一次；
 // - 被拒绝后“不修改，重新发送”：未完成的步骤换新的幂等键；
-// - 本机保存期限与密钥销毁（所有调查一起算：只要还有一份加密草稿或条目，密钥就留着）。
+// - 本机保存期限与密钥销毁（所有调查一起算：只要还有一份加密草稿、条目或离线用的回答，密钥就留着）。
 // 用它的：人口调查（outbox_population.js）与名录库的基本单位情况表（outbox_registry.js）。
 import { newKey } from "./api.js";
-import { deleteItem, deletePopDraft, deleteRegDraft, itemsOf, popDraftsOf, regDraftsOf } from "./store.js";
+import { answersOf, deleteAnswer, deleteItem, deletePopDraft, deleteRegDraft, itemsOf, popDraftsOf,
+  regDraftsOf } from "./store.js";
 import { open, seal, shred } from "./vault.js";
 
 export const RETENTION_DAYS = 30;
+export const ANSWER_DAYS = 7; // sw.js 离线用的可识别回答（任务底册、网格）：与 sw.js 的 ANSWER_DAYS 相同
 const DAY_MS = 24 * 3600 * 1000;
 
 export const expiresOn = (iso) => new Date(Date.parse(iso) + RETENTION_DAYS * DAY_MS);
@@ -58,15 +60,24 @@ export function forget(item) {
   delete item.sealed;
 }
 
-// 本机保存期限：超过 RETENTION_DAYS 天未发出的草稿（人口调查、名录库）与被拒绝的加密条目删除；
-// 本账号在本机既无加密草稿、也无带密文的条目时销毁密钥（之后残留的密文都无法解开）。
+// 本机保存期限：超过 RETENTION_DAYS 天未发出的草稿（人口调查、名录库）与被拒绝的加密条目删除，超过
+// ANSWER_DAYS 天的离线回答（sw.js）删除；本账号在本机既无加密草稿、也无带密文的条目或回答时销毁密钥
+// （之后残留的密文都无法解开）。
 export async function tidySealed(username) {
-  const old = (iso) => Date.now() - Date.parse(iso) > RETENTION_DAYS * DAY_MS;
+  const old = (iso, days = RETENTION_DAYS) => Date.now() - Date.parse(iso) > days * DAY_MS;
   for (const d of (await popDraftsOf(username)).filter((x) => old(x.savedAt))) await deletePopDraft(d.id);
   for (const d of (await regDraftsOf(username)).filter((x) => old(x.savedAt))) await deleteRegDraft(d.id);
+  for (const a of (await answersOf(username)).filter((x) => old(x.savedAt, ANSWER_DAYS))) await deleteAnswer(a.id);
   const items = (await itemsOf(username)).filter((x) => x.sealed || (x.kind && x.kind !== "agri.report"));
   for (const it of items.filter((x) => x.state === "failed" && old(x.failedAt || x.createdAt))) await deleteItem(it.id);
   const left = (await popDraftsOf(username)).length + (await regDraftsOf(username)).length +
-    (await itemsOf(username)).filter((x) => x.sealed).length;
+    (await itemsOf(username)).filter((x) => x.sealed).length + (await answersOf(username)).length;
   if (!left) await shred(username);
+}
+
+// 退出登录：离线用的回答（任务底册等）不留给下一个拿到手机的人；还有草稿或待发送项时密钥留着
+// （重新登录后照常上传），否则随即销毁。
+export async function forgetAnswers(username) {
+  for (const a of await answersOf(username)) await deleteAnswer(a.id);
+  await tidySealed(username);
 }

@@ -6,12 +6,12 @@
 import { api, newKey } from "./api.js";
 import { errorBox, fmtTime, h, labeled, setBusy, toast } from "./ui.js";
 import { BASE } from "./registry.js";
-import { enqueueItem, outboxItems, retryable, sendNow } from "./outbox.js";
-import { pendingForms, titleOf, UNIT_FORM, unitFormItem } from "./outbox_registry.js";
+import { enqueueItem, outboxItems, removeItem, retryable, retryItem, sendNow } from "./outbox.js";
+import { keepMine, OPENED_VERSION, pendingForms, titleOf, UNIT_FORM, unitFormItem } from "./outbox_registry.js";
 import { expiresOn, payloadOf } from "./outbox_sealed.js";
 import { outboxPanel, stateText } from "./outbox_view.js";
 import { checkForm } from "./registry_rules.js";
-import { deleteRegDraft, putRegDraft, regDraftsOf } from "./store.js";
+import { deleteRegDraft, getItem, putItem, putRegDraft, regDraftsOf } from "./store.js";
 import { open, seal } from "./vault.js";
 
 const AUTOSAVE_MS = 300;
@@ -75,10 +75,14 @@ async function load(user, query) {
     if (!t) throw new Error("离线且本机没有这个任务的缓存：请联网后打开一次任务底册");
     prefill = { ...(t.uscc ? { uscc: t.uscc } : {}), name: t.name, address: t.address, division_code: user.division };
   }
+  // 本机内容是离线打开时填的（没见过服务器上的表）而服务器上的表已被保存过：不接过服务器的版本号，
+  // 上报时由“打开”一步发现冲突（outbox_registry.js），而不是在别人的版本上覆盖
+  const known = (draft && draft.formId) || (item && item.formId) || null;
+  const adopt = Boolean(server) && (!local || known || server.version <= OPENED_VERSION);
   return { def, taskId, draft, item, local, server, offline, prefill, drafts,
     draftId: draftId || (item && item.draftId) || newKey(),
-    formId: (draft && draft.formId) || (item && item.formId) || (server && server.form_id) || formParam || null,
-    formVersion: draft && draft.formId ? draft.formVersion : item && item.formId ? item.version : server ? server.version : null };
+    formId: known || (adopt ? server.form_id : null) || (local ? null : formParam) || null,
+    formVersion: draft && draft.formId ? draft.formVersion : item && item.formId ? item.version : adopt ? server.version : null };
 }
 
 export async function render({ user, body, query }) {
@@ -208,10 +212,27 @@ export async function render({ user, body, query }) {
     sync.replaceChildren(h("div", { class: "alert " + (refused ? "error" : "warn"), dataset: { state: current.state } },
       refused ? `服务器未接受：${current.reason}` : current.state === "sending" ? "正在上传…" : queued,
       current.state === "queued" ? h("div", { class: "muted" }, "如需修改，改后再点“上报”，取代排队的这一份") : null,
-      refused ? h("div", { class: "muted" }, `改正后再点“上报”；本机保存至 ${fmtTime(expiresOn(current.failedAt || current.createdAt).toISOString())}`) : null));
+      refused && current.conflict ? conflictActions(current) : null,
+      refused ? h("div", { class: "muted" }, `${current.conflict ? "" : "改正后再点“上报”；"}本机保存至 ${fmtTime(expiresOn(current.failedAt || current.createdAt).toISOString())}`) : null));
     if (refused && current.problem) showFindings(current.problem.errors || []);
   }
   window.addEventListener("gx:outbox", drawSync);
+
+  // 服务器上的表有本机没见过的版本（outbox_registry.js 的冲突）：以服务器的为准（删掉本机这份，打开
+  // 服务器上的表），或保留我的（在服务器当前版本上重新保存、上报，新的幂等键）
+  function conflictActions(it) {
+    const take = h("button", { type: "button", id: "reg-take", onclick: async () => {
+      setBusy(take, true);
+      await removeItem(it.id); await deleteRegDraft(s.draftId);
+      location.hash = `#/registry?tab=survey${s.taskId ? "&task=" + s.taskId : ""}&form=${it.formId}`;
+    } }, "以服务器上的为准");
+    const keep = h("button", { type: "button", class: "primary", id: "reg-keep", onclick: async () => {
+      setBusy(keep, true, "上报中…");
+      const fresh = await getItem(it.id);
+      if (fresh && fresh.conflict) { await putItem(keepMine(fresh)); await retryItem(fresh.id); }
+    } }, `保留我的，在版本 ${it.conflict.version} 上重新上报`);
+    return h("div", { class: "actions", id: "reg-conflict" }, take, keep);
+  }
 
   const ro = server && (server.read_only || server.status === "submitted") && !s.local;
   for (const el of [...Object.values(inputs), ...Object.values(expl), locExpl]) el.addEventListener("input", changed);

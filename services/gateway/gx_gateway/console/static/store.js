@@ -1,11 +1,13 @@
 // 本机存储（IndexedDB "gx-offline"）：填报中的内容（drafts，每次输入自动保存）、发件箱（outbox，
 // 离线时的提交）、人口调查的本机草稿（popdrafts）、名录库基本单位情况表的本机草稿（regdrafts）与
-// 加密它们的密钥（vault，见 vault.js）。都按账号分开。网络不好时输入不会丢：重新打开页面从这里恢复。人口调查的个人信息（姓名、身份号码等）只以
+// 加密它们的密钥（vault，见 vault.js），以及 service worker 为离线保存的可识别回答（answers：名录库
+// 任务底册、网格列表的密文，见 sw.js）。都按账号分开。网络不好时输入不会丢：重新打开页面从这里恢复。人口调查的个人信息（姓名、身份号码等）只以
 // 密文存放（vault.js），单位情况表的单位名称、法定代表人、电话等也是；服务器接受后即删除。
 
 const DB = "gx-offline";
-const VERSION = 3; // 2：增加 popdrafts 与 vault；3：增加 regdrafts
-const STORES = { drafts: ["username", "reportId"], outbox: "id", popdrafts: "id", vault: "username", regdrafts: "id" };
+const VERSION = 4; // 2：增加 popdrafts 与 vault；3：增加 regdrafts；4：增加 answers
+const STORES = { drafts: ["username", "reportId"], outbox: "id", popdrafts: "id", vault: "username", regdrafts: "id",
+  answers: "id" };
 
 let opening = null;
 function idb() {
@@ -73,6 +75,14 @@ export const { get: getPopDraft, put: putPopDraft, remove: deletePopDraft, of: p
 // sealed（密文：填写的值、说明、定位）, savedAt}；标题与其余字段不含单位名称、负责人、电话
 const REG = sealedDrafts("regdrafts");
 export const { get: getRegDraft, put: putRegDraft, remove: deleteRegDraft, of: regDraftsOf } = REG;
+
+// —— 离线用的可识别回答（sw.js 写入、解密）：{id: 账号 + "\n" + 路径, username, path, fetchedAt, savedAt,
+// sealed（密文：回答的正文）}；路径含查询串，不含可识别信息
+export async function answersOf(username) {
+  const all = (await tx("answers", "readonly", (s) => s.getAll())) || [];
+  return all.filter((x) => x.username === username);
+}
+export const deleteAnswer = (id) => tx("answers", "readwrite", (s) => s.delete(id));
 
 // —— 加密密钥：{username, key: CryptoKey（AES-GCM，不可导出）, createdAt}
 export const getVaultKey = (username) => tx("vault", "readonly", (s) => s.get(username));
