@@ -4,15 +4,15 @@ middleware) are counted, timed and their 5xx counted per route template with the
 code — never per raw path or per made-up service name, so a caller cannot mint series.
 
 The kernel's instruments go on a MeterProvider of this test's own with an
-InMemoryMetricReader (the global provider is set once per process); a fresh provider starts
-its sums at zero, so the counts below are this test's requests only.
+InMemoryMetricReader (the `reader` fixture of tests/kernel/test_metrics_readback.py: the global
+provider is set once per process); a fresh provider starts its sums at zero, so the counts
+below are this test's requests only.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from gx_kernel import metrics
@@ -20,33 +20,19 @@ from gx_kernel.service import installed_wirings
 
 from gx_gateway.application import ops
 
+from ..kernel.test_metrics_readback import points, reader  # noqa: F401 - reader: a fixture
 from .conftest import auth, login
 
 DURATION, ERRORS = "http.server.request.duration", "gx.http.server.errors"
 
 
-@pytest.fixture
-def reader():
-    provider = MeterProvider(metric_readers=[reader := InMemoryMetricReader()])
-    metrics.instrument(provider.get_meter("test"))
-    yield reader
-    provider.shutdown()
-
-
 def series(reader: InMemoryMetricReader, name: str) -> dict[tuple[str, str, int], Any]:
     """The gateway's data points of one instrument: (method, route, status) -> point."""
-    data = reader.get_metrics_data()
     found = {}
-    for rm in (data.resource_metrics if data else ()):
-        for sm in rm.scope_metrics:
-            for m in sm.metrics:
-                if m.name != name:
-                    continue
-                for p in m.data.data_points:
-                    a = p.attributes
-                    if a["gx.service"] == "gateway":
-                        found[a["http.request.method"], a["http.route"],
-                              a["http.response.status_code"]] = p
+    for attrs, p in points(reader, name).items():
+        a = dict(attrs)
+        if a["gx.service"] == "gateway":
+            found[a["http.request.method"], a["http.route"], a["http.response.status_code"]] = p
     return found
 
 
