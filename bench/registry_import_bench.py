@@ -1,8 +1,10 @@
 """End to end: import a department batch against the register stock on PostgreSQL — read and
 check, place, classify, match, write the outcomes as unit events with the task lists — then
-push the task list down (region → county, county → township).
+push a 300,000-task list held by the region down to villages in one command.
 
     python bench/registry_import_bench.py --stock 1000000 --batch 300000
+    # or load the stock once and keep it (its database can be cloned: CREATE DATABASE … TEMPLATE)
+    python bench/registry_import_bench.py --schema stock1m --stock-only …; then --schema stock1m
 
 The stock is loaded first through the same importer (every unit new: its events, rows and
 新增单位查找 tasks), timed separately. Goals (issue 10): import + match of 300k against 1M
@@ -10,19 +12,21 @@ The stock is loaded first through the same importer (every unit new: its events,
 peak RSS of this process (DuckDB runs in it). Uses DATABASE_URL, or starts the embedded
 PostgreSQL of the devstack; a fresh schema per run (dropped at the end unless --keep).
 
-Measured 2026-12-02 03:32–03:56 UTC (2 shared cores, load average 11 falling to 3, seed 1):
-- stock load, 1,000,000 new units: 924 s (1,082 rows/s): read/check/place/classify 223 s,
-  match 72 s, write 629 s (bulk append of new streams, executemany projections).
-- department batch of 300,000 against that stock: **208 s** end to end (goal 60 s: not met),
-  1,443 rows/s — read/check/place/classify 17.6 s, stock COPY + DuckDB match **9.5 s**
-  (goal ≤ 10 s: met), write 180.9 s (99,607 changed units appended one stream per statement,
-  each read under FOR UPDATE: the bottleneck; 59,399 new in bulk; 1,580 reviews).
-  Outcomes: 139,414 unchanged, 99,607 changed, 59,399 new, 1,580 ambiguous.
-- push-down region → county of 1,159,001 tasks: 21.5 s (≈ 5.6 s per 300k; goal 5 s: just
-  missed); a county → its townships, 10,761 tasks: 0.78 s.
-- peak RSS of the process (DuckDB in it): 3.7 GiB.
-Next steps: the changed units in bulk too (one UPDATE … FROM unnest claiming expected
-versions, then one INSERT), placement/classification off the event loop in a process pool.
+Measured 2026-12-02 15:00–15:35 UTC (2 cores shared with 7 other engineers, load average
+6–18 throughout; seed 1), after the bulk projections of a9ad37c:
+- stock load, 1,000,000 new units: 2,017 s (496 rows/s) — read/check/place/classify 638 s,
+  match 56 s, write 1,323 s (load 12–18 during the write; 924 s at load 11→3 before).
+- department batch of 300,000 against that stock: **282.8 s** end to end (1,061 rows/s; goal
+  60 s: not met) — read/check/place/classify 81.9 s, stock COPY + DuckDB match **31.3 s**
+  (goal 10 s: not met at load 10), write 169.6 s (was 180.9 s with one round trip per changed
+  unit). The bench process used 69 s of user CPU in all (DuckDB's threads included): at load
+  ~10 it ran a third of the time; the write waits on PostgreSQL. Outcomes: 139,408 unchanged,
+  99,589 changed, 59,398 new, 1,580 ambiguous, 25 duplicates in the batch; 5,402 units closed
+  by their 注销/吊销 rows. Peak RSS 1.85 GiB.
+- push-down of a 300,000-task list region → villages: 297,131 moved in **10.5 s** (goal 5 s:
+  not met; the UPDATE rewrites each task row, ~0.6 KB, and its three index entries).
+Next steps: the push-down as a rule per level instead of a rewrite of every row; the read
+stage in a process pool; events appended by COPY for a first load.
 """
 from __future__ import annotations
 
