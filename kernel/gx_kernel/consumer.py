@@ -180,9 +180,12 @@ async def _tolerant_headers(records: tuple[Any, ...],
     return await original(fixed)
 
 
-async def _undecoded(message: StreamMessage[Any]) -> None:
-    """The consumer reads the raw records (`gx_kernel.kafka.decode`), never FastStream's body."""
-    return None
+async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
+    """The consumer reads the raw records (`gx_kernel.kafka.decode`), never FastStream's body:
+    the handler's one argument is the message itself. Asking for it by annotation
+    (`message: KafkaMessage`) instead makes FastStream resolve it per batch in a worker thread
+    (fast_depends runs a sync context lookup through anyio.to_thread)."""
+    return message
 
 
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
@@ -248,9 +251,10 @@ class IdempotentConsumer:
         finally:
             await broker.stop()
 
-    async def on_batch(self, body: Any, message: KafkaMessage) -> None:
+    async def on_batch(self, body: Any) -> None:
         """FastStream's handler for one batch: its partitions side by side, each in order;
         then the acknowledgement, which commits no offset past an unprocessed record."""
+        message: KafkaMessage = body  # see _undecoded
         records: tuple[Any, ...] = message.raw_message
         consumer: AIOKafkaConsumer = message.consumer
         partitions: dict[tuple[str, int], list[Any]] = {}
@@ -341,11 +345,13 @@ class IdempotentConsumer:
             with after_commit.active():
                 try:
                     async with conn.transaction():
-                        if await self._seen(conn, event):
+                        # Tracked first, in one statement with the seen-check: a redelivered
+                        # event finds its row (or waits for the member handling it now) and
+                        # is skipped; the row rolls back with the effects if they fail.
+                        if not await self._claim(conn, event):
                             return
                         with telemetry.span("db.transaction", **_DB_SPAN):
                             await self.handler(conn, event)
-                            await self._track(conn, event, "processed", None)
                 except asyncpg.UniqueViolationError as exc:
                     if exc.constraint_name != "consumed_events_pkey":
                         raise
@@ -356,6 +362,14 @@ class IdempotentConsumer:
                     return
         after_commit.run()
         self.processed += 1
+
+    async def _claim(self, conn: asyncpg.Connection, event: InboundEvent) -> bool:
+        """Insert the event's tracking row as processed; False if it was already there."""
+        return bool(await conn.fetchval(
+            f"INSERT INTO {self.schema}.consumed_events (consumer, event_id, topic, partition, "
+            f"kafka_offset, outcome) VALUES ($1, $2, $3, $4, $5, 'processed') "
+            f"ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1", self.group_id, event.id,
+            event.topic, event.partition, event.offset))
 
     async def _seen(self, conn: asyncpg.Connection, event: InboundEvent) -> bool:
         return bool(await conn.fetchval(

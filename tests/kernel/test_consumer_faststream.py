@@ -196,8 +196,8 @@ async def test_a_revoked_partition_moves_only_after_the_batch_in_hand_is_acknowl
 
 async def test_an_event_tracked_meanwhile_by_another_member_is_not_dead_lettered(
         pool, schema, store, infra, prefix):
-    """The partition moved while the batch was in hand: the other member committed first; our
-    transaction (effects included) rolls back and the record counts as handled."""
+    """The partition moved while the batch was in hand: the other member tracked the event
+    first; ours finds its tracking row, runs no effects and counts it as handled."""
     from .kafka_util import read_topic
 
     topic = f"{prefix}src.events"
@@ -214,10 +214,23 @@ async def test_an_event_tracked_meanwhile_by_another_member_is_not_dead_lettered
 
     async def handler(conn, event):
         await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, 1)", event.id)
-        await pool.execute(  # the other member, committing first
-            f"INSERT INTO {schema}.consumed_events (consumer, event_id, topic, partition, "
-            f"kafka_offset, outcome) VALUES ('g', $1, $2, 0, 0, 'processed')", event.id, topic)
 
     consumer.handler = handler
-    await consumer.process(record)
+    other_in, other_done = asyncio.Event(), asyncio.Event()
+
+    async def other_member():  # holds the event's tracking row, uncommitted, for a while
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO {schema}.consumed_events (consumer, event_id, topic, partition, "
+                f"kafka_offset, outcome) VALUES ('g', $1, $2, 0, 0, 'processed')",
+                stored[0].id, topic)
+            other_in.set()
+            await asyncio.sleep(0.3)
+        other_done.set()
+
+    other = asyncio.create_task(other_member())
+    await other_in.wait()
+    await consumer.process(record)  # waits for the other member's commit, then skips
+    await other
+    assert other_done.is_set()
     assert consumer.dead_lettered == 0 and await count_effects(pool, schema) == 0
