@@ -161,6 +161,50 @@ async def topic_view(bootstrap: str, topic: str) -> TopicView:
     return TopicView(cluster_id, True, {tp.partition: end for tp, end in ends.items()})
 
 
+class TopicWatch:
+    """`topic_view` over long-lived clients (one admin client, one group-less consumer), for a
+    caller that asks every few seconds (the relay's broker check): two fresh clients per
+    question (connect, API versions, metadata, close) cost more than the question itself.
+    Every question is still asked of the broker; after any failure both clients are closed
+    and the next question opens new ones (a restarted broker, a lost connection)."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def view(self, topic: str) -> TopicView:
+        try:
+            return await self._view(topic)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _view(self, topic: str) -> TopicView:
+        if self._admin is None:
+            admin = make_admin(self.bootstrap)
+            await admin.start()
+            self._admin = admin
+        cluster_id = (await self._admin.describe_cluster()).get("cluster_id")
+        if topic not in await self._admin.list_topics():  # asking for it by name may create it
+            return TopicView(cluster_id, False, {})
+        [meta] = await self._admin.describe_topics([topic])
+        partitions = [p["partition"] for p in meta["partitions"]]
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                        enable_auto_commit=False, **client_options())
+            await consumer.start()
+            self._consumer = consumer
+        ends = await self._consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return TopicView(cluster_id, True, {tp.partition: end for tp, end in ends.items()})
+
+    async def close(self) -> None:
+        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
+        for close in ((admin.close,) if admin else ()) + ((consumer.stop,) if consumer else ()):
+            with contextlib.suppress(Exception):  # a dead broker may fail the close too
+                await asyncio.wait_for(close(), 5)
+
+
 async def recreate_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """Delete the topic (if there) and create it empty: a broker that lost its data must not
     keep the few records written to it since, ahead of the full re-publication."""

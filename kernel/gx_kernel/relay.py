@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind
 
 from gx_kernel import metrics, telemetry
 from gx_kernel.eventstore import Checkpoint, EventStore, StoredEvent
-from gx_kernel.kafka import encode, recreate_topic, topic_view
+from gx_kernel.kafka import TopicWatch, encode, recreate_topic
 from gx_kernel.relay_store import RelayPosition, RelayTables
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class OutboxRelay:
         self.idle_wait, self.max_backoff, self.max_attempts = idle_wait, max_backoff, max_attempts
         # Without a bootstrap address the relay does not ask the broker what it holds.
         self.bootstrap, self.partitions = bootstrap, partitions
+        self._watch = TopicWatch(bootstrap) if bootstrap is not None else None
         self.broker_check_interval, self.operator_poll = broker_check_interval, operator_poll
         self.tables = RelayTables(store.pool, store.schema, name)
         self._producer: AIOKafkaProducer | None = None
@@ -91,6 +92,8 @@ class OutboxRelay:
             finally:
                 metrics.forget_relay(self.store.schema, self.name)
                 await self._close_producer()
+                if self._watch is not None:
+                    await self._watch.close()
                 await lock_conn.execute("SELECT pg_advisory_unlock_all()")
 
     async def _loop(self) -> None:
@@ -257,12 +260,12 @@ class OutboxRelay:
 
         A partition we published to reads as empty (Tansu under-reports end offsets, but
         never as 0 once it holds a record), the topic is gone, or the cluster id changed."""
-        if self.bootstrap is None:
+        if self._watch is None:
             return
         now = time.monotonic()
         if now - self._checked_at < self.broker_check_interval:
             return
-        view = await topic_view(self.bootstrap, self.topic)
+        view = await self._watch.view(self.topic)
         self._checked_at = now
         pos = self._pos
         if pos.offsets and pos.cluster_id and view.cluster_id != pos.cluster_id:
@@ -283,9 +286,9 @@ class OutboxRelay:
                   "from the start", self.name, self.topic, lost.reason)
         await self._close_producer()
         cluster_id = None
-        if self.bootstrap is not None:
+        if self.bootstrap is not None and self._watch is not None:
             await recreate_topic(self.bootstrap, self.topic, self.partitions)
-            cluster_id = (await topic_view(self.bootstrap, self.topic)).cluster_id
+            cluster_id = (await self._watch.view(self.topic)).cluster_id
         self._pos = RelayPosition(Checkpoint.START, {}, cluster_id)  # type: ignore[attr-defined]
         await self.tables.save(self._pos)
         self._parked = await self.tables.parked()
