@@ -93,7 +93,7 @@ async def test_alarm_is_visible_and_nothing_passes_the_stuck_event(stuck, infra,
 
     provider = MeterProvider(metric_readers=[reader := InMemoryMetricReader()])
     metrics.instrument(provider.get_meter("test"))
-    seen = {m.name: [p for p in m.data.data_points if p.attributes["gx.service"] == schema]
+    seen = {m.name: [p for p in m.data.data_points if p.attributes.get("gx.service") == schema]
             for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics
             for m in sm.metrics}
     assert [p.value for p in seen["gx.relay.stuck"]] == [1]
