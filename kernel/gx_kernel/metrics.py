@@ -7,9 +7,10 @@
 - `gx.relay.lag` (events in the store not yet published) and `gx.relay.stuck` (1 while an
   event cannot be published): observable gauges read from in-process state the relay keeps
   current; `gx.relay.publish_failures` counts failed tries.
-- `gx.consumer.lag` (records on a topic not yet committed by a group) and `gx.dlq.depth`
-  (records on a dead-letter topic): observable gauges over the last sample a caller took with
-  `sample_broker` (one sampler per deployment is enough: the broker's view is global).
+- `gx.consumer.lag` (records on a topic not yet committed by a group, the deployment's own
+  groups counted before their first commit too) and `gx.dlq.depth` (records on a dead-letter
+  topic): observable gauges over the last sample a caller took with `sample_broker` (one
+  sampler per deployment is enough: the broker's view is global).
 Instruments live on the global meter (a proxy until a provider is installed); tests may add
 them to their own provider.
 """
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,17 +111,14 @@ _errors: list[Counter] = []
 
 
 def route_of(scope: dict[str, Any]) -> str:
-    """The matched route's template (`/api/v1/reports/{report_id}`), never the raw path (ids
-    would make every request its own series); a catch-all forwarding route names its target
-    (`/api/v1/agri/{rest}`); `unmatched` when no route matched."""
+    """The matched route's template (`/api/v1/reports/{report_id}`), never the raw path nor a
+    path parameter's value (ids, or any name a caller makes up, would make every request its
+    own series); `unmatched` when no route matched. The gateway's forwarding front names the
+    services it proxies itself (`/api/v1/agri/{rest}`)."""
     route = scope.get("route")
     template = getattr(route, "path", None)
     if not isinstance(template, str):
         return "unmatched"
-    params = scope.get("path_params") or {}
-    service = params.get("service")
-    if "{service}" in template and isinstance(service, str) and service.isidentifier():
-        template = template.replace("{service}", service)
     return template.replace(":path}", "}")
 
 
@@ -206,11 +204,18 @@ def broker_sample() -> BrokerSample:
     return _broker
 
 
-async def sample_broker(bootstrap: str, prefix: str = "") -> BrokerSample:
+async def sample_broker(bootstrap: str, prefix: str = "",
+                        groups: Mapping[str, Iterable[str]] | None = None) -> BrokerSample:
     """Look at the broker once and keep the result for the gauges: every topic named
     `<prefix>….events` or `….dlq` (dead letters: end − start), and every consumer group whose
     id starts with `prefix`, its uncommitted records per topic. Clients connect as every
     Kafka client of the kernel does (`gx_kernel.kafka.client_options`).
+
+    `groups`: the deployment's own consumer groups and the topics each reads. Such a group
+    is behind by a topic's whole log until its first commit there (the kernel's consumers
+    start at the earliest offset): the broker does not list a group without commits (Tansu)
+    or lists it without offsets (Kafka), yet its records wait — a group stuck on its first
+    batch would otherwise show no lag at all.
 
     End offsets come from a fetch's high-water mark as well as ListOffsets (the embedded
     broker under-reports `end_offsets` after multi-record batches)."""
@@ -237,10 +242,17 @@ async def sample_broker(bootstrap: str, prefix: str = "") -> BrokerSample:
             if tp.topic.endswith(".dlq"):
                 sample.dlq_depth[tp.topic] = (sample.dlq_depth.get(tp.topic, 0)
                                               + ends[tp] - starts.get(tp, 0))
-        groups = sorted(g[0] for g in await admin.list_consumer_groups()
-                        if str(g[0]).startswith(prefix))
-        for group in groups:
-            for tp, offset in (await _committed(bootstrap, group, parts)).items():
+        declared = {g: set(ts) for g, ts in (groups or {}).items()}
+        listed = {str(g[0]) for g in await admin.list_consumer_groups()
+                  if str(g[0]).startswith(prefix)}
+        for group in sorted(listed | set(declared)):
+            committed = await _committed(bootstrap, group, parts)
+            for tp in parts:
+                offset = committed.get(tp)
+                if offset is None and tp.topic in declared.get(group, ()):
+                    offset = starts.get(tp, 0)  # not committed yet: from the log's start
+                if offset is None:
+                    continue
                 key = (group, tp.topic)
                 sample.consumer_lag[key] = (sample.consumer_lag.get(key, 0)
                                             + max(0, ends[tp] - offset))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from gx_kernel import metrics
@@ -65,8 +64,6 @@ async def test_proxied_and_own_routes_are_measured_per_template(client, reader):
     assert snap["POST", agri]["errors"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="defect: each unknown service name is a series "
-                   "(fix: /work/notes/patches/metrics-1.diff; drop this mark with it)")
 async def test_unknown_services_share_one_series(client, reader):
     """`/api/v1/<anything>/…` reaches FastAPI's catch-all: each made-up name must not become a
     series of its own (unbounded cardinality, in the collector and in process)."""
@@ -78,8 +75,6 @@ async def test_unknown_services_share_one_series(client, reader):
     assert routes == {"/api/v1/{service}/{rest}"}, routes
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a group without commits has no lag "
-                   "(fix: /work/notes/patches/metrics-2.diff; drop this mark with it)")
 def test_the_sampler_knows_the_platforms_consumer_groups(runtime):
     """The ops sampler counts each of the platform's groups from its first record, before it
     ever commits; it learns them from the AsyncAPI document (the gateway's image has the
