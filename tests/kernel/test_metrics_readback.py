@@ -205,8 +205,6 @@ async def test_requests_are_counted_timed_and_failed_per_route_template(
     assert (snap["count"], snap["errors"], snap["refused"]) == (6, 1, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a group without commits has no lag "
-                   "(fix: /work/notes/patches/metrics-2.diff; drop this mark with it)")
 async def test_a_group_stuck_before_its_first_commit_shows_its_lag(
         pool, schema, store, infra, prefix, reader):
     """A new group whose first record hangs (a lock it waits on is held) commits nothing: its

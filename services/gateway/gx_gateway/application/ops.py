@@ -10,9 +10,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from aiokafka.errors import KafkaError
 
 from gx_kernel import metrics
@@ -20,6 +23,7 @@ from gx_kernel.errors import AppError, Forbidden
 from gx_kernel.identity import PRINCIPAL_HEADER, Principal
 from gx_kernel.service import ServiceRuntime
 
+from gx_gateway.application import contract_files
 from gx_gateway.application.forwarding import signed
 from gx_gateway.application.state import state
 from gx_gateway.settings import SERVICES
@@ -34,12 +38,42 @@ def require_ops(p: Principal) -> None:
         raise Forbidden("只有运维人员（ops）可以查看运维概览", code="ops_only")
 
 
+@lru_cache(maxsize=4)
+def _groups_in(path: str, mtime: float, prefix: str) -> dict[str, tuple[str, ...]]:
+    """The platform's consumer groups and their topics, from the AsyncAPI document's receive
+    operations (Kafka binding `groupId`); the gateway's image has the contracts, not the
+    services' code."""
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    channels = doc.get("channels") or {}
+    groups: dict[str, set[str]] = {}
+    for op in (doc.get("operations") or {}).values():
+        ref = ((op or {}).get("channel") or {}).get("$ref", "")
+        address = (channels.get(ref.rpartition("/")[2]) or {}).get("address")
+        ids = ((((op.get("bindings") or {}).get("kafka") or {}).get("groupId") or {})
+               .get("enum") or [])
+        if op.get("action") == "receive" and isinstance(address, str):
+            for gid in ids:
+                groups.setdefault(prefix + str(gid), set()).add(prefix + address)
+    return {g: tuple(sorted(ts)) for g, ts in groups.items()}
+
+
+def declared_groups(rt: ServiceRuntime) -> dict[str, tuple[str, ...]]:
+    """Consumer groups whose lag counts before their first commit (none without contracts)."""
+    path = contract_files.asyncapi_file(rt.settings)  # type: ignore[arg-type]
+    try:
+        return _groups_in(str(path), path.stat().st_mtime, rt.settings.topic_prefix)
+    except (OSError, yaml.YAMLError, AttributeError):
+        log.warning("consumer groups not read from %s", path, exc_info=True)
+        return {}
+
+
 async def fresh_sample(rt: ServiceRuntime, max_age: float = OPS_SAMPLE_SECONDS
                        ) -> metrics.BrokerSample:
     sample = metrics.broker_sample()
     if sample.at is None or time.time() - sample.at > max_age:
         s = rt.settings
-        sample = await metrics.sample_broker(s.kafka_bootstrap_servers, s.topic_prefix)
+        sample = await metrics.sample_broker(s.kafka_bootstrap_servers, s.topic_prefix,
+                                             declared_groups(rt))
     return sample
 
 
