@@ -90,7 +90,10 @@ async function route() {
   if (heading && page !== "login") { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
 }
 
-document.getElementById("logout").addEventListener("click", () => {
+document.getElementById("logout").addEventListener("click", async () => {
+  // 离线用的任务底册等（密文，sw.js）不留给下一个拿到手机的人；无其他加密内容时密钥随即销毁
+  const s = session();
+  if (s && s.user) await import("./outbox_sealed.js").then((m) => m.forgetAnswers(s.user.username)).catch(() => {});
   clearSession();
   outboxUser = null;
   go("#/login");
