@@ -164,10 +164,13 @@ async def resolve(review_id: uuid.UUID, cmd: ResolveReview, p: Principal = Depen
 
 
 @router.get("/tasks")
-async def list_tasks(p: Principal = Depends(principal), rt=Depends(runtime),
+async def list_tasks(response: Response, p: Principal = Depends(principal), rt=Depends(runtime),
                      kind: Literal["new_unit_search", "field_verification"] | None = None,
                      holder: str | None = Code(), grid: uuid.UUID | None = None,
                      limit: int = Limit(), offset: int = Offset()) -> dict:
+    # unit names and addresses (a 个体户's name names a person): no HTTP cache copy on the phone;
+    # the console's service worker keeps its own, sealed (console/static/sw.js)
+    response.headers["Cache-Control"] = "no-store"
     return await queries.list_tasks(rt, p, kind, holder, grid, limit, offset)
 
 
@@ -202,7 +205,8 @@ async def return_up(task_id: uuid.UUID, cmd: ReturnUp, p: Principal = Depends(pr
 
 
 @router.get("/grids")
-async def list_grids(p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+async def list_grids(response: Response, p: Principal = Depends(principal), rt=Depends(runtime)) -> dict:
+    response.headers["Cache-Control"] = "no-store"  # grid names and workers: as the task list
     return await queries.list_grids(rt, p)
 
 
