@@ -39,7 +39,9 @@ export async function render({ user, args }) {
       hh.return_reason ? `；退回原因：${hh.return_reason}` : ""),
     readbackNote(hh),
     full ? null : h("p", { class: "muted" }, "您当前只能查看汇总信息（案卷在本级审核时可查看个人信息）。"),
-    h("div", { class: "table-wrap" }, h("table", { id: "pop-persons-table" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, LABELS[c] || c)))), h("tbody", {}, rows)))];
+    h("div", { class: "table-wrap" }, h("table", { id: "pop-persons-table" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, LABELS[c] || c)),
+      full ? h("th", {}, h("span", { class: "sr-only" }, "操作")) : h("th", {}),
+      user.role === "region_statistician" ? h("th", {}, h("span", { class: "sr-only" }, "删除")) : null)), h("tbody", {}, rows)))];
   const acts = h("div", { class: "actions" });
   if (user.role === "grid_worker" && full && (hh.status === "draft" || hh.status === "returned") && hh.stage !== "handed_in") {
     acts.append(h("a", { class: "btn", href: `#/population/register/${hh.area_id}/${hh.household_id}` }, "修改并回读"));

@@ -17,9 +17,10 @@ export async function render(ctx) {
       const r = await api(`${BASE}/pes/samples/${sid}/results`);
       const row = (a, label) => h("tr", {}, h("td", {}, label || a.area_code), ["C", "P", "M", "II", "CE"].map((k) => h("td", { class: "num" }, String(a[k]))),
         h("td", {}, pct(a.omission_rate)), h("td", {}, pct(a.erroneous_inclusion_rate)), h("td", { class: "num" }, a.dse === null ? "—" : a.dse.toFixed(1)), h("td", {}, pct(a.net_coverage_error)));
-      const svg = await authedFetch(`${BASE}/pes/samples/${sid}/chart.svg`).then((x) => x.text());
+      const res = await authedFetch(`${BASE}/pes/samples/${sid}/chart.svg`);
       const chart = h("div", { class: "chart" });
-      chart.innerHTML = svg.replace(/<\?xml[^>]*>/, "").replace(/<!DOCTYPE[^>]*>/, "");
+      if (res.ok) chart.innerHTML = (await res.text()).replace(/<\?xml[^>]*>/, "").replace(/<!DOCTYPE[^>]*>/, "");
+      else chart.append(h("p", { class: "alert warn" }, `图暂时无法生成（${res.status}），结果表与 PDF 不受影响`));
       parts.push(h("p", {}, `随机种子 ${r.seed}；抽样框 ${r.frame_size} 个小区，抽取 ${r.area_codes.length} 个`),
         h("div", { class: "table-wrap" }, h("table", { id: "pop-pes" }, h("thead", {}, h("tr", {}, ["调查小区", "C", "P", "M", "II", "CE", "漏登率", "错误登记率", "DSE", "净覆盖误差"].map((t) => h("th", {}, t)))),
           h("tbody", {}, r.areas.map((a) => row(a)), row(r.overall, "合计")))),

@@ -5,12 +5,13 @@ import { errorBox, h, setBusy } from "./ui.js";
 import { BASE, cell } from "./registry.js";
 
 const FIELDS = [["uscc", "统一社会信用代码"], ["name", "单位详细名称"], ["address", "详细地址"], ["legal_rep", "法定代表人"], ["status", "运营状态"]];
+const LABEL = Object.fromEntries(FIELDS);
 
 function why(expl) {
   const f = expl.fields || {};
   return h("div", { class: "note" }, h("strong", {}, "判定依据："), expl.text || "",
     Object.keys(f).length ? h("ul", {}, Object.entries(f).map(([k, v]) =>
-      h("li", {}, `${k}：${v.label}（权重 ${v.weight}${v.similarity !== undefined ? "，相似度 " + v.similarity : ""}）`))) : null,
+      h("li", {}, `${LABEL[k] || k}：${v.label}（权重 ${v.weight}${v.similarity !== undefined ? "，相似度 " + v.similarity : ""}）`))) : null,
     expl.match_weight !== undefined ? h("div", { class: "muted" }, `匹配权重 ${expl.match_weight}；同一单位阈值 ${expl.thresholds.same}，复核阈值 ${expl.thresholds.review}`) : null);
 }
 
