@@ -104,7 +104,8 @@ async function tokenProblem(r) {
 }
 
 // 带令牌的 fetch；401 时刷新令牌后重试一次，仍 401 则退出登录。
-// 数据采集请求（采集角色的写操作）每次发送前重新签名（时间戳须新鲜）。
+// 数据采集请求（采集角色的写操作）每次发送前重新签名（时间戳须新鲜）；请求体为文本或原始字节
+// （ArrayBuffer / Uint8Array）时签名，Blob、FormData 等须先读成字节。
 export async function authedFetch(path, init = {}) {
   const method = (init.method || "GET").toUpperCase();
   for (let attempt = 0; ; attempt++) {
@@ -112,7 +113,8 @@ export async function authedFetch(path, init = {}) {
     const headers = { Accept: "application/json", ...(init.headers || {}) };
     if (s && s.access) headers.Authorization = "Bearer " + s.access;
     if (s && s.user && needsProof(s.user.role, method, path) &&
-        (init.body === undefined || typeof init.body === "string")) {
+        (init.body === undefined || typeof init.body === "string" || init.body instanceof ArrayBuffer ||
+         init.body instanceof Uint8Array)) {
       Object.assign(headers, await deviceHeaders(s.user, method, path, init.body));
     }
     let r;

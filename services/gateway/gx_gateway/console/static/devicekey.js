@@ -74,13 +74,15 @@ export function needsProof(role, method, path) {
     !/^\/api\/v1\/(admin|devices|auth)\//.test(path);
 }
 
-// 请求签名头；本机尚无已批准的证书时返回 null（由网关回答 device_proof_missing）
-export async function signHeaders(record, method, url, bodyText) {
+// 请求签名头；本机尚无已批准的证书时返回 null（由网关回答 device_proof_missing）。
+// body：文本（按 UTF-8 取摘要）或原始字节（ArrayBuffer / Uint8Array，如小区图，按字节本身取摘要）
+export async function signHeaders(record, method, url, body) {
   if (!record || !record.deviceId || !record.privateKey || record.status === "revoked") return null;
   // 签名用浏览器实际发出的路径（已做百分号编码）与查询串
   const u = new URL(url, location.origin);
   const stamp = String(Math.floor(Date.now() / 1000));
-  const bodyHash = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(bodyText || "")));
+  const bytes = typeof body === "string" || body == null ? new TextEncoder().encode(body || "") : body;
+  const bodyHash = hex(await crypto.subtle.digest("SHA-256", bytes));
   const text = ["GX1", record.deviceId, method.toUpperCase(), u.pathname + u.search, stamp, bodyHash].join("\n");
   const sig = await crypto.subtle.sign({ name: "Ed25519" }, record.privateKey, new TextEncoder().encode(text));
   return { "X-Gx-Device-Id": record.deviceId, "X-Gx-Timestamp": stamp, "X-Gx-Signature": b64url(sig) };

@@ -1,6 +1,5 @@
 // 调查小区：核实（边界、建筑物清单、名称、城乡属性）及更正的逐级审批、小区图、分配调查员、户主姓名底册与复议、住户清单、复查。
-import { ApiError, api, authedFetch, newKey, resolveDevice } from "./api.js";
-import { loadRecord, needsProof } from "./devicekey.js";
+import { ApiError, api, authedFetch, newKey } from "./api.js";
 import { errorBox, h, labeled, mount, openDialog, toast } from "./ui.js";
 import { BASE, YEAR, links } from "./population.js";
 
@@ -37,7 +36,7 @@ export async function render({ user, args }) {
       h("button", { type: "button", onclick: () => assign(area, reload) }, "分配调查员"));
   }
   if (user.role === "grid_worker") actions.append(h("a", { class: "btn primary", href: `#/population/register/${id}` }, "登记新住户"));
-  parts.push(actions, mapSection(user, area, coordinator, reload));
+  parts.push(actions, mapSection(area, coordinator, reload));
   parts.push(h("h2", {}, "住户"), h("ul", { class: "list", id: "pop-households" }, households.items.map((hh) =>
     h("li", {}, h("a", { href: `#/population/household/${hh.household_id}` }, `第${hh.household_no}户`),
       h("span", { class: "tag" }, hh.status_zh), ` ${hh.person_count}人`))));
@@ -107,26 +106,7 @@ function correct(area, cur, done) {
   } });
 }
 
-const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
-const b64url = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-
-// 小区图上传的设备签名（手机写操作都要）。api.js 只为文本请求体签名（devicekey.signHeaders 对文本
-// 取 UTF-8 摘要），图片是原始字节：按网关 domain/device_proof.py 的同一格式，对字节本身取 SHA-256：
-//   GX1\n<device_id>\nPUT\n<path>\n<timestamp>\n<图片字节的 SHA-256 十六进制>
-// 本机尚无已批准的证书时不签（网关回答 device_proof_missing，页面照常显示原因）。
-async function imageProof(user, method, url, bytes) {
-  if (!needsProof(user.role, method, url)) return {};
-  let rec = await loadRecord(user.username).catch(() => null);
-  if (rec && rec.status === "pending") rec = await resolveDevice(user);
-  if (!rec || !rec.deviceId || !rec.privateKey || rec.status === "revoked") return {};
-  const stamp = String(Math.floor(Date.now() / 1000));
-  const u = new URL(url, location.origin);
-  const text = ["GX1", rec.deviceId, method, u.pathname + u.search, stamp, hex(await crypto.subtle.digest("SHA-256", bytes))].join("\n");
-  const sig = await crypto.subtle.sign({ name: "Ed25519" }, rec.privateKey, new TextEncoder().encode(text));
-  return { "X-Gx-Device-Id": rec.deviceId, "X-Gx-Timestamp": stamp, "X-Gx-Signature": b64url(sig) };
-}
-
-function mapSection(user, area, coordinator, done) {
+function mapSection(area, coordinator, done) {
   const box = h("div", { id: "pop-map-box" }, h("h2", {}, "小区图"));
   if (area.map) {
     const img = h("img", { id: "pop-map", alt: "小区图", style: "max-width:100%;border:1px solid #ccc" });
@@ -145,9 +125,9 @@ function mapSection(user, area, coordinator, done) {
       const f = file.files && file.files[0];
       if (!f) { err.append(errorBox(new Error("请选择小区图文件"))); return; }
       const url = `${BASE}/areas/${area.area_id}/map`;
-      const bytes = await f.arrayBuffer(); // 签名的正是发出的字节
-      const r = await authedFetch(url, { method: "PUT", body: bytes, headers: { "Content-Type": f.type || "application/octet-stream",
-        "Idempotency-Key": newKey(), ...await imageProof(user, "PUT", url, bytes) } });
+      // 读成字节：api.js 对字节请求体签名（设备签名覆盖的正是发出的字节）
+      const r = await authedFetch(url, { method: "PUT", body: await f.arrayBuffer(),
+        headers: { "Content-Type": f.type || "application/octet-stream", "Idempotency-Key": newKey() } });
       if (!r.ok) { err.append(errorBox(new ApiError(r.status, await r.json().catch(() => null)))); return; }
       toast("小区图已上传"); done();
     } }, "上传"));
