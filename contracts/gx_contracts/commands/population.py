@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 from pydantic_core import PydanticCustomError
 
 from ..events.population import ERASURE_REASONS, REVEAL_REASONS, AreaCode
@@ -89,6 +89,12 @@ class ConfirmReadBack(Command):
     expected_version: ExpectedVersion
     respondent: Literal["head", "member", "other"] = Field(title="确认人")
     confirmed: Literal[True] = Field(title="被调查人确认无误")
+    confirmed_at: AwareDatetime | None = Field(
+        None, title="确认时间（手机）",
+        description="被调查人在手机上确认的时间（带时区）；不得晚于服务器时间加允许误差，不得早于调查标准时点")
+    readback_sha256: str | None = Field(
+        None, min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", title="回读内容摘要",
+        description="读给被调查人的回读文字（公民身份号码遮蔽为前4后4位）的 SHA-256（64位小写十六进制）")
 
 
 class HandIn(Command):

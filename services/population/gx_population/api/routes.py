@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gx_contracts.commands.population import (
     AssignEnumerator,
+    ConfirmReadBack,
     ErasePerson,
     HandIn,
     ImportAreas,
@@ -27,7 +28,6 @@ from gx_kernel.http import reply as _reply
 from gx_kernel.identity import Principal
 
 from gx_population.api.area_models import CorrectArea
-from gx_population.api.readback_models import ConfirmReadBackOnPhone
 from gx_population.application import (
     area_map,
     areas,
@@ -179,7 +179,7 @@ async def readback(household_id: uuid.UUID, p: Principal = Depends(principal),
 
 
 @router.post("/households/{household_id}/readback")
-async def confirm_readback(household_id: uuid.UUID, cmd: ConfirmReadBackOnPhone,
+async def confirm_readback(household_id: uuid.UUID, cmd: ConfirmReadBack,
                            p: Principal = Depends(principal), rt=Depends(runtime),
                            key: str | None = IdemKey):
     return _reply(await registration.confirm_readback(rt, p, household_id, cmd, key))

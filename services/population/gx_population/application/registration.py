@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from gx_contracts.commands.population import HandIn, Recheck, SaveHousehold
+from gx_contracts.commands.population import ConfirmReadBack, HandIn, Recheck, SaveHousehold
 from gx_contracts.divisions import contains
 from gx_contracts.events.population import IDENTIFYING_FIELDS, PersonEntry
 from gx_kernel.errors import AppError, Forbidden, NotFound
@@ -20,7 +20,6 @@ from gx_kernel.service import ServiceRuntime
 from gx_kernel.uow import UnitOfWork
 
 from gx_population.adapters import repo
-from gx_population.api.readback_models import ConfirmReadBackOnPhone
 from gx_population.application import household_projections
 from gx_population.application.access import (
     NS,
@@ -195,7 +194,7 @@ def _require_own(p: Principal, hh: Household) -> None:
 
 
 async def confirm_readback(rt: ServiceRuntime, p: Principal, household_id: uuid.UUID,
-                           cmd: ConfirmReadBackOnPhone,
+                           cmd: ConfirmReadBack,
                            key: str | None) -> tuple[int, dict[str, Any]]:
     s = rt.settings.schema
     # the phone's digest is of personal data: the idempotency record keeps a keyed digest
@@ -231,7 +230,7 @@ async def confirm_readback(rt: ServiceRuntime, p: Principal, household_id: uuid.
 
 
 async def _check_phone_confirmation(rt: ServiceRuntime, uow: UnitOfWork, s: str,
-                                    row: dict[str, Any], cmd: ConfirmReadBackOnPhone,
+                                    row: dict[str, Any], cmd: ConfirmReadBack,
                                     at: dt.datetime, received: dt.datetime) -> None:
     """The phone's time within bounds, and its digest that of the saved draft's read-back
     text (opened here to compare, never answered nor kept)."""
