@@ -12,19 +12,26 @@ The stock is loaded first through the same importer (every unit new: its events,
 peak RSS of this process (DuckDB runs in it). Uses DATABASE_URL, or starts the embedded
 PostgreSQL of the devstack; a fresh schema per run (dropped at the end unless --keep).
 
-Measured 2026-12-02 15:00–15:35 UTC (2 cores shared with 7 other engineers, load average
-6–18 throughout; seed 1), after the bulk projections of a9ad37c:
+Measured 2026-12-02 (2 cores shared with 7 other engineers; seed 1), after the bulk
+projections of a9ad37c; the stock loaded once (15:00–15:27, load average 6–18), each batch run
+on a fresh copy of it:
 - stock load, 1,000,000 new units: 2,017 s (496 rows/s) — read/check/place/classify 638 s,
   match 56 s, write 1,323 s (load 12–18 during the write; 924 s at load 11→3 before).
-- department batch of 300,000 against that stock: **282.8 s** end to end (1,061 rows/s; goal
-  60 s: not met) — read/check/place/classify 81.9 s, stock COPY + DuckDB match **31.3 s**
-  (goal 10 s: not met at load 10), write 169.6 s (was 180.9 s with one round trip per changed
-  unit). The bench process used 69 s of user CPU in all (DuckDB's threads included): at load
-  ~10 it ran a third of the time; the write waits on PostgreSQL. Outcomes: 139,408 unchanged,
-  99,589 changed, 59,398 new, 1,580 ambiguous, 25 duplicates in the batch; 5,402 units closed
-  by their 注销/吊销 rows. Peak RSS 1.85 GiB.
-- push-down of a 300,000-task list region → villages: 297,131 moved in **10.5 s** (goal 5 s:
-  not met; the UPDATE rewrites each task row, ~0.6 KB, and its three index entries).
+- department batch of 300,000 against that stock, three runs:
+  | start | load average | end to end | read/check/place/classify | stock COPY + match | write | push-down 300k |
+  |---|---|---|---|---|---|---|
+  | 15:28 | 8.5–10.2 | 282.8 s | 81.9 s | 31.3 s | 169.6 s | 10.50 s |
+  | 15:36 | 3.8–7.2 | 152.7 s | 39.6 s | 20.3 s | 92.8 s | 5.77 s |
+  | 15:40 | 2.1–2.4 | **95.6 s** (3,138 rows/s) | 23.1 s | **7.5 s** | 65.0 s | **4.59 s** |
+  Goals: 60 s end to end — **not met** (95.6 s at the quietest); match stage ≤ 10 s — met at
+  load ~2.3 (7.5 s), not under load; push-down ≤ 5 s — met at load ~2.1 (4.59 s), not under
+  load. Before (03:32, load 11→3): 208 s, write 180.9 s, push-down ≈ 5.6 s per 300k.
+  The quiet run's process used 61 s of user CPU (DuckDB's threads included), peak RSS
+  1.88 GiB. In the 15:36 run the write's statements took ≈ 50 s of its 92.8 s (events insert
+  18.3 s, task inserts 7.8 s, the units UPDATE 7.0 s, stream claims 6.6 s, units locked 4.6 s,
+  new units 4.3 s); the rest is building the events in Python. Outcomes: 139,408 unchanged,
+  99,589 changed, 59,398 new, 1,580 ambiguous, 25 duplicates in the batch; 5,402 units
+  closed by their 注销/吊销 rows.
 Next steps: the push-down as a rule per level instead of a rewrite of every row; the read
 stage in a process pool; events appended by COPY for a first load.
 """
