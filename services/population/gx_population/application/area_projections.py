@@ -1,6 +1,7 @@
 """Read models of an area's correction (its lifecycle folded from the area's events), its map,
 and the erasure of personal records beside the person forms (roster lines, change reports,
-PES check persons). `register(registry, schema)` adds these projectors to a registry.
+PES check persons). `register(registry, schema, area_row)` adds them, with the other
+projectors of the area row, to a registry as one in-order dispatcher.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from gx_contracts.events.population import (
     PersonalRecordErased,
 )
 from gx_kernel.eventstore import StoredEvent
-from gx_kernel.projections import ProjectionRegistry
+from gx_kernel.projections import EventProjector, ProjectionRegistry
 
 from gx_population.adapters import repo
 from gx_population.domain.area_correction import AreaCorrection
@@ -100,16 +101,27 @@ async def project_record_erased(conn: Any, s: str, e: StoredEvent) -> None:
                            f" WHERE check_id = $1", rid, list(IDENTIFYING_FIELDS))
 
 
-def register(registry: ProjectionRegistry, s: str) -> ProjectionRegistry:
-    @registry.on(*CORRECTION_EVENTS)
+def register(registry: ProjectionRegistry, s: str,
+             area_row: dict[str, EventProjector] | None = None) -> ProjectionRegistry:
+    """One in-order dispatcher for every event that writes an `areas` row (`area_row`: the
+    caller's, by type, plus the corrections, maps and erasures here): the registry groups a
+    batch's events per projector, so separate projectors would apply one area's events out of
+    order and leave an older version or state."""
     async def correction(conn: Any, e: StoredEvent) -> None:
         await project_correction(conn, s, e)
 
-    @registry.on(AreaMapUploaded.EVENT_TYPE)  # type: ignore[attr-defined]
     async def area_map(conn: Any, e: StoredEvent) -> None:
         await project_map(conn, s, e)
 
-    @registry.on(PersonalRecordErased.EVENT_TYPE)  # type: ignore[attr-defined]
     async def record_erased(conn: Any, e: StoredEvent) -> None:
         await project_record_erased(conn, s, e)
+
+    by_type: dict[str, EventProjector] = {
+        **(area_row or {}), **dict.fromkeys(CORRECTION_EVENTS, correction),
+        AreaMapUploaded.EVENT_TYPE: area_map,
+        PersonalRecordErased.EVENT_TYPE: record_erased}
+
+    @registry.on(*by_type)
+    async def in_order(conn: Any, e: StoredEvent) -> None:
+        await by_type[e.type](conn, e)
     return registry

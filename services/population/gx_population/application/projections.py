@@ -48,17 +48,15 @@ def projections(s: str) -> ProjectionRegistry:
         await repo.record_test(conn, s, d["user_id"], d["username"], d["survey_year"],
                                d["score"], d["passed"])
 
-    @registry.on(AreaImported.EVENT_TYPE)
+    # the area row's own events: dispatched in order with area_projections' (below)
     async def area(conn: Any, e: StoredEvent) -> None:
         await repo.insert_area(conn, s, e.data, e.version)
 
-    @registry.on(AreaAssigned.EVENT_TYPE)
     async def assigned(conn: Any, e: StoredEvent) -> None:
         d = e.data
         await repo.set_assignment(conn, s, _uuid(d["area_id"]), d["username"], d["assigned"])
         await repo.update_area(conn, s, _uuid(d["area_id"]), version=e.version)
 
-    @registry.on(AreaVerified.EVENT_TYPE)
     async def verified(conn: Any, e: StoredEvent) -> None:
         d = e.data
         await repo.update_area(conn, s, _uuid(d["area_id"]), verified=True,
@@ -67,12 +65,10 @@ def projections(s: str) -> ProjectionRegistry:
                                verified_urban_rural_code=d["urban_rural_code"],
                                corrected=d["corrected"], version=e.version)
 
-    @registry.on(RosterSaved.EVENT_TYPE)
     async def roster(conn: Any, e: StoredEvent) -> None:
         await repo.update_area(conn, s, _uuid(e.data["area_id"]), roster=e.data["entries"],
                                version=e.version)
 
-    @registry.on(RosterReviewed.EVENT_TYPE)
     async def roster_reviewed(conn: Any, e: StoredEvent) -> None:
         meta = e.metadata or {}
         review = {**{k: v for k, v in e.data.items() if k != "area_id"},
@@ -120,8 +116,13 @@ def projections(s: str) -> ProjectionRegistry:
     async def matched(conn: Any, e: StoredEvent) -> None:
         await sq.upsert_result(conn, s, e.data, e.recorded_at)
 
+    # The area row's projectors, in one dispatcher (area_projections), ahead of the household
+    # rows that reference the area; after the change and PES rows an erasure may strip.
+    area_projections.register(registry, s, {
+        AreaImported.EVENT_TYPE: area, AreaAssigned.EVENT_TYPE: assigned,
+        AreaVerified.EVENT_TYPE: verified, RosterSaved.EVENT_TYPE: roster,
+        RosterReviewed.EVENT_TYPE: roster_reviewed})
     household_projections.register(registry, s)  # the household row, folded from its events
-    area_projections.register(registry, s)  # area corrections, maps, linked-record erasures
     return registry
 
 
