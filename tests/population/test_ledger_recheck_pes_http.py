@@ -119,6 +119,12 @@ async def test_recheck_and_pes_constructed_case(pop):
         sid = r1.json()["sample_id"]
         r = await post(c, f"{P}/pes/samples", region, {"survey_year": YEAR, "size": 10**4})
         assert r.status_code == 422
+        # drawn, nothing matched yet: every drawn area listed (no figures), the chart says so
+        res = (await c.get(f"{P}/pes/samples/{sid}/results", headers=region)).json()
+        assert [a["area_code"] for a in res["areas"]] == r1.json()["area_codes"]
+        assert not any(a["matched"] for a in res["areas"]) and res["areas"][0]["C"] is None
+        svg = await c.get(f"{P}/pes/samples/{sid}/chart.svg", headers=region)
+        assert svg.status_code == 200 and "暂无数据" in svg.text
         # the team: certified, never the area's own enumerator
         t = f"{P}/pes/samples/{sid}/areas/{a1}/team"
         r = await post(c, t, region, {"usernames": ["tiantang_wangge"]})
@@ -151,6 +157,8 @@ async def test_recheck_and_pes_constructed_case(pop):
         assert r.status_code == 200, r.text
         res = (await c.get(f"{P}/pes/samples/{sid}/results", headers=region)).json()
         area = next(a for a in res["areas"] if a["area_code"] == AREA1)
+        assert len(res["areas"]) == 2 and res["unmatched"] == [
+            a for a in r1.json()["area_codes"] if a != AREA1]
         assert (area["C"], area["II"], area["CE"], area["P"], area["M"]) == (5, 0, 3, 4, 3)
         assert area["omission_rate"] == 0.25 and area["erroneous_inclusion_rate"] == 0.4
         assert area["dse_simple"] == round(20 / 3, 6) and area["dse"] == 4.0

@@ -36,8 +36,15 @@ def _fmt(key: str, v: Any) -> str:
 
 
 def chart(result: dict[str, Any]) -> Drawing:
-    areas = result["areas"]
+    """The matched areas' bars; while none is matched, the frame saying 暂无数据 (reportlab's
+    bar chart cannot draw no categories)."""
+    areas = [a for a in result["areas"] if a.get("matched", True)]
     d = Drawing(520, 260)
+    d.add(String(50, 235, "各抽查小区漏登率（蓝）与错误登记率（橙），%", fontName=FONT, fontSize=11))
+    if not areas:
+        d.add(String(260, 130, "暂无数据（抽取的调查小区尚未比对）", fontName=FONT, fontSize=12,
+                     textAnchor="middle", fillColor=colors.grey))
+        return d
     bc = VerticalBarChart()
     bc.x, bc.y, bc.width, bc.height = 50, 50, 440, 170
     bc.data = [[100 * (a["omission_rate"] or 0) for a in areas],
@@ -47,7 +54,6 @@ def chart(result: dict[str, Any]) -> Drawing:
     bc.valueAxis.valueMin = 0
     bc.bars[0].fillColor, bc.bars[1].fillColor = colors.HexColor("#1f6feb"), colors.HexColor("#d29922")
     d.add(bc)
-    d.add(String(50, 235, "各抽查小区漏登率（蓝）与错误登记率（橙），%", fontName=FONT, fontSize=11))
     return d
 
 
@@ -73,6 +79,8 @@ def pdf(result: dict[str, Any]) -> bytes:
              Paragraph(f"抽样框 {result['frame_size']} 个调查小区，抽取 {len(result['area_codes'])} 个；"
                        f"随机种子 {result['seed']}（同一抽样框与种子可复现样本）", t),
              Spacer(1, 4 * mm), table, Spacer(1, 4 * mm), chart(result), Spacer(1, 3 * mm)]
+    if result.get("unmatched"):
+        story.insert(-2, Paragraph("尚未比对（不计入合计）：" + "、".join(result["unmatched"]), t))
     story += [Paragraph(v, t) for v in result["formulas"].values()]
     story += [Paragraph(f"{k}：{v}", t) for k, v in result["symbols"].items()]
     doc.build(story)

@@ -196,12 +196,28 @@ async def results(rt: ServiceRuntime, p: Principal, sample_id: uuid.UUID) -> dic
     async with rt.pool.acquire() as conn:
         sample = await _sample(conn, s, sample_id)
         rows = await sq.results(conn, s, sample_id)
-    per_area = [pes.Coverage.of(r["area_code"], r["c"], r["ii"], r["ce"], r["p"], r["m"])
-                for r in rows]
-    total = pes.Coverage.of(None, *(sum(getattr(c, k) for c in per_area)
+    return result_of({**sample, "sample_id": str(sample_id)}, rows)
+
+
+NOT_MATCHED = "尚未比对：暂无复查（事后质量抽查）结果"
+
+
+def result_of(sample: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results of `sample` from its matched areas' `rows`: one row per drawn area in the
+    draw's order, a drawn area not matched yet with empty figures and a note (it counts in
+    no total), so the table never hides an area the sample holds."""
+    per_area = {r["area_code"]: pes.Coverage.of(r["area_code"], r["c"], r["ii"], r["ce"],
+                                                r["p"], r["m"]) for r in rows}
+    total = pes.Coverage.of(None, *(sum(getattr(c, k) for c in per_area.values())
                                     for k in ("C", "II", "CE", "P", "M")))
-    return {"sample_id": str(sample_id), "survey_year": sample["survey_year"],
+    empty = {k: None for k in total.as_dict() if k != "area_code"}
+    codes = [*sample["area_codes"], *(c for c in per_area if c not in sample["area_codes"])]
+    areas = [{**per_area[c].as_dict(), "matched": True, "note": None} if c in per_area
+             else {"area_code": c, **empty, "matched": False, "note": NOT_MATCHED}
+             for c in codes]
+    return {"sample_id": sample["sample_id"], "survey_year": sample["survey_year"],
             "seed": sample["seed"], "frame_size": sample["frame_size"],
-            "area_codes": sample["area_codes"], "areas": [c.as_dict() for c in per_area],
+            "area_codes": sample["area_codes"], "areas": areas,
+            "unmatched": [c for c in codes if c not in per_area],
             "overall": total.as_dict(), "formulas": pes.FORMULAS, "symbols": pes.SYMBOLS,
             "decisions": {r["area_code"]: r["decisions"] for r in rows}}

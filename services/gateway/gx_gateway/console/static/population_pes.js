@@ -15,8 +15,10 @@ export async function render(ctx) {
   if (sid) {
     try {
       const r = await api(`${BASE}/pes/samples/${sid}/results`);
-      const row = (a, label) => h("tr", {}, h("td", {}, label || a.area_code), ["C", "P", "M", "II", "CE"].map((k) => h("td", { class: "num" }, String(a[k]))),
-        h("td", {}, pct(a.omission_rate)), h("td", {}, pct(a.erroneous_inclusion_rate)), h("td", { class: "num" }, a.dse === null ? "—" : a.dse.toFixed(1)), h("td", {}, pct(a.net_coverage_error)));
+      // a drawn area not matched yet has no figures (null) and a note: shown as — with the note
+      const num = (v) => (v === null || v === undefined ? "—" : String(v));
+      const row = (a, label) => h("tr", {}, h("td", { title: a.note || null }, label || a.area_code, a.note ? h("span", { class: "muted" }, "（尚未比对）") : ""), ["C", "P", "M", "II", "CE"].map((k) => h("td", { class: "num" }, num(a[k]))),
+        h("td", {}, pct(a.omission_rate)), h("td", {}, pct(a.erroneous_inclusion_rate)), h("td", { class: "num" }, a.dse === null || a.dse === undefined ? "—" : a.dse.toFixed(1)), h("td", {}, pct(a.net_coverage_error)));
       const res = await authedFetch(`${BASE}/pes/samples/${sid}/chart.svg`);
       const chart = h("div", { class: "chart" });
       if (res.ok) chart.innerHTML = (await res.text()).replace(/<\?xml[^>]*>/, "").replace(/<!DOCTYPE[^>]*>/, "");
@@ -24,6 +26,7 @@ export async function render(ctx) {
       parts.push(h("p", {}, `随机种子 ${r.seed}；抽样框 ${r.frame_size} 个小区，抽取 ${r.area_codes.length} 个`),
         h("div", { class: "table-wrap" }, h("table", { id: "pop-pes" }, h("thead", {}, h("tr", {}, ["调查小区", "C", "P", "M", "II", "CE", "漏登率", "错误登记率", "DSE", "净覆盖误差"].map((t) => h("th", {}, t)))),
           h("tbody", {}, r.areas.map((a) => row(a)), row(r.overall, "合计")))),
+        (r.unmatched || []).length ? h("p", { class: "muted" }, `尚未比对（不计入合计）：${r.unmatched.join("、")}`) : "",
         chart, h("ul", {}, Object.values(r.formulas).map((f) => h("li", {}, f))),
         h("button", { type: "button", onclick: () => download(`${BASE}/pes/samples/${sid}/results.pdf`, "事后质量抽查结果.pdf") }, "下载 PDF"));
     } catch (err) { parts.push(errorBox(err)); }
