@@ -12,7 +12,8 @@ from ..types import Command, DivisionCode, ExpectedVersion, RequiredReason, at_m
 
 __all__ = ["StartImport", "ResolveReview", "PushDown", "TransferOut", "ReturnUp", "CreateGrid",
            "AssignTasks", "LocationFix", "SaveUnitForm", "SubmitUnitForm", "OpenRound",
-           "ConfirmUnit", "OpenUnitForm", "RunAudit", "MAX_UPLOAD_BYTES", "MAX_PART_BYTES"]
+           "ConfirmUnit", "OpenUnitForm", "RunAudit", "CloseUnit", "MAX_UPLOAD_BYTES",
+           "MAX_PART_BYTES"]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 """Largest department file (200 MB: a 300,000-row XLSX is ~40 MB)."""
@@ -141,3 +142,13 @@ class RunAudit(Command):
     """对名录库存量运行审核规则（范围内），差错单位生成实地核实任务."""
 
     scope_division: DivisionCode = Field(title="审核范围")
+
+
+class CloseUnit(Command):
+    """关闭单位：原因代码（GET /close-reasons 列出：deregistered 注销、revoked 吊销……）及说明."""
+
+    reason: Annotated[str, no_nul] = Field(
+        min_length=1, max_length=32, title="关闭原因",
+        description="原因代码：deregistered 注销、revoked 吊销、cancelled 撤销、suspended 歇业、"
+                    "bankrupt 破产、shut_down 关闭、other 其他（至多32字符）")
+    note: Note = Field("", title="说明", description="选“其他”时必填，至多500字")

@@ -5,12 +5,9 @@ task lists and out of confirmation rounds. Closing a closed unit again changes n
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from pydantic import Field
-
+from gx_contracts.commands.registry import CloseUnit
 from gx_contracts.events.registry import Source
-from gx_contracts.types import Command, no_nul
 from gx_kernel.errors import AppError, Conflict
 from gx_kernel.identity import Principal
 from gx_kernel.service import ServiceRuntime
@@ -22,17 +19,6 @@ from gx_registry.domain.closing import close_reasons
 from gx_registry.domain.unit import STATUS_ZH, Unit
 
 CLOSERS = frozenset({"county_statistician", "region_statistician"})
-
-
-class CloseUnit(Command):
-    """关闭单位：原因代码（GET /close-reasons 列出：deregistered 注销、revoked 吊销……）及说明."""
-
-    reason: Annotated[str, no_nul] = Field(
-        min_length=1, max_length=32, title="关闭原因",
-        description="原因代码：deregistered 注销、revoked 吊销、cancelled 撤销、suspended 歇业、"
-                    "bankrupt 破产、shut_down 关闭、other 其他（至多32字符）")
-    note: Annotated[str, no_nul] = Field("", max_length=500, title="说明",
-                                         description="选“其他”时必填，至多500字")
 
 
 def reasons_list() -> dict:
