@@ -73,6 +73,11 @@ async def test_phone_registration_with_read_back(pop, browser):
     await page.wait_for_selector("text=已交表，待村级复核")
     body = await page.inner_text("#pop-persons-table")
     assert HEAD_NAME in body and HEAD_ID not in body and HEAD_ID[-4:] in body  # masked
+    # codes shown as the form's words (与户主关系, 性别, 民族), the code in the tooltip
+    assert all(w in body for w in ("户主", "子女", "男", "女", "壮族")), body
+    assert "08" not in body.replace(HEAD_ID[-4:], "").replace(CHILD_ID[-4:], "")
+    assert await page.get_attribute("#pop-persons-table td:has-text('壮族') >> nth=0",
+                                    "title") == "代码 08"
     assert page.errors == []
     await ctx.close()
 

@@ -60,6 +60,20 @@ async def current_form(p: Principal = Depends(principal)) -> dict:
     return json.loads((FORMS_DIR / f"population_change_{v}.json").read_text(encoding="utf-8"))
 
 
+@router.get("/forms/{version}")
+async def form_version(version: str = Path(max_length=20),
+                       p: Principal = Depends(principal)) -> dict:
+    """A household's own 表式 (its `form_version`): the code lists its answers were entered in."""
+    import json
+
+    from gx_kernel.errors import NotFound
+
+    from gx_population.domain.forms import FORMS_DIR, available_versions
+    if version not in available_versions():  # only the published files, never a path
+        raise NotFound("表式版本", version)
+    return json.loads((FORMS_DIR / f"population_change_{version}.json").read_text(encoding="utf-8"))
+
+
 @router.put("/exams/{year}")
 async def publish_exam(cmd: PublishExam, year: int = Year, p: Principal = Depends(principal),
                        rt=Depends(runtime), key: str | None = IdemKey):

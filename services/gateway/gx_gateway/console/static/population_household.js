@@ -20,6 +20,15 @@ function readbackNote(hh) {
     + `于 ${fmtTime(rb.confirmed_at)} 确认${got}${rb.readback_digest ? "；回读内容摘要已核对" : ""}`);
 }
 
+// 代码字段显示表式代码表中的文字（代码见提示）：用该户登记时的表式版本；取不到表式时仍显示代码
+async function codeWords(version) {
+  let form = null;
+  try { form = await api(`${BASE}/forms/${encodeURIComponent(version || "current")}`); } catch { form = null; }
+  const lists = {};
+  for (const f of form?.person || []) if (f.type === "code" && form.codes?.[f.codes]) lists[f.code] = form.codes[f.codes];
+  return (field, v) => (v === null || v === undefined ? null : lists[field]?.[v] ?? null);
+}
+
 function choose(codes) { return h("select", {}, Object.entries(codes).map(([k, t]) => h("option", { value: k }, `${k} ${t}`))); }
 
 export async function render({ user, args }) {
@@ -31,7 +40,13 @@ export async function render({ user, args }) {
   const reload = () => render({ user, args });
   const full = hh.view === "full";
   const cols = full ? ["name", "relationship", "sex", "birth_year_month", "ethnicity", "id_number"] : ["sex", "age_band", "relationship", "ethnicity"];
-  const rows = hh.persons.map((p) => h("tr", {}, cols.map((c) => h("td", {}, p.erased && c === "name" ? "（已依法删除）" : p[c] ?? "—")),
+  const word = await codeWords(hh.form_version);
+  const cell = (p, c) => {
+    if (p.erased && c === "name") return h("td", {}, "（已依法删除）");
+    const v = p[c], w = word(c, v);
+    return w ? h("td", { title: `代码 ${v}` }, w) : h("td", {}, v ?? "—");
+  };
+  const rows = hh.persons.map((p) => h("tr", {}, cols.map((c) => cell(p, c)),
     full && !p.erased ? h("td", {}, h("button", { type: "button", onclick: () => reveal(p) }, "查看完整号码")) : h("td", {}),
     user.role === "region_statistician" && !p.erased ? h("td", {}, h("button", { type: "button", class: "danger", onclick: () => erase(p) }, "删除个人信息")) : null));
   const parts = [h("h1", {}, `第${hh.household_no}户（${hh.area_code}）`), links(user),
