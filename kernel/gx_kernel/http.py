@@ -100,7 +100,13 @@ def install(app: FastAPI, service_name: str) -> None:
 
     @app.exception_handler(Exception)
     async def crash(_: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DATABASE_UNAVAILABLE):
+        from gx_kernel.uow import CommitOutcome  # (uow imports nothing of http)
+        if isinstance(exc, CommitOutcome) and exc.status != "aborted":
+            log.error("commit outcome unknown: %r", exc)
+            return JSONResponse(problem(500, "commit_outcome_unknown",
+                                        "提交结果未知：请以同一幂等键重试，或先查询是否已生效"),
+                                status_code=500, media_type=PROBLEM_JSON)
+        if isinstance(exc, (*DATABASE_UNAVAILABLE, CommitOutcome)):
             log.warning("database unavailable: %r", exc)
             return JSONResponse(problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试"),
                                 status_code=503, media_type=PROBLEM_JSON,

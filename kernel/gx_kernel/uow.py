@@ -26,11 +26,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import asyncpg
+
 from gx_kernel import bulk_append
 from gx_kernel.errors import AppError
 from gx_kernel.eventstore import NewEvent, StoredEvent
 from gx_kernel.idempotency import request_hash
 from gx_kernel.projections import ProjectionRegistry
+
+
+class CommitOutcome(Exception):
+    """The COMMIT's reply was lost and the transaction is not known to have committed:
+    'aborted' (safe to retry) or unknown (None / 'in progress': retry only with the key)."""
+
+    def __init__(self, status: str | None):
+        super().__init__(f"commit outcome: {status or 'unknown'}")
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -226,12 +237,30 @@ class UnitOfWork:
 
     async def _finish(self, conn: Any, committed: bool) -> None:
         try:
-            if committed:
-                await self._tx.commit()
-            else:
+            if not committed:
                 await self._tx.rollback()
+                return
+            # COMMIT's reply can be lost after PostgreSQL committed (connection cut, sync
+            # replica wait interrupted): ask a fresh connection what became of this xid
+            # instead of reporting "did not run" (503) and inviting a second effect.
+            xid = await conn.fetchval("SELECT pg_current_xact_id()::text")
+            try:
+                await self._tx.commit()
+            except (asyncpg.PostgresConnectionError, ConnectionError, OSError) as exc:
+                status = await self._outcome_of(xid)
+                if status != "committed":
+                    raise CommitOutcome(status) from exc
         finally:
             await self._cm.__aexit__(None, None, None)
+
+    async def _outcome_of(self, xid: str) -> str | None:
+        """'committed', 'aborted', 'in progress', or None if PostgreSQL cannot be asked."""
+        with contextlib.suppress(Exception):
+            async with self._pool.acquire() as fresh:
+                status: str | None = await fresh.fetchval(
+                    "SELECT pg_xact_status($1::text::xid8)", xid)
+                return status
+        return None
 
     async def _load_replay(self) -> None:
         """Claim the key by inserting its row (answer still empty), or read the stored answer:
