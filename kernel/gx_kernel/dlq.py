@@ -154,7 +154,8 @@ def _target(letter: DeadLetter, dlq_topic: str, target_topic: str | None) -> str
 
 async def replay(bootstrap: str, dlq_topic: str, target_topic: str | None = None,
                  event_ids: Iterable[str] | None = None, *, pool: asyncpg.Pool | None = None,
-                 schema: str | None = None, idempotent: bool = False) -> int:
+                 schema: str | None = None, idempotent: bool = False,
+                 group_prefix: str | None = None) -> int:
     """Re-publish the chosen dead letters (by event id; all when None) to their original topic
     (or `target_topic`) with key, value and their own headers; returns how many were sent.
 
@@ -167,6 +168,8 @@ async def replay(bootstrap: str, dlq_topic: str, target_topic: str | None = None
     letters = await list_dead_letters(bootstrap, dlq_topic)
     if wanted is not None:
         letters = [d for d in letters if d.event_id in wanted]
+    if group_prefix is not None:  # a shared .dlq: only these groups' letters (their rows)
+        letters = [d for d in letters if (d.consumer_group or "").startswith(group_prefix)]
     # The DLQ may hold an event more than once (dead-lettered again after a replay).
     unique = list({(d.event_id or f"{d.partition}@{d.offset}"): d for d in letters}.values())
     if pool is not None and schema is not None:

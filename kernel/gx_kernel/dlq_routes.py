@@ -54,5 +54,5 @@ async def replay_dead_letters(body: ReplayDeadLetters, p: Principal = Depends(pr
                   if d.event_id and (d.consumer_group or "").startswith(ours)
                   and (wanted is None or d.event_id in wanted)})
     sent = await replay(s.kafka_bootstrap_servers, topic, event_ids=ids, pool=rt.pool,
-                        schema=s.schema) if ids else 0
+                        schema=s.schema, group_prefix=ours) if ids else 0
     return {"service": s.service_name, "dlq_topic": body.dlq_topic, "replayed": sent}
