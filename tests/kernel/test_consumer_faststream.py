@@ -226,11 +226,11 @@ async def test_an_event_tracked_meanwhile_by_another_member_is_not_dead_lettered
                 stored[0].id, topic)
             other_in.set()
             await asyncio.sleep(0.3)
-        other_done.set()
+            other_done.set()  # just before its commit: process() cannot have returned yet
 
     other = asyncio.create_task(other_member())
     await other_in.wait()
     await consumer.process(record)  # waits for the other member's commit, then skips
+    assert other_done.is_set()  # checked before awaiting `other`: process() waited for it
     await other
-    assert other_done.is_set()
     assert consumer.dead_lettered == 0 and await count_effects(pool, schema) == 0
