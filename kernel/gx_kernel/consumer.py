@@ -343,23 +343,14 @@ class IdempotentConsumer:
         after_commit = AfterCommit()  # units of work in the handler wake the relay through it
         async with self.pool.acquire() as conn:
             with after_commit.active():
-                try:
-                    async with conn.transaction():
-                        # Tracked first, in one statement with the seen-check: a redelivered
-                        # event finds its row (or waits for the member handling it now) and
-                        # is skipped; the row rolls back with the effects if they fail.
-                        if not await self._claim(conn, event):
-                            return
-                        with telemetry.span("db.transaction", **_DB_SPAN):
-                            await self.handler(conn, event)
-                except asyncpg.UniqueViolationError as exc:
-                    if exc.constraint_name != "consumed_events_pkey":
-                        raise
-                    # Another member (the partition moved) tracked it first: its effects stand,
-                    # these were rolled back with the transaction.
-                    log.info("consumer %s: event %s handled elsewhere meanwhile", self.group_id,
-                             event.id)
-                    return
+                async with conn.transaction():
+                    # Tracked first, in one statement with the seen-check: a redelivered event
+                    # finds its row (or waits for the member handling it now, then finds it)
+                    # and is skipped; the row rolls back with the effects if they fail.
+                    if not await self._claim(conn, event):
+                        return
+                    with telemetry.span("db.transaction", **_DB_SPAN):
+                        await self.handler(conn, event)
         after_commit.run()
         self.processed += 1
 
