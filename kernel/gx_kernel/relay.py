@@ -91,10 +91,15 @@ class OutboxRelay:
                 await self._loop()
             finally:
                 metrics.forget_relay(self.store.schema, self.name)
-                await self._close_producer()
-                if self._watch is not None:
-                    await self._watch.close()
-                await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+                try:  # the session lock first: closing clients can take seconds, or be cancelled
+                    await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+                except BaseException:
+                    lock_conn.terminate()  # never leave the lock on a pooled connection
+                    raise
+                finally:
+                    await self._close_producer()
+                    if self._watch is not None:
+                        await self._watch.close()
 
     async def _loop(self) -> None:
         backoff, attempts, failing = 0.1, 0, None
