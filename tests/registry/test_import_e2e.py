@@ -264,3 +264,19 @@ async def test_exports_of_task_lists_and_the_register(gw):
     r = await client.get("/api/v1/registry/units/export?division=450102000000",
                          headers=h["qingxiu_qu"])
     assert r.status_code in (403, 404)
+
+
+async def test_identifying_answers_are_never_stored_by_a_browser_cache(gw):
+    """Unit names can name a person (个体户), forms carry 负责人 and 电话: no-store on each."""
+    client, h = gw
+    for path, who in [("/tasks", "tiantang_cun"), ("/grids", "tiantang_cun"),
+                      ("/tasks/export?format=csv", "tiantang_cun"),
+                      (f"/units?division={TIANTANG}", "qingxiu_qu"),
+                      (f"/units/export?division={TIANTANG}", "qingxiu_qu"),
+                      ("/forms", "tiantang_cun")]:
+        r = await client.get("/api/v1/registry" + path, headers=h[who])
+        assert r.status_code == 200 and r.headers.get("cache-control") == "no-store", path
+    units = (await client.get(f"/api/v1/registry/units?division={TIANTANG}",
+                              headers=h["qingxiu_qu"])).json()["items"]
+    r = await client.get(f"/api/v1/registry/units/{units[0]['unit_id']}", headers=h["qingxiu_qu"])
+    assert r.status_code == 200 and r.headers.get("cache-control") == "no-store"

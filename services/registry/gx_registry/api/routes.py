@@ -56,6 +56,7 @@ def _download(data: bytes, name: str, fmt: str) -> Response:
     media = ("text/csv; charset=utf-8" if fmt == "csv" else
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(data, media_type=media, headers={
+        "Cache-Control": "no-store",  # exports of units and tasks: as the lists themselves
         "Content-Disposition": f"attachment; filename=\"export.{fmt}\"; "
                                f"filename*=UTF-8''{quote(name + '.' + fmt)}"})
 
@@ -113,9 +114,10 @@ async def import_errors(batch_id: uuid.UUID, format: Literal["json", "csv", "xls
 
 
 @router.get("/units")
-async def list_units(p: Principal = Depends(principal), rt=Depends(runtime),
+async def list_units(response: Response, p: Principal = Depends(principal), rt=Depends(runtime),
                      division: str | None = Code(), q: str | None = Query(None, max_length=100),
                      limit: int = Limit(), offset: int = Offset()) -> dict:
+    response.headers["Cache-Control"] = "no-store"  # unit names can name a person (个体户)
     return await queries.list_units(rt, p, division, q, limit, offset)
 
 
@@ -131,8 +133,9 @@ async def export_units(p: Principal = Depends(principal), rt=Depends(runtime),
 
 
 @router.get("/units/{unit_id}")
-async def get_unit(unit_id: uuid.UUID, p: Principal = Depends(principal),
+async def get_unit(unit_id: uuid.UUID, response: Response, p: Principal = Depends(principal),
                    rt=Depends(runtime)) -> dict:
+    response.headers["Cache-Control"] = "no-store"
     return await queries.get_unit(rt, p, unit_id)
 
 
@@ -237,14 +240,16 @@ async def open_form(cmd: OpenUnitForm, p: Principal = Depends(principal), rt=Dep
 
 
 @router.get("/forms")
-async def list_forms(p: Principal = Depends(principal), rt=Depends(runtime),
+async def list_forms(response: Response, p: Principal = Depends(principal), rt=Depends(runtime),
                      limit: int = Limit(), offset: int = Offset()) -> dict:
+    response.headers["Cache-Control"] = "no-store"
     return await forms.list_forms(rt, p, limit, offset)
 
 
 @router.get("/forms/{form_id}")
-async def get_form(form_id: uuid.UUID, p: Principal = Depends(principal),
+async def get_form(form_id: uuid.UUID, response: Response, p: Principal = Depends(principal),
                    rt=Depends(runtime)) -> dict:
+    response.headers["Cache-Control"] = "no-store"  # 负责人, 电话
     return await forms.get_form(rt, p, form_id)
 
 
