@@ -35,7 +35,12 @@ def series(reader: InMemoryMetricReader, name: str) -> dict[tuple[str, str, int]
     return found
 
 
+def _snapshot() -> dict[tuple[str, str], dict]:
+    return {(r["method"], r["route"]): r for r in metrics.request_snapshot("gateway")}
+
+
 async def test_proxied_and_own_routes_are_measured_per_template(client, reader):
+    before = _snapshot()  # the in-process table is the process's: other tests added to it
     token = (await login(client, "qu_tongji"))["access_token"]
     for unit in ("u1", "u2", "u3"):
         assert (await client.get(f"/api/v1/registry/units/{unit}",
@@ -59,9 +64,13 @@ async def test_proxied_and_own_routes_are_measured_per_template(client, reader):
     assert {k: p.value for k, p in series(reader, ERRORS).items()} == {
         ("POST", agri, 500): 1, ("GET", population, 503): 1}
 
-    snap = {(r["method"], r["route"]): r for r in metrics.request_snapshot("gateway")}
-    assert (snap["GET", registry]["count"], snap["GET", registry]["refused"]) == (4, 1)
-    assert snap["POST", agri]["errors"] == 1
+    snap = _snapshot()
+
+    def added(key: tuple[str, str], field: str) -> int:
+        return snap[key][field] - before.get(key, {}).get(field, 0)
+
+    assert (added(("GET", registry), "count"), added(("GET", registry), "refused")) == (4, 1)
+    assert added(("POST", agri), "errors") == 1
 
 
 async def test_unknown_services_share_one_series(client, reader):
