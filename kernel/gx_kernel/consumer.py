@@ -35,9 +35,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
-    KafkaConnectionError,
-    KafkaError,
-    KafkaTimeoutError,
 )
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter, Topic
@@ -48,8 +45,8 @@ from opentelemetry.trace import SpanKind
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from gx_kernel import telemetry
-from gx_kernel.eventstore import ConcurrencyError
 from gx_kernel.kafka import InboundEvent, KafkaSecurity, decode, ensure_topics, leave_group_on_stop
+from gx_kernel.transient import is_transient
 from gx_kernel.uow import AfterCommit
 
 log = logging.getLogger(__name__)
@@ -60,38 +57,11 @@ Classifier = Callable[[BaseException], bool]  # is this failure worth another tr
 BatchHandler = Callable[..., Awaitable[None]]
 Registrar = KafkaBroker | KafkaRouter
 
-# SQLSTATE classes and codes that a later try can get past: connection lost (08), transaction
-# rolled back by serialization failure or deadlock (40), too many connections / out of
-# resources (53), server shutting down or starting (57P0x), lock or statement timeout.
-_TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53"}
-_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "55P03", "57014"}
 _DB_SPAN: dict[str, Any] = {"db.system": "postgresql"}
 REVOKE_WAIT_SECONDS = 30.0  # bounded: a stuck batch never holds the group's rebalance
 # bounded: aiokafka retries a commit for ever while a subscribed topic is unknown to the broker
 # (one that forgot its topics, or a topic deleted), and the subscriber would stop with it
 ACK_TIMEOUT_SECONDS = 10.0
-
-
-class TransientError(Exception):
-    """Raise (or raise from) in a handler for a failure that a later try may get past."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying; follows `raise ... from` causes."""
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 5:
-        if isinstance(current, (TransientError, ConcurrencyError, OSError,
-                                KafkaConnectionError, KafkaTimeoutError)):
-            return True  # OSError: refused or reset connections, timeouts (TimeoutError)
-        if isinstance(current, KafkaError) and current.retriable:
-            return True
-        state = getattr(current, "sqlstate", None)
-        if isinstance(current, asyncpg.PostgresError) and state and (
-                state[:2] in _TRANSIENT_SQLSTATE_CLASSES or state in _TRANSIENT_SQLSTATES):
-            return True
-        current, seen = current.__cause__, seen + 1
-    return False
 
 
 def _ddl(schema: str) -> str:

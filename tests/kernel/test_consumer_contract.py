@@ -9,10 +9,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from pydantic import BaseModel, ValidationError
 
-from gx_kernel.consumer import IdempotentConsumer, TransientError, is_transient
+from gx_kernel.consumer import IdempotentConsumer
 from gx_kernel.errors import AppError
 from gx_kernel.eventstore import ConcurrencyError, NewEvent
 from gx_kernel.kafka import encode, ensure_topics, make_producer
+from gx_kernel.transient import TransientError, is_transient
 from gx_kernel.uow import UnitOfWork
 
 from .kafka_util import read_topic
