@@ -8,7 +8,7 @@ schema version it was stored with), never as a dict.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
@@ -25,6 +25,7 @@ from gx_contracts.events.workflow import (
     CaseResubmitted,
     CaseReturned,
 )
+from gx_contracts.frozen import replacer
 from gx_contracts.ids import stream_id
 from gx_contracts.types import EventPayload
 
@@ -141,19 +142,8 @@ def evolve(case: ReviewCase | None, e: Recorded) -> ReviewCase:
 
 
 Step = Callable[[ReviewCase, Any, datetime, int], ReviewCase]
-_FIELD_NAMES = frozenset(f.name for f in fields(ReviewCase))
-
-
-def replace(case: ReviewCase, **changes: Any) -> ReviewCase:
-    """`dataclasses.replace` without re-running the frozen class's __init__ (a step only
-    changes known fields): 10x faster, and replay folds every event of a rebuild."""
-    unknown = changes.keys() - _FIELD_NAMES
-    if unknown:
-        raise TypeError(f"ReviewCase has no field {sorted(unknown)}")
-    new = object.__new__(ReviewCase)
-    new.__dict__.update(case.__dict__)
-    new.__dict__.update(changes)
-    return new
+# `dataclasses.replace` without re-running the frozen __init__: replay folds every event
+replace = replacer(ReviewCase)
 
 
 def _moved(version: int, deadline: datetime | None) -> dict[str, Any]:
