@@ -2,6 +2,8 @@
 the real PostgreSQL and broker, with jurisdiction and bad input."""
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -181,6 +183,13 @@ async def test_read_models_rebuild_from_the_own_stream_alone(people, stack):
             async with pool.acquire() as conn:
                 return {t: sorted(map(tuple, await conn.fetch(f"SELECT * FROM {s}.{t}")), key=str)
                         for t in tables}
+        async def settled() -> bool:
+            # the review events that organisation follows (as a follower, polling every
+            # 250 ms) may still be arriving from the previous test: wait until its store rests
+            n = await pool.fetchval(f"SELECT count(*) FROM {s}.events")
+            await asyncio.sleep(1.0)
+            return n == await pool.fetchval(f"SELECT count(*) FROM {s}.events")
+        await wait_for(settled, 60, 0.1)
         before = await dump()
         assert before["progress_reports"] and before["progress_review_log"]
         store = EventStore(pool, schema=s)
