@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 
 import httpx
@@ -15,13 +16,26 @@ def unique_prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}"
 
 
+def reserve_socket() -> socket.socket:
+    """A socket bound to a port the OS picks, held until a server listens on it: a port only
+    looked up (`free_port`) can be taken meanwhile, e.g. as the local end of the service's own
+    outgoing connection to PostgreSQL or the broker (Errno 98 at startup, seen in the full run)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @contextlib.asynccontextmanager
-async def serving(app, port: int | None = None):
-    """Serve an ASGI app (lifespan included) on 127.0.0.1; yields its base URL."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+async def serving(app, port: int | socket.socket | None = None):
+    """Serve an ASGI app (lifespan included) on 127.0.0.1; yields its base URL. `port`: a
+    socket from `reserve_socket` (the server listens on it), a fixed port, or None (a socket
+    reserved now)."""
+    sock = reserve_socket() if port is None else port if isinstance(port, socket.socket) else None
+    number = sock.getsockname()[1] if sock is not None else port
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=number, log_config=None,
                                            access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     try:
         for _ in range(600):
             if server.started:
@@ -31,11 +45,13 @@ async def serving(app, port: int | None = None):
             await asyncio.sleep(0.05)
         else:
             raise TimeoutError("server did not start")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{number}"
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 15)
+        if sock is not None:
+            sock.close()
 
 
 async def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):

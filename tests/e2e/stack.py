@@ -26,7 +26,7 @@ from gx_registry.settings import RegistrySettings
 from gx_workflow.main import create_app as workflow_app
 from gx_workflow.settings import WorkflowSettings
 
-from ..harness import free_port, serving, unique_prefix
+from ..harness import reserve_socket, serving, unique_prefix
 
 SERVICES = {"registry": (registry_app, RegistrySettings), "agri": (agri_app, AgriSettings),
             "population": (population_app, PopulationSettings),
@@ -67,9 +67,11 @@ async def running_stack(infra, gateway_overrides: dict | None = None):
     `{"GX_DEVICE_REQUIRED": True}`; they win over the defaults below."""
     prefix, secret = unique_prefix(), f"secret-{unique_prefix()}"
     common = _common(infra, prefix, secret)
-    ports = {name: free_port() for name in SERVICES}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     async with contextlib.AsyncExitStack() as stack:
+        ports = {name: reserve_socket() for name in SERVICES}  # held: no one takes them meanwhile
+        for sock in ports.values():
+            stack.callback(sock.close)  # also when a service fails to start
+        urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in ports.items()}
         for name, (factory, settings_cls) in SERVICES.items():
             own = {"GX_POPULATION_MASTER_KEY": os.environ.get("GX_POPULATION_MASTER_KEY")
                    or base64.b64encode(os.urandom(32)).decode()} if name == "population" else {}
