@@ -38,12 +38,17 @@ def require_ops(p: Principal) -> None:
         raise Forbidden("只有运维人员（ops）可以查看运维概览", code="ops_only")
 
 
+# libyaml's parser where PyYAML has it: the pure-Python one took ~3 s for the AsyncAPI
+# document, on the event loop, at every gateway start
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=4)
-def _groups_in(path: str, mtime: float, prefix: str) -> dict[str, tuple[str, ...]]:
-    """The platform's consumer groups and their topics, from the AsyncAPI document's receive
-    operations (Kafka binding `groupId`); the gateway's image has the contracts, not the
-    services' code."""
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+def _groups_in(path: str, mtime: float) -> dict[str, tuple[str, ...]]:
+    """The platform's consumer groups and their topics (unprefixed), from the AsyncAPI
+    document's receive operations (Kafka binding `groupId`); the gateway's image has the
+    contracts, not the services' code. Read once per version of the file."""
+    doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506
     channels = doc.get("channels") or {}
     groups: dict[str, set[str]] = {}
     for op in (doc.get("operations") or {}).values():
@@ -53,18 +58,20 @@ def _groups_in(path: str, mtime: float, prefix: str) -> dict[str, tuple[str, ...
                .get("enum") or [])
         if op.get("action") == "receive" and isinstance(address, str):
             for gid in ids:
-                groups.setdefault(prefix + str(gid), set()).add(prefix + address)
+                groups.setdefault(str(gid), set()).add(address)
     return {g: tuple(sorted(ts)) for g, ts in groups.items()}
 
 
 def declared_groups(rt: ServiceRuntime) -> dict[str, tuple[str, ...]]:
     """Consumer groups whose lag counts before their first commit (none without contracts)."""
     path = contract_files.asyncapi_file(rt.settings)  # type: ignore[arg-type]
+    prefix = rt.settings.topic_prefix
     try:
-        return _groups_in(str(path), path.stat().st_mtime, rt.settings.topic_prefix)
+        groups = _groups_in(str(path), path.stat().st_mtime)
     except (OSError, yaml.YAMLError, AttributeError):
         log.warning("consumer groups not read from %s", path, exc_info=True)
         return {}
+    return {prefix + g: tuple(prefix + t for t in ts) for g, ts in groups.items()}
 
 
 async def fresh_sample(rt: ServiceRuntime, max_age: float = OPS_SAMPLE_SECONDS
@@ -73,7 +80,7 @@ async def fresh_sample(rt: ServiceRuntime, max_age: float = OPS_SAMPLE_SECONDS
     if sample.at is None or time.time() - sample.at > max_age:
         s = rt.settings
         sample = await metrics.sample_broker(s.kafka_bootstrap_servers, s.topic_prefix,
-                                             declared_groups(rt))
+                                             await asyncio.to_thread(declared_groups, rt))
     return sample
 
 
