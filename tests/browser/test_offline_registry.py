@@ -96,7 +96,12 @@ async def _offline_at_task(ctx, page, name: str) -> None:
     await page.wait_for_function(SEALED_LIST)
     await ctx.set_offline(True)
     await page.reload()
-    await page.click(f"#task-table tr:has-text('{name}') a:has-text('实地调查')")
+    try:
+        await page.click(f"#task-table tr:has-text('{name}') a:has-text('实地调查')")
+    except Exception as e:  # what the offline page showed instead, for the CI log
+        await shot(page, f"offline-failed-{name}.png")
+        text = await page.evaluate("document.body.innerText")
+        raise AssertionError(f"offline task list without {name}'s survey link: {text[:1500]!r}") from e
     await page.wait_for_selector("#unit-form")
     await expect(page.locator("#reg-status")).to_contain_text("离线")
     assert await page.input_value("input[name=name]") == name  # prefilled from the cached list
