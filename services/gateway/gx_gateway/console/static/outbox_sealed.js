@@ -8,8 +8,8 @@
 // 用它的：人口调查（outbox_population.js）与名录库的基本单位情况表（outbox_registry.js）。
 import { newKey } from "./api.js";
 import { answersOf, deleteAnswer, deleteItem, deletePopDraft, deleteRegDraft, itemsOf, popDraftsOf,
-  regDraftsOf } from "./store.js";
-import { open, seal, shred } from "./vault.js";
+  regDraftsOf, shredIfUnused } from "./store.js";
+import { open, seal } from "./vault.js";
 
 export const RETENTION_DAYS = 30;
 export const ANSWER_DAYS = 7; // sw.js 离线用的可识别回答（任务底册、网格）：与 sw.js 的 ANSWER_DAYS 相同
@@ -70,9 +70,7 @@ export async function tidySealed(username) {
   for (const a of (await answersOf(username)).filter((x) => old(x.savedAt, ANSWER_DAYS))) await deleteAnswer(a.id);
   const items = (await itemsOf(username)).filter((x) => x.sealed || (x.kind && x.kind !== "agri.report"));
   for (const it of items.filter((x) => x.state === "failed" && old(x.failedAt || x.createdAt))) await deleteItem(it.id);
-  const left = (await popDraftsOf(username)).length + (await regDraftsOf(username)).length +
-    (await itemsOf(username)).filter((x) => x.sealed).length + (await answersOf(username)).length;
-  if (!left) await shred(username);
+  await shredIfUnused(username); // counted and shredded in one transaction (store.js)
 }
 
 // 退出登录：离线用的回答（任务底册等）不留给下一个拿到手机的人；还有草稿或待发送项时密钥留着

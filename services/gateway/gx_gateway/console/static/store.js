@@ -88,3 +88,24 @@ export const deleteAnswer = (id) => tx("answers", "readwrite", (s) => s.delete(i
 export const getVaultKey = (username) => tx("vault", "readonly", (s) => s.get(username));
 export const putVaultKey = (rec) => tx("vault", "readwrite", (s) => s.add(rec)); // add：两页同时创建时只留先到的
 export const deleteVaultKey = (username) => tx("vault", "readwrite", (s) => s.delete(username));
+
+// 本账号在本机没有任何密文（加密草稿、带密文的发件箱条目、离线回答）时销毁密钥——清点与删除在同一个
+// 事务里：service worker 正在存的回答（sw.js putAnswer 也在一个含 vault 的事务里核对密钥）要么先到、
+// 被清点到，要么后到、发现密钥已销毁而重新加密，不会留下一份再也解不开的密文。返回是否销毁了
+export async function shredIfUnused(username) {
+  const db = await idb();
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(["popdrafts", "regdrafts", "outbox", "answers", "vault"], "readwrite");
+    let pending = 4, used = false, shredded = false;
+    for (const name of ["popdrafts", "regdrafts", "outbox", "answers"]) {
+      const req = t.objectStore(name).getAll();
+      req.onsuccess = () => {
+        used ||= (req.result || []).some((x) => x.username === username && (name !== "outbox" || x.sealed));
+        if (--pending === 0 && !used) { t.objectStore("vault").delete(username); shredded = true; }
+      };
+    }
+    t.oncomplete = () => resolve(shredded);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error);
+  });
+}

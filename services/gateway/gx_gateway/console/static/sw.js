@@ -172,25 +172,37 @@ async function tx(stores, mode, work) {
   } finally { db.close(); } // 不占着连接：页面升级数据库时不被挡住
 }
 
+// 本账号的密钥记录 {username, key, createdAt}（没有且 create 时生成一把）
 async function keyOf(username, create) {
   const rec = await tx("vault", "readonly", (t) => t.objectStore("vault").get(username));
-  if (rec) return rec.key;
+  if (rec) return rec;
   if (!create) return null;
-  const key = await crypto.subtle.generateKey(ALGO, false, ["encrypt", "decrypt"]);
-  try { await tx("vault", "readwrite", (t) => t.objectStore("vault").add({ username, key, createdAt: new Date().toISOString() })); }
+  const made = { username, key: await crypto.subtle.generateKey(ALGO, false, ["encrypt", "decrypt"]),
+    createdAt: new Date().toISOString() };
+  try { await tx("vault", "readwrite", (t) => t.objectStore("vault").add(made)); }
   catch { return keyOf(username, false); } // 页面刚刚建好：用那一把
-  return key;
+  return made;
 }
 
+// 加密后在一个含 vault 的事务里核对：加密用的那把密钥还在才写入。页面的清理（store.js shredIfUnused）
+// 在加密与写入之间销毁了它时，用新密钥重来——否则存下的是一份再也解不开的密文，离线时任务底册打不开
 async function putAnswer(username, path, text, date) {
-  const key = await keyOf(username, true);
-  if (!key) return;
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad(username) }, key,
-    new TextEncoder().encode(JSON.stringify(text)));
-  const fetchedAt = new Date(date ? Date.parse(date) : Date.now()).toISOString();
-  await tx("answers", "readwrite", (t) => t.objectStore("answers").put({ id: `${username}\n${path}`, username, path,
-    fetchedAt, savedAt: new Date().toISOString(), sealed: { v: 1, iv, data: new Uint8Array(data) } }));
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const rec = await keyOf(username, true);
+    if (!rec) return;
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad(username) }, rec.key,
+      new TextEncoder().encode(JSON.stringify(text)));
+    const fetchedAt = new Date(date ? Date.parse(date) : Date.now()).toISOString();
+    const answer = { id: `${username}\n${path}`, username, path, fetchedAt, savedAt: new Date().toISOString(),
+      sealed: { v: 1, iv, data: new Uint8Array(data) } };
+    const stored = await tx(["vault", "answers"], "readwrite", (t) => {
+      const check = t.objectStore("vault").get(username);
+      check.onsuccess = () => { if (check.result && check.result.createdAt === rec.createdAt) t.objectStore("answers").put(answer); };
+      return check;
+    });
+    if (stored && stored.createdAt === rec.createdAt) return;
+  }
 }
 
 async function answerOf(username, path) {
@@ -204,11 +216,11 @@ async function answerOf(username, path) {
 }
 
 async function unseal(username, sealed) {
-  const key = await keyOf(username, false);
-  if (!key) return null;
+  const rec = await keyOf(username, false);
+  if (!rec) return null;
   try {
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv, additionalData: ad(username) },
-      key, sealed.data);
+      rec.key, sealed.data);
     return JSON.parse(new TextDecoder().decode(plain));
   } catch { return null; }
 }
