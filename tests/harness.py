@@ -34,8 +34,11 @@ async def serving(app, port: int | socket.socket | None = None):
     """Serve an ASGI app (lifespan included) on 127.0.0.1; yields its base URL. `port`: a
     socket from `reserve_socket` (the server listens on it), a fixed port, or None (a socket
     reserved now)."""
-    sock = reserve_socket() if port is None else port if isinstance(port, socket.socket) else None
-    number = sock.getsockname()[1] if sock is not None else port
+    if isinstance(port, int):
+        sock, number = None, port  # a fixed port (uvicorn binds it)
+    else:
+        sock = port or reserve_socket()
+        number = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=number, log_config=None,
                                            access_log=False, lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))

@@ -87,7 +87,6 @@ export const deleteAnswer = (id) => tx("answers", "readwrite", (s) => s.delete(i
 // —— 加密密钥：{username, key: CryptoKey（AES-GCM，不可导出）, createdAt}
 export const getVaultKey = (username) => tx("vault", "readonly", (s) => s.get(username));
 export const putVaultKey = (rec) => tx("vault", "readwrite", (s) => s.add(rec)); // add：两页同时创建时只留先到的
-export const deleteVaultKey = (username) => tx("vault", "readwrite", (s) => s.delete(username));
 
 // 本账号在本机没有任何密文（加密草稿、带密文的发件箱条目、离线回答）时销毁密钥——清点与删除在同一个
 // 事务里：service worker 正在存的回答（sw.js putAnswer 也在一个含 vault 的事务里核对密钥）要么先到、

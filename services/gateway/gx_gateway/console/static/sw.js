@@ -187,13 +187,13 @@ async function keyOf(username, create) {
 // 加密后在一个含 vault 的事务里核对：加密用的那把密钥还在才写入。页面的清理（store.js shredIfUnused）
 // 在加密与写入之间销毁了它时，用新密钥重来——否则存下的是一份再也解不开的密文，离线时任务底册打不开
 async function putAnswer(username, path, text, date) {
+  const plain = new TextEncoder().encode(JSON.stringify(text));
+  const fetchedAt = new Date(date ? Date.parse(date) : Date.now()).toISOString();
   for (let attempt = 0; attempt < 3; attempt++) {
     const rec = await keyOf(username, true);
     if (!rec) return;
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad(username) }, rec.key,
-      new TextEncoder().encode(JSON.stringify(text)));
-    const fetchedAt = new Date(date ? Date.parse(date) : Date.now()).toISOString();
+    const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad(username) }, rec.key, plain);
     const answer = { id: `${username}\n${path}`, username, path, fetchedAt, savedAt: new Date().toISOString(),
       sealed: { v: 1, iv, data: new Uint8Array(data) } };
     const stored = await tx(["vault", "answers"], "readwrite", (t) => {

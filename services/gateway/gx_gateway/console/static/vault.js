@@ -5,8 +5,8 @@
 // 密文与密钥在同一浏览器配置里：它挡住的是把存储内容拷走、在开发者工具里翻看、别的脚本读出
 // 明文，而不是已经控制了这台手机并能以本人身份运行页面的人——那一层靠手机自身的锁屏与加密。
 // 服务器接受后，密文随即删除；账号在本机没有任何待发送或草稿时，密钥也随之销毁（之后残留的
-// 任何密文都无法再解开）。
-import { deleteVaultKey, getVaultKey, putVaultKey } from "./store.js";
+// 任何密文都无法再解开；销毁与清点在一个事务里：store.js shredIfUnused）。
+import { getVaultKey, putVaultKey } from "./store.js";
 
 const ALGO = { name: "AES-GCM", length: 256 };
 export const available = () => Boolean(window.crypto && crypto.subtle && window.indexedDB);
@@ -40,11 +40,6 @@ export async function open(username, sealed) {
       key, sealed.data);
     return JSON.parse(new TextDecoder().decode(plain));
   } catch { return null; }
-}
-
-// 销毁本账号的本机密钥（无待发送项、无草稿时由发件箱调用）
-export async function shred(username) {
-  await deleteVaultKey(username);
 }
 
 const ad = (username) => new TextEncoder().encode("gx-offline:" + username);
