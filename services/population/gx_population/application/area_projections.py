@@ -22,6 +22,7 @@ from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import EventProjector, ProjectionRegistry
 
 from gx_population.adapters import repo
+from gx_population.application import area_rebuild
 from gx_population.domain.area_correction import AreaCorrection
 from gx_population.domain.household import snapshot
 
@@ -123,5 +124,20 @@ def register(registry: ProjectionRegistry, s: str,
 
     @registry.on(*by_type)
     async def in_order(conn: Any, e: StoredEvent) -> None:
+        areas = area_rebuild.kept_areas(s)
+        if areas is not None:  # a rebuild: the common events folded in memory
+            area_id = area_rebuild.area_id_of(e)
+            if area_id is not None:
+                if area_rebuild.fold(areas, area_id, e):
+                    if len(areas.kept) > area_rebuild.KEEP_AREAS:
+                        await area_rebuild.flush(conn, s, areas)
+                    return
+                await area_rebuild.flush(conn, s, areas, only=area_id)
         await by_type[e.type](conn, e)
+
+    @registry.finish
+    async def write_kept(conn: Any) -> None:
+        areas = area_rebuild.kept_areas(s)
+        if areas is not None:
+            await area_rebuild.flush(conn, s, areas)
     return registry

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from gx_contracts.events import decode
@@ -32,6 +33,7 @@ from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import ProjectionRegistry
 
 from gx_population.adapters import repo
+from gx_population.application import area_rebuild
 from gx_population.domain.household import Household
 
 HOUSEHOLD_EVENTS = tuple(m.EVENT_TYPE for m in (  # type: ignore[attr-defined]
@@ -150,7 +152,11 @@ async def _write(conn: Any, s: str, hh: Household, row: dict[str, Any],
 
 
 def register(registry: ProjectionRegistry, s: str) -> ProjectionRegistry:
-    @registry.on(*HOUSEHOLD_EVENTS)
-    async def household(conn: Any, e: StoredEvent) -> None:
-        await project_household(conn, s, e)
+    @registry.batch(*HOUSEHOLD_EVENTS)
+    async def households(conn: Any, events: Sequence[StoredEvent]) -> None:
+        areas = area_rebuild.kept_areas(s)
+        if areas is not None and areas.kept:  # a rebuild: the rows households reference
+            await area_rebuild.flush(conn, s, areas)
+        for e in events:
+            await project_household(conn, s, e)
     return registry

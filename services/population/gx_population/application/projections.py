@@ -31,10 +31,23 @@ from gx_population.adapters import survey_sql as sq
 from gx_population.application import area_projections, household_projections
 
 
+# Every table written by a projector below (and only by one): emptied before a rebuild.
+# Not person_keys (the per-person data keys: destroying them is an erasure) nor
+# area_map_images (written with the upload's command, named by the events).
+READ_MODELS = ("exams", "certifications", "areas", "area_enumerators", "households",
+               "persons", "access_log", "ledger_changes", "ledger_adjustments",
+               "admin_figures", "discrepancy_notes", "pes_samples", "pes_teams", "pes_checks",
+               "pes_results")
+
+
 @functools.cache
 def projections(s: str) -> ProjectionRegistry:
     registry = ProjectionRegistry()
     registry.during_rebuild(trusted_replay)  # our own events: decoded without re-checking
+
+    @registry.reset
+    async def reset(conn: Any) -> None:
+        await conn.execute("TRUNCATE " + ", ".join(f"{s}.{t}" for t in READ_MODELS))
 
     @registry.on(ExamPublished.EVENT_TYPE)
     async def exam(conn: Any, e: StoredEvent) -> None:
