@@ -30,7 +30,6 @@ from gx_population.adapters import repo
 from gx_population.adapters import survey_sql as sq
 from gx_population.application import area_projections, household_projections
 
-
 # Every table written by a projector below (and only by one): emptied before a rebuild.
 # Not person_keys (the per-person data keys: destroying them is an erasure) nor
 # area_map_images (written with the upload's command, named by the events).
