@@ -33,6 +33,7 @@ from gx_contracts.events.registry import (
 )
 from gx_contracts.ids import stream_id
 from gx_kernel.eventstore import NewEvent
+from gx_kernel.ordered import Turn, in_order
 from gx_kernel.uow import UnitOfWork
 
 from gx_registry.adapters import bulk, files
@@ -261,10 +262,13 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
         outcomes.update(orjson.loads(row["outcomes"]) if isinstance(row["outcomes"], str)
                         else row["outcomes"])
     outcome_at = cols.index("outcome")
-    while True:
-        chunk = cur.fetchmany(CHUNK)
-        if not chunk:
-            break
+
+    def chunks():
+        while chunk := cur.fetchmany(CHUNK):
+            yield chunk
+
+    async def write(chunk: list[tuple], turn: Turn) -> None:
+        nonlocal done
         rows = [dict(zip(cols, v, strict=True)) for v in chunk if v[outcome_at] != "unchanged"]
         outcomes["unchanged"] += len(chunk) - len(rows)
         async with UnitOfWork(store, projections=projections(s)) as uow:
@@ -279,11 +283,18 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
             for unit in changed.values():
                 uow.add(unit, b.metadata)
             done += len(chunk)
+            at, counted = done, _dumps(outcomes)  # this chunk's prefix, before the next's
+            turn.release_next()  # the next chunk is built while this one is written
             await uow.flush()  # every stream of the chunk in one bulk append, then projected
+            # committed in order (a crash leaves a prefix written); the batch row locked only
+            # then: the chunk before still updates it
+            await turn.predecessor()
             await uow.conn.execute(f"UPDATE {s}.import_batches SET stage = 'writing', "
                                    f"rows_done = $2, outcomes = $3::jsonb WHERE batch_id = $1",
-                                   b.batch_id, done, _dumps(outcomes))
-        progress("writing", done, result.good_rows)
+                                   b.batch_id, at, counted)
+        progress("writing", at, result.good_rows)
+
+    await in_order(chunks(), write)
     result.outcomes = outcomes
 
 

@@ -1,0 +1,77 @@
+"""gx_kernel.ordered: chunks overlap two at a time and commit in order; a failure stops the
+chunks after it before they commit."""
+import asyncio
+import random
+
+import pytest
+
+from gx_kernel.ordered import Turn, in_order
+
+pytestmark = pytest.mark.unit
+
+
+async def test_chunks_overlap_but_commit_in_their_order():
+    log: list[tuple[str, int]] = []
+    in_flight, most = 0, 0
+    rng = random.Random(7)
+
+    async def write(n: int, turn: Turn) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        log.append(("prepare", n))
+        await asyncio.sleep(rng.random() / 200)
+        turn.release_next()
+        await asyncio.sleep(rng.random() / 50)  # the database writes, longer than preparing
+        await turn.predecessor()
+        log.append(("commit", n))
+        in_flight -= 1
+
+    await in_order(range(30), write)
+    assert [n for what, n in log if what == "commit"] == list(range(30))
+    assert most == 2  # overlapped, never more than two
+    # each chunk after the first was prepared before the one before it committed
+    assert all(log.index(("prepare", n)) < log.index(("commit", n - 1)) for n in range(1, 30))
+
+
+@pytest.mark.parametrize("before_release", [True, False])
+async def test_a_failure_stops_the_chunks_after_it_before_they_commit(before_release):
+    committed, started = [], []
+
+    async def write(n: int, turn: Turn) -> None:
+        started.append(n)
+        if n == 3 and before_release:
+            raise ValueError("chunk 3")
+        turn.release_next()
+        await asyncio.sleep(0.01)
+        if n == 3:
+            raise ValueError("chunk 3")
+        await turn.predecessor()
+        committed.append(n)
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        await in_order(range(10), write)
+    assert committed == [0, 1, 2]
+    assert max(started) <= 4  # at most the chunk after the failed one had started
+
+
+async def test_cancelling_the_caller_cancels_the_chunks_in_flight():
+    entered = asyncio.Event()
+    cancelled = []
+
+    async def write(n: int, turn: Turn) -> None:
+        turn.release_next()
+        entered.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.append(n)
+            raise
+
+    task = asyncio.create_task(in_order(range(5), write))
+    await entered.wait()
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cancelled == [0, 1]
