@@ -11,7 +11,7 @@ from test_rebuild_population_http import read_models
 
 from gx_contracts.divisions import Level
 from gx_contracts.events.population import PersonEntry
-from gx_kernel.eventstore import EventStore
+from gx_kernel.eventstore import EventStore, NewEvent
 from gx_kernel.migrations import run_migrations
 from gx_kernel.projections import rebuild
 
@@ -47,11 +47,10 @@ async def test_households_from_before_0005_keep_their_state_through_a_rebuild(
     await run_migrations(pool, s, [before])  # the kernel's tables and population's 0001-0004
     store = EventStore(pool, s)
     area = uuid.uuid4()
-    async with pool.acquire() as conn:
-        await conn.execute(
-            f"INSERT INTO {s}.areas (area_id, survey_year, area_code, village_code, name,"
-            f" urban_rural_code, version) VALUES ($1, 2026, $2, $3, '天堂村第一调查小区', '220', 1)",
-            area, AREA_CODE, VILLAGE)
+    # the area from its import event, as every area row is (a rebuild empties `areas` too)
+    await store.append(f"area-{area}", 0, [NewEvent("population.area.imported", {
+        "area_id": str(area), "survey_year": 2026, "area_code": AREA_CODE,
+        "village_code": VILLAGE, "name": "天堂村第一调查小区", "urban_rural_code": "220"})])
     # 1. registered and in the chain, as the release before wrote it: its own events up to the
     # township's acceptance, the case and the county level only in the row
     in_chain = Household(uuid.uuid4(), area, AREA_CODE, VILLAGE, 2026, "001", "u-grid")

@@ -82,6 +82,9 @@ async def project_household(conn: Any, s: str, e: StoredEvent) -> None:
     payload = decode(e.type, e.schema_version, e.data)
     hid = uuid.UUID(str(e.data["household_id"]))
     extra: dict[str, Any] = {}
+    if isinstance(payload, HouseholdHistoryAdopted):  # the row whole, as the event carries it
+        await _adopt(conn, s, payload, e)
+        return
     if isinstance(payload, HouseholdDraftSaved):
         # the row after the upsert already holds this draft's version: fold from the one before
         row = await repo.upsert_household(conn, s, e.data, e.version,
