@@ -101,7 +101,9 @@ async def _offline_at_task(ctx, page, name: str) -> None:
     except Exception as e:  # what the offline page showed instead, for the CI log
         await shot(page, f"offline-failed-{name}.png")
         text = await page.evaluate("document.body.innerText")
-        raise AssertionError(f"offline task list without {name}'s survey link: {text[:1500]!r}") from e
+        local = await page.evaluate(OFFLINE_STATE)
+        raise AssertionError(f"offline task list without {name}'s survey link: {text[:1500]!r}; "
+                             f"this device's sealed copies and keys: {local}") from e
     await page.wait_for_selector("#unit-form")
     await expect(page.locator("#reg-status")).to_contain_text("离线")
     assert await page.input_value("input[name=name]") == name  # prefilled from the cached list
@@ -117,6 +119,21 @@ SEALED_LIST = """async () => {
   const keys = (await (await caches.open("gx-data-v1")).keys()).map((r) => r.url);
   return answers.some((a) => a.path.startsWith("/api/v1/registry/tasks?") && a.sealed && a.sealed.data) &&
          keys.some((u) => u.includes("/registry/forms/definition"));
+}"""
+
+# What the service worker answers offline from (for a failure's message): each sealed answer's
+# account, path and times, each account's key and when it was made, and whether the page's
+# token names the same account
+OFFLINE_STATE = """async () => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open("gx-offline");
+    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const all = (name) => db.objectStoreNames.contains(name) ? new Promise((ok) => {
+    const g = db.transaction(name).objectStore(name).getAll(); g.onsuccess = () => ok(g.result); }) : [];
+  const answers = (await all("answers")).map((a) => [a.username, a.path, a.fetchedAt, a.savedAt]);
+  const keys = (await all("vault")).map((k) => [k.username, k.createdAt]);
+  db.close();
+  return JSON.stringify({ answers, keys, controlled: !!navigator.serviceWorker.controller,
+                          online: navigator.onLine, now: new Date().toISOString() });
 }"""
 
 # Every Cache Storage entry of the data cache: its address and its body as text
