@@ -25,9 +25,12 @@ $(STAMP): $(DEPS) | $(PY)
 run: $(STAMP)
 	$(PY) -m gx_devstack.run
 
-# Everything CI runs (.ci/run): lint first, then every test.
+# Everything CI runs (.ci/run): lint first, then every test, in TEST_WORKERS processes
+# (pytest-xdist; each test file whole in one worker, each worker its own embedded PostgreSQL
+# and broker — infra slots under .data/test-infra). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # ruff over the tree; mypy strict for kernel/ and every services/*/gx_*/domain package
 # (both configured in pyproject.toml).
