@@ -59,8 +59,16 @@ async def in_order(chunks: Iterable[T], write: Callable[[T, Turn], Awaitable[Non
     prev: asyncio.Task[None] | None = None
     older: asyncio.Task[None] | None = None  # the one before `prev`
     running: list[asyncio.Task[None]] = []
+    source = iter(chunks)
     try:
-        for chunk in chunks:
+        while True:
+            try:
+                chunk = next(source)
+            except StopIteration:
+                break
+            except Exception:  # the chunks themselves failed: those in flight still finish
+                await _settle(older, prev)
+                raise
             if older is not None:
                 await older  # at most two in flight; raises its failure
             if prev is not None and prev.done():
@@ -70,13 +78,9 @@ async def in_order(chunks: Iterable[T], write: Callable[[T, Turn], Awaitable[Non
             running = [t for t in (prev, task) if t is not None]
             await asyncio.wait({turn.released, task}, return_when=asyncio.FIRST_COMPLETED)
             if task.done() and task.exception() is not None:
-                if prev is not None:  # the chunk before still commits, or fails first
-                    await asyncio.wait({prev})
-                    prev.result()
-                task.result()
+                await _settle(prev, task)  # the chunk before still commits, or fails first
             older, prev = prev, task
-        if prev is not None:
-            await prev
+        await _settle(older, prev)  # the last two finish, even when the last one failed
     finally:
         for t in running:
             if not t.done():
@@ -84,6 +88,15 @@ async def in_order(chunks: Iterable[T], write: Callable[[T, Turn], Awaitable[Non
         for t in running:
             with contextlib.suppress(BaseException):
                 await t
+
+
+async def _settle(*tasks: asyncio.Task[None] | None) -> None:
+    """Wait for every one of these to finish, then raise the first failure in their order."""
+    mine = [t for t in tasks if t is not None]
+    if mine:
+        await asyncio.wait(mine)
+    for t in mine:
+        t.result()
 
 
 async def _run(write: Callable[[T, Turn], Awaitable[None]], chunk: T, turn: Turn) -> None:

@@ -58,6 +58,41 @@ async def test_a_failure_stops_the_chunks_after_it_before_they_commit(before_rel
     assert max(started) <= 4  # at most the chunk after the failed one had started
 
 
+async def test_the_last_chunk_failing_leaves_the_one_before_to_commit():
+    committed = []
+
+    async def write(n: int, turn: Turn) -> None:
+        turn.release_next()
+        if n == 4:  # the last, failing in its own write while chunk 3 still writes
+            await asyncio.sleep(0.001)
+            raise ValueError("chunk 4")
+        await asyncio.sleep(0.1 if n == 3 else 0.01)
+        await turn.predecessor()
+        committed.append(n)
+
+    with pytest.raises(ValueError, match="chunk 4"):
+        await in_order(range(5), write)
+    assert committed == [0, 1, 2, 3]
+
+
+async def test_chunks_that_fail_to_come_let_those_in_flight_commit():
+    committed = []
+
+    def chunks():
+        yield from range(3)
+        raise OSError("the source broke")
+
+    async def write(n: int, turn: Turn) -> None:
+        turn.release_next()
+        await asyncio.sleep(0.02)
+        await turn.predecessor()
+        committed.append(n)
+
+    with pytest.raises(OSError, match="source broke"):
+        await in_order(chunks(), write)
+    assert committed == [0, 1, 2]
+
+
 async def test_cancelling_the_caller_cancels_the_chunks_in_flight():
     entered = asyncio.Event()
     cancelled = []
