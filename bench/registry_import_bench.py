@@ -71,6 +71,21 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+async def queue_batch(store, path: Path, name: str, user: str = "bench") -> importer.Batch:
+    """A 市场监管 file's batch for the region, queued and started (as the CLI does it)."""
+    sha = files.sha256_of(path)
+    b = importer.Batch(uuid.uuid4(), "市场监管", records.mapping_for("市场监管"), name, sha,
+                       path.stat().st_size, "450000000000", user, {"actor": user})
+    async with store.pool.acquire() as conn:
+        await conn.execute(
+            f"INSERT INTO {store.schema}.import_batches (batch_id, department, mapping_version, "
+            f"file_name, file_bytes, file_sha256, scope_division, imported_by, status) VALUES "
+            f"($1,$2,1,$3,$4,$5,'450000000000',$6,'queued')", b.batch_id, b.department,
+            name, b.file_bytes, sha, user)
+    await importer.start(store, b)
+    return b
+
+
 async def run_file(store, path: Path, name: str) -> tuple[importer.ImportResult, dict]:
     stages: dict[str, float] = {}
     loads: dict[str, str] = {}
@@ -80,16 +95,7 @@ async def run_file(store, path: Path, name: str) -> tuple[importer.ImportResult,
         if stage + ".start" not in stages:
             stages[stage + ".start"], loads[stage] = time.perf_counter() - t0, load()
         stages[stage + ".end"] = time.perf_counter() - t0
-    sha = files.sha256_of(path)
-    b = importer.Batch(uuid.uuid4(), "市场监管", records.mapping_for("市场监管"), name, sha,
-                       path.stat().st_size, "450000000000", "bench", {"actor": "bench"})
-    async with store.pool.acquire() as conn:
-        await conn.execute(
-            f"INSERT INTO {store.schema}.import_batches (batch_id, department, mapping_version, "
-            f"file_name, file_bytes, file_sha256, scope_division, imported_by, status) VALUES "
-            f"($1,$2,1,$3,$4,$5,'450000000000','bench','queued')", b.batch_id, b.department,
-            name, b.file_bytes, sha)
-    await importer.start(store, b)
+    b = await queue_batch(store, path, name)
     result = await importer.run_import(store, b, path, progress)
     stages["loads"] = loads  # type: ignore[assignment]
     stages["batch_id"] = b.batch_id  # type: ignore[assignment]

@@ -11,13 +11,12 @@ import pytest
 from gx_kernel.eventstore import EventStore
 from gx_kernel.migrations import run_migrations
 
-from gx_registry.adapters import files
 from gx_registry.application import importer
 from gx_registry.cli import MIGRATIONS
-from gx_registry.domain import records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from registry_data import generate  # noqa: E402
+from registry_import_bench import queue_batch  # noqa: E402
 
 pytestmark = pytest.mark.integration
 CHUNK = 40
@@ -28,17 +27,7 @@ class Injected(Exception):
 
 
 async def _batch(store, path: Path) -> importer.Batch:
-    sha = files.sha256_of(path)
-    b = importer.Batch(uuid.uuid4(), "市场监管", records.mapping_for("市场监管"), path.name, sha,
-                       path.stat().st_size, "450000000000", "test", {"actor": "test"})
-    async with store.pool.acquire() as conn:
-        await conn.execute(
-            f"INSERT INTO {store.schema}.import_batches (batch_id, department, mapping_version, "
-            f"file_name, file_bytes, file_sha256, scope_division, imported_by, status) VALUES "
-            f"($1,$2,1,$3,$4,$5,'450000000000','test','queued')", b.batch_id, b.department,
-            path.name, b.file_bytes, sha)
-    await importer.start(store, b)
-    return b
+    return await queue_batch(store, path, path.name, "test")
 
 
 async def _register(conn, s):
