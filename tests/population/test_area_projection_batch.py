@@ -87,7 +87,7 @@ def folded_only(area: uuid.UUID, code: str) -> list[tuple[str, dict]]:
 
 
 async def test_a_rebuild_gives_the_area_rows_and_enumerators_of_the_live_projection(
-        pool, schemas):  # noqa: F811 - fixtures
+        pool, schemas, monkeypatch):  # noqa: F811 - fixtures
     """Areas folded in memory by the rebuild (kept across batches, and written early past
     KEEP_AREAS), one whose roster review takes the live path midway, and a second import of
     an area code (the first area keeps the row, as the live INSERT's ON CONFLICT decides)."""
@@ -127,9 +127,6 @@ async def test_a_rebuild_gives_the_area_rows_and_enumerators_of_the_live_project
     assert next(r for r in want[0] if r["area_id"] == a)["version"] == 7
     assert sorted(u for x, u in want[1] if x == a) == ["u-b"]
     for keep, batch in ((50_000, 3), (0, 3), (50_000, 1000)):
-        area_rebuild.KEEP_AREAS = keep
-        try:
-            await rebuild(store, projections(rebuilt), batch_size=batch)
-        finally:
-            area_rebuild.KEEP_AREAS = 50_000
+        monkeypatch.setattr(area_rebuild, "KEEP_AREAS", keep)
+        await rebuild(store, projections(rebuilt), batch_size=batch)
         assert await rows(rebuilt) == want, (keep, batch)

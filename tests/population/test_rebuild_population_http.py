@@ -65,7 +65,7 @@ async def every_read_model(conn, s):
     return out
 
 
-async def test_households_and_area_corrections_rebuild_from_their_events(pop):
+async def test_households_and_area_corrections_rebuild_from_their_events(pop, monkeypatch):
     async with httpx.AsyncClient(base_url=pop.gateway_url, timeout=30) as c:
         region = await pop.login(c, "qu_tongji")
         coord = await pop.login(c, "tiantang_cun")
@@ -137,12 +137,9 @@ async def test_households_and_area_corrections_rebuild_from_their_events(pop):
         # transaction and per batch, with the area rows kept in memory across the batches
         # and (KEEP_AREAS 0) written after each area's every event
         for keep, one in ((area_rebuild.KEEP_AREAS, True), (0, False), (0, True)):
-            area_rebuild.KEEP_AREAS = keep
-            try:
-                result = await rebuild(EventStore(pool, s), projections(s), batch_size=7,
-                                       one_transaction=one)
-            finally:
-                area_rebuild.KEEP_AREAS = 50_000
+            monkeypatch.setattr(area_rebuild, "KEEP_AREAS", keep)
+            result = await rebuild(EventStore(pool, s), projections(s), batch_size=7,
+                                   one_transaction=one)
             async with pool.acquire() as conn:
                 assert await every_read_model(conn, s) == whole, (keep, one)
             assert result.events > 20
