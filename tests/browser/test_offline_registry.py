@@ -90,6 +90,7 @@ async def _offline_at_task(ctx, page, name: str) -> None:
     then offline, a fresh page from the cache, and the task's survey opened from the list."""
     await ctx.grant_permissions(["geolocation"])
     await ctx.set_geolocation(FIX)
+    await ctx.add_init_script(DELETE_LOG)
     await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     await page.reload()
     await page.wait_for_selector(f"#task-table tr:has-text('{name}')")
@@ -102,8 +103,10 @@ async def _offline_at_task(ctx, page, name: str) -> None:
         await shot(page, f"offline-failed-{name}.png")
         text = await page.evaluate("document.body.innerText")
         local = await page.evaluate(OFFLINE_STATE)
+        workers = [await w.evaluate(OFFLINE_STATE) for w in ctx.service_workers]
         raise AssertionError(f"offline task list without {name}'s survey link: {text[:1500]!r}; "
-                             f"this device's sealed copies and keys: {local}") from e
+                             f"this device's sealed copies and keys: {local}; "
+                             f"as the service worker sees them: {workers}") from e
     await page.wait_for_selector("#unit-form")
     await expect(page.locator("#reg-status")).to_contain_text("离线")
     assert await page.input_value("input[name=name]") == name  # prefilled from the cached list
@@ -131,10 +134,37 @@ OFFLINE_STATE = """async () => {
     const g = db.transaction(name).objectStore(name).getAll(); g.onsuccess = () => ok(g.result); }) : [];
   const answers = (await all("answers")).map((a) => [a.username, a.path, a.fetchedAt, a.savedAt]);
   const keys = (await all("vault")).map((k) => [k.username, k.createdAt]);
+  const stores = {};
+  for (const name of db.objectStoreNames) stores[name] = (await all(name)).length;
+  const version = db.version;
   db.close();
-  return JSON.stringify({ answers, keys, controlled: !!navigator.serviceWorker.controller,
-                          online: navigator.onLine, now: new Date().toISOString() });
+  const cached = {};
+  for (const name of await caches.keys()) cached[name] = (await (await caches.open(name)).keys()).length;
+  const page = typeof localStorage !== "undefined";
+  return JSON.stringify({ answers, keys, version, stores, cached,
+                          estimate: navigator.storage ? await navigator.storage.estimate() : null,
+                          controlled: page ? !!navigator.serviceWorker.controller : "worker",
+                          online: navigator.onLine, now: new Date().toISOString(),
+                          deletes: page ? JSON.parse(localStorage.getItem("gx-test-log") || "[]") : null });
 }"""
+
+# Every page of the context logs (to localStorage, which outlives a reload) each IndexedDB delete or
+# clear and each database deletion, with who called it, and each page load: a failure above names them
+DELETE_LOG = """(() => {
+  const log = (what) => { try {
+    const all = JSON.parse(localStorage.getItem("gx-test-log") || "[]");
+    all.push([new Date().toISOString(), what, (new Error().stack || "").split("\\n").slice(2, 6).join(" | ")]);
+    localStorage.setItem("gx-test-log", JSON.stringify(all.slice(-40)));
+  } catch (e) { /* not a page */ } };
+  const del = IDBObjectStore.prototype.delete, clear = IDBObjectStore.prototype.clear;
+  IDBObjectStore.prototype.delete = function (key) {
+    log(`delete ${this.name} ${String(key).slice(0, 60)}`); return del.call(this, key); };
+  IDBObjectStore.prototype.clear = function () { log(`clear ${this.name}`); return clear.call(this); };
+  const drop = IDBFactory.prototype.deleteDatabase;
+  IDBFactory.prototype.deleteDatabase = function (name) {
+    log(`deleteDatabase ${name}`); return drop.call(this, name); };
+  log(`load ${location.href}`);
+})()"""
 
 # Every Cache Storage entry of the data cache: its address and its body as text
 CACHES = """async () => {
