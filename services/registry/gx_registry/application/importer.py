@@ -37,18 +37,15 @@ from gx_kernel.ordered import Turn, in_order
 from gx_kernel.uow import UnitOfWork
 
 from gx_registry.adapters import bulk, files
+from gx_registry.application import reading
 from gx_registry.application.projections import projections
 from gx_registry.domain import records
-from gx_registry.domain.classify import classify
-from gx_registry.domain.placement import place
 from gx_registry.domain.unit import CLOSED_STATUSES, STATUS_ZH, Unit
 from gx_registry.matching import duplicates, engine
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
 ERROR_CHUNK = 5000
-_BATCH_COLS = ("row_no", "uscc", "name", "county", "address", "legal_rep", "status", "reg_no",
-               "phone", "industry_code", "division", "placement", "classification", "flags")
 def _dumps(v: Any) -> str:
     return orjson.dumps(v).decode()
 
@@ -135,7 +132,7 @@ async def run_import(store: Any, b: Batch, path: Path, progress: Progress | None
             await _load_stock(pool, s, con, Path(tmp) / "stock.csv")
             con.execute(f"CREATE TABLE batch AS SELECT * FROM read_csv('{good_csv}', "
                         f"header = true, {_CSV}, "
-                        f"columns = {{{', '.join(repr(c) + ': VARCHAR' for c in _BATCH_COLS)}}})")
+                        f"columns = {{{', '.join(repr(c) + ': VARCHAR' for c in reading.BATCH_COLS)}}})")
             con.execute("ALTER TABLE batch ALTER row_no TYPE INTEGER")
             engine.match(con, "stock", "batch")
             if duplicates.mark(con):  # one unit twice in this batch: reported, not two units
@@ -182,35 +179,21 @@ async def _read(pool: Any, s: str, b: Batch, path: Path, good_csv: Path, result:
                          for f in missing)
         raise files.FileProblem("file.missing_columns", f"缺少必需的列：{names}")
     with good_csv.open("w", encoding="utf-8", newline="") as out:
-        w = csv.writer(out)
-        w.writerow(_BATCH_COLS)
-        for i, cells in enumerate(it):
-            row_no = i + 2
-            result.rows += 1
-            if not any(c not in (None, "") for c in cells):
-                result.rows -= 1
-                continue
-            checked = records.check_row(b.mapping, columns, row_no, cells)
-            if checked.errors:
-                result.bad_rows += 1
-                errors += [(b.batch_id, e.row_no, e.field, e.code, e.reason, e.value)
-                           for e in checked.errors]
-                if len(errors) >= ERROR_CHUNK:
-                    await _save_errors(pool, s, errors)
-                    errors = []
-            else:
-                result.good_rows += 1
-                r = checked.record
-                pl = place(r.get("address"), r.get("division_code"))
-                c = classify(r["name"] or "", r.get("uscc"))
-                w.writerow((row_no, r.get("uscc") or "", r["name"], pl.code[:6],
-                            r.get("address") or "", r.get("legal_rep") or "", r.get("status") or "",
-                            r.get("reg_no") or "", r.get("phone") or "", r.get("industry_code") or "",
-                            pl.code, _dumps(pl.as_dict()),
-                            _dumps(c.as_dict()),
-                            _dumps(checked.flags)))
-            if result.rows % 10_000 == 0:
-                progress("reading", result.rows, 0)
+        csv.writer(out).writerow(reading.BATCH_COLS)
+
+        async def take(c: reading.Checked) -> None:
+            nonlocal errors
+            out.write(c.lines)
+            result.rows, result.good_rows, result.bad_rows = (
+                result.rows + c.rows, result.good_rows + c.good, result.bad_rows + c.bad)
+            errors += [(b.batch_id, *e) for e in c.errors]
+            if len(errors) >= ERROR_CHUNK:
+                await _save_errors(pool, s, errors)
+                errors = []
+            progress("reading", result.rows, 0)
+
+        await reading.check_rows(b.mapping, columns, it, 2, take,
+                                 pooled=path.stat().st_size >= reading.POOL_MIN_BYTES)
     if errors:
         await _save_errors(pool, s, errors)
     progress("reading", result.rows, result.rows)
