@@ -50,3 +50,20 @@ async def test_worker_processes_check_exactly_as_this_process(monkeypatch):
     row_nos = [int(line.split(",", 1)[0]) for line in lines]
     assert row_nos == sorted(row_nos) and row_nos[0] == 2  # row numbers as in the file
     assert {e[0] for c in pooled for e in c.errors} <= {i + 2 for i in range(500)}
+
+
+def _die() -> None:  # a worker's start that kills it (as the out-of-memory killer would)
+    import os
+    os._exit(1)
+
+
+@pytest.mark.integration
+async def test_lost_worker_processes_leave_the_rows_to_this_process(monkeypatch, caplog):
+    monkeypatch.setattr(reading, "READ_CHUNK", 40)
+    rows = _rows(300)
+    here = await _run(rows, False)
+    monkeypatch.setattr(reading, "_warm", _die)
+    pooled = await _run(rows, True)
+    assert "".join(c.lines for c in pooled) == "".join(c.lines for c in here)
+    assert [e for c in pooled for e in c.errors] == [e for c in here for e in c.errors]
+    assert "worker processes lost" in caplog.text

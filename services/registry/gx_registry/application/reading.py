@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from gx_registry.domain import records
 from gx_registry.domain.classify import classify
 from gx_registry.domain.placement import place
 
+log = logging.getLogger(__name__)
 READ_CHUNK = 5000
 POOL_MIN_BYTES = 8 * 1024 * 1024  # ≈ 40,000 rows: smaller files are checked in this process
 WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -101,15 +104,35 @@ async def check_rows(mapping: records.Mapping_, columns: Any, rows: Iterator[Seq
     loop = asyncio.get_running_loop()
     ctx = multiprocessing.get_context("spawn")  # never fork a process with threads and a loop
     with ProcessPoolExecutor(WORKERS, mp_context=ctx, initializer=_warm) as pool:
-        flight: deque[asyncio.Future[Checked]] = deque()
+        flight: deque[tuple[asyncio.Future[Checked], int, list[Sequence[Any]]]] = deque()
+        broken = False
+
+        async def settle() -> None:
+            nonlocal broken
+            fut, start, chunk = flight.popleft()
+            try:
+                checked = await fut
+            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
+                if not broken:
+                    log.warning("import read stage: worker processes lost, rows checked in "
+                                "this process from row %d", start)
+                broken = True
+                checked = check_chunk(mapping, columns, start, chunk)
+            await take(checked)
+
         try:
             for start, chunk in _chunks(rows, first_row_no):
-                flight.append(loop.run_in_executor(pool, check_chunk, mapping, columns, start,
-                                                   chunk))
+                if broken:
+                    while flight:
+                        await settle()
+                    await take(check_chunk(mapping, columns, start, chunk))
+                    continue
+                flight.append((loop.run_in_executor(pool, check_chunk, mapping, columns, start,
+                                                    chunk), start, chunk))
                 if len(flight) >= 2 * WORKERS:  # bounded: a few chunks in memory at a time
-                    await take(await flight.popleft())
+                    await settle()
             while flight:
-                await take(await flight.popleft())
+                await settle()
         finally:
-            for f in flight:
+            for f, _, _ in flight:
                 f.cancel()
