@@ -1,11 +1,11 @@
 """Import a department file: read and check rows, place and classify, match against the stock,
 write the outcomes as unit events (and ambiguous ones to the county's review list).
 
-Stages, each streamed: (1) rows -> checks; bad rows to `import_errors`, good rows (placed and
-classified) to a temporary CSV; (2) the stock (PostgreSQL COPY) and the good rows go into
-DuckDB, where the matching engine decides; (3) decisions are read back in chunks and each
-chunk is written in one unit of work (events + projections + progress). The CLI and the HTTP
-upload both call `run_import`.
+Stages, each streamed: (1) rows -> checks (reading.py: in worker processes for a large file);
+bad rows to `import_errors`, good rows (placed and classified) to a temporary CSV; (2) the
+stock (PostgreSQL COPY) and the good rows go into DuckDB, where the matching engine decides;
+(3) decisions are read back in chunks and each chunk is written in one unit of work (events +
+projections + progress). The CLI and the HTTP upload both call `run_import`.
 """
 from __future__ import annotations
 
