@@ -67,3 +67,26 @@ async def test_lost_worker_processes_leave_the_rows_to_this_process(monkeypatch,
     assert "".join(c.lines for c in pooled) == "".join(c.lines for c in here)
     assert [e for c in pooled for e in c.errors] == [e for c in here for e in c.errors]
     assert "worker processes lost" in caplog.text
+
+
+@pytest.mark.integration
+async def test_a_pool_found_broken_when_handed_a_chunk_leaves_it_to_this_process(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BreaksOnThird(reading.ProcessPoolExecutor):
+        handed = 0
+
+        def submit(self, *a, **kw):
+            BreaksOnThird.handed += 1
+            if BreaksOnThird.handed >= 3:
+                raise BrokenProcessPool("a worker died")
+            return super().submit(*a, **kw)
+
+    monkeypatch.setattr(reading, "READ_CHUNK", 40)
+    rows = _rows(300)
+    here = await _run(rows, False)
+    monkeypatch.setattr(reading, "ProcessPoolExecutor", BreaksOnThird)
+    pooled = await _run(rows, True)
+    assert BreaksOnThird.handed == 3  # two chunks in the workers, the rest here
+    assert "".join(c.lines for c in pooled) == "".join(c.lines for c in here)
+    assert [e for c in pooled for e in c.errors] == [e for c in here for e in c.errors]

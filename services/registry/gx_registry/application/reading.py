@@ -107,28 +107,35 @@ async def check_rows(mapping: records.Mapping_, columns: Any, rows: Iterator[Seq
         flight: deque[tuple[asyncio.Future[Checked], int, list[Sequence[Any]]]] = deque()
         broken = False
 
-        async def settle() -> None:
+        def lost(start: int) -> None:  # a worker died (killed, out of memory): go on here
             nonlocal broken
+            if not broken:
+                log.warning("import read stage: worker processes lost, rows checked in this "
+                            "process from row %d", start)
+            broken = True
+
+        async def settle() -> None:
             fut, start, chunk = flight.popleft()
             try:
                 checked = await fut
-            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
-                if not broken:
-                    log.warning("import read stage: worker processes lost, rows checked in "
-                                "this process from row %d", start)
-                broken = True
+            except BrokenProcessPool:
+                lost(start)
                 checked = check_chunk(mapping, columns, start, chunk)
             await take(checked)
 
         try:
             for start, chunk in _chunks(rows, first_row_no):
-                if broken:
+                if not broken:
+                    try:
+                        flight.append((loop.run_in_executor(
+                            pool, check_chunk, mapping, columns, start, chunk), start, chunk))
+                    except BrokenProcessPool:  # found broken when handed the chunk
+                        lost(start)
+                if broken:  # this chunk is not in flight: the ones before first, then it here
                     while flight:
                         await settle()
                     await take(check_chunk(mapping, columns, start, chunk))
                     continue
-                flight.append((loop.run_in_executor(pool, check_chunk, mapping, columns, start,
-                                                    chunk), start, chunk))
                 if len(flight) >= 2 * WORKERS:  # bounded: a few chunks in memory at a time
                     await settle()
             while flight:
