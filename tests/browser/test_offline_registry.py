@@ -87,6 +87,14 @@ def _count(events: list[dict]) -> dict[str, int]:
     return out
 
 
+async def _quietly(step):
+    """A diagnostic's result, or what stopped it (a diagnostic never replaces the failure)."""
+    try:
+        return await step
+    except Exception as e:  # noqa: BLE001
+        return f"<{type(e).__name__}: {e}>"
+
+
 async def _offline_at_task(ctx, page, name: str) -> None:
     """Online once: the task list (and, warmed by the service worker, the form definition) cached;
     then offline, a fresh page from the cache, and the task's survey opened from the list.
@@ -105,17 +113,17 @@ async def _offline_at_task(ctx, page, name: str) -> None:
         await page.reload()
         await page.wait_for_selector(f"#task-table tr:has-text('{name}')")
         await page.wait_for_function(SEALED_LIST)
-        before = await page.evaluate(OFFLINE_STATE)
+        before = await _quietly(page.evaluate(OFFLINE_STATE))
         await ctx.set_offline(True)
         await page.reload()
         try:
             await page.click(f"#task-table tr:has-text('{name}') a:has-text('实地调查')")
             break
         except Exception as e:  # what the offline page showed instead, for the CI log
-            await shot(page, f"offline-failed-{name}-{attempt}.png")
-            text = await page.evaluate("document.body.innerText")
-            local = await page.evaluate(OFFLINE_STATE)
-            workers = [await w.evaluate(OFFLINE_STATE) for w in ctx.service_workers]
+            await _quietly(shot(page, f"offline-failed-{name}-{attempt}.png"))
+            text = str(await _quietly(page.evaluate("document.body.innerText")))
+            local = await _quietly(page.evaluate(OFFLINE_STATE))
+            workers = [await _quietly(w.evaluate(OFFLINE_STATE)) for w in ctx.service_workers]
             problem = (f"offline task list without {name}'s survey link: {text[:600]!r}; this "
                        f"device's sealed copies and keys online just before: {before}; after the "
                        f"offline reload: {local}; as the service worker sees them: {workers}")
