@@ -46,10 +46,6 @@ from gx_registry.matching import duplicates, engine
 log = logging.getLogger(__name__)
 CHUNK = 5000
 ERROR_CHUNK = 5000
-def _dumps(v: Any) -> str:
-    return orjson.dumps(v).decode()
-
-
 _CSV = "auto_detect = false, delim = ',', quote = '\"', escape = '\"'"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -266,7 +262,7 @@ async def _write(store: Any, b: Batch, con: duckdb.DuckDBPyConnection, result: I
             for unit in changed.values():
                 uow.add(unit, b.metadata)
             done += len(chunk)
-            at, counted = done, _dumps(outcomes)  # this chunk's prefix, before the next's
+            at, counted = done, reading.dumps(outcomes)  # this chunk's prefix, before the next's
             turn.release_next()  # the next chunk is built while this one is written
             await uow.flush()  # every stream of the chunk in one bulk append, then projected
             # committed in order (a crash leaves a prefix written); the batch row locked only

@@ -45,7 +45,8 @@ class Checked:
     bad: int = 0
 
 
-def _dumps(v: Any) -> str:
+def dumps(v: Any) -> str:
+    """Compact JSON text (the batch CSV's JSON columns, the import's progress row)."""
     return orjson.dumps(v).decode()
 
 
@@ -70,7 +71,7 @@ def check_chunk(mapping: records.Mapping_, columns: Any, first_row_no: int,
         w.writerow((first_row_no + j, r.get("uscc") or "", r["name"], pl.code[:6],
                     r.get("address") or "", r.get("legal_rep") or "", r.get("status") or "",
                     r.get("reg_no") or "", r.get("phone") or "", r.get("industry_code") or "",
-                    pl.code, _dumps(pl.as_dict()), _dumps(c.as_dict()), _dumps(checked.flags)))
+                    pl.code, dumps(pl.as_dict()), dumps(c.as_dict()), dumps(checked.flags)))
     out.lines = buf.getvalue()
     return out
 
