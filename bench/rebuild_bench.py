@@ -27,6 +27,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -41,6 +42,8 @@ SCHEMA = "rebuild_bench"
 STREAMS = 1000
 SERVICES = ("registry", "population", "organisation")
 MODELS = ("synthetic", "workflow", "agri", *SERVICES)
+PROFILE: Any = None  # --profile: a cProfile.Profile around the rebuild rounds
+PROFILE_TO = ""
 
 
 def registry_for(schema: str) -> ProjectionRegistry:
@@ -261,7 +264,11 @@ async def bench(pool: asyncpg.Pool, model: str, events: int, batch_size: int,
     rates, cpu_rates, idle_rates = [], [], []
     for r in range(rounds):
         cpu, db_cpu = time.process_time(), cpu_seconds(backends)
+        if PROFILE:
+            PROFILE.enable()
         result = await rebuild(store, registry, batch_size=batch_size)
+        if PROFILE:
+            PROFILE.disable()
         cpu, db_cpu = time.process_time() - cpu, cpu_seconds(backends) - db_cpu
         assert result.events == events, (result.events, events)
         rates.append(result.per_second)
@@ -274,6 +281,9 @@ async def bench(pool: asyncpg.Pool, model: str, events: int, batch_size: int,
               f"CPU-second here; {events / max(cpu, db_cpu):,.0f} events/s if each side had "
               f"a core to itself)")
     await check(pool, model, events)
+    if PROFILE:
+        PROFILE.dump_stats(f"{PROFILE_TO}.{model}")
+        print(f"  profile of the rounds: {PROFILE_TO}.{model}")
     best = sorted(rates)[len(rates) // 2]
     per_cpu = sorted(cpu_rates)[len(cpu_rates) // 2]
     idle = sorted(idle_rates)[len(idle_rates) // 2]
@@ -342,5 +352,10 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the rebuild rounds into "
+                        "FILE.<model> (read with python -m pstats)")
     args = parser.parse_args()
+    if args.profile:
+        import cProfile
+        PROFILE, PROFILE_TO = cProfile.Profile(), args.profile
     asyncio.run(main(args.model, args.events, args.batch_size, args.rounds))

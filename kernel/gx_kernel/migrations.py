@@ -5,7 +5,11 @@ a service's in `<package>/migrations/`). `run_migrations` takes a PostgreSQL adv
 per schema (replicas starting together wait for the first), records every applied file in
 `<schema>.schema_migrations` with its SHA-256, applies each pending file in its own
 transaction with `search_path` set to the schema (write unqualified names), and refuses to
-run at all if a file already applied has changed since.
+run at all if a file already applied has changed since. Then, where the server has lz4,
+every compressible column of the schema still on the default compression is set to lz4
+(`prefer_lz4`: a storage setting, not a change of the schema; rows already written keep
+theirs): pglz took ~4x as long to compress large values (a population roster: 2.1 s against
+0.49 s for 10,000 rosters of 15 KB), the largest cost of writing or rebuilding such rows.
 
     python -m gx_kernel.migrations --database-url URL --schema agri services/agri/gx_agri/migrations
 """
@@ -99,7 +103,9 @@ async def run_migrations(pool: Any, schema: str, package_dirs: Sequence[Path | s
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)  # replicas wait here
         try:
             await conn.execute(_ddl(schema))
-            return await _apply(conn, schema, migrations)
+            done = await _apply(conn, schema, migrations)
+            await prefer_lz4(conn, schema)
+            return done
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
 
@@ -131,6 +137,34 @@ async def _apply(conn: Any, schema: str, migrations: list[Migration]) -> list[Mi
         log.info("schema %s: applied migration %s", schema, m)
         done.append(m)
     return done
+
+
+async def prefer_lz4(conn: Any, schema: str) -> int:
+    """Set lz4 on the schema's compressible columns left at the default compression, where the
+    server was built with lz4 (the embedded build is not: nothing changes there). Returns the
+    number of columns changed."""
+    if not await conn.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                               " WHERE name = 'default_toast_compression'"):
+        return 0
+    rows = await conn.fetch(
+        "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) AS columns"
+        " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0"
+        " AND NOT a.attisdropped AND a.attstorage IN ('x', 'm') AND a.attcompression = ''"
+        " GROUP BY c.relname ORDER BY c.relname", schema)
+    changed = 0
+    for r in rows:  # each table briefly locked; a busy one is left for the next start
+        sets = ", ".join(f'ALTER COLUMN "{col}" SET COMPRESSION lz4' for col in r["columns"])
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL lock_timeout = '2s'")
+                await conn.execute(f'ALTER TABLE {schema}."{r["relname"]}" {sets}')
+        except Exception as exc:  # noqa: BLE001 - only a storage preference: start anyway
+            log.warning("schema %s: lz4 not set on %s (%s)", schema, r["relname"], exc)
+            continue
+        changed += len(r["columns"])
+    return changed
 
 
 async def _main(args: argparse.Namespace) -> list[Migration]:

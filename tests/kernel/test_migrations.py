@@ -132,3 +132,39 @@ def test_badly_named_or_duplicate_files_are_refused(tmp_path):
     (tmp_path / "0001_b.sql").rename(tmp_path / "2-b.sql")
     with pytest.raises(MigrationError, match="NNNN"):
         discover([tmp_path])
+
+
+async def test_compressible_columns_take_lz4_where_the_server_has_it(pool, schema, service_dir):
+    """After the migrations every text/jsonb column of the schema compresses with lz4 (when the
+    server was built with it; else all stay at the default), rows from before stay as they
+    were, and another start changes nothing."""
+    from gx_kernel.migrations import prefer_lz4
+
+    big = "天堂村" * 2000  # compressed when stored: over the TOAST threshold
+    async with pool.acquire() as conn:
+        await conn.execute(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.items ("
+                           f"id integer PRIMARY KEY, label text NOT NULL)")
+        await conn.execute(f"INSERT INTO {schema}.items VALUES (0, $1)", big)
+        lz4 = await conn.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                                  " WHERE name = 'default_toast_compression'")
+    (service_dir / "0001_initial.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS items (id integer PRIMARY KEY, label text NOT NULL);"
+        "INSERT INTO items VALUES (1, repeat('天堂村', 2000));", encoding="utf-8")
+    await run_migrations(pool, schema, [service_dir])
+    settings = await fetch(pool, f"""
+        SELECT c.relname, a.attname, a.attcompression::text FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = '{schema}' AND c.relkind = 'r' AND a.attnum > 0
+          AND NOT a.attisdropped AND a.attstorage IN ('x', 'm')""")
+    assert ("events", "data", "l" if lz4 else "") in settings
+    assert {s for _, _, s in settings} == {"l" if lz4 else ""}
+    assert await fetch(pool, f"SELECT id, label = repeat('天堂村', 2000) FROM {schema}.items "
+                             f"WHERE id < 2 ORDER BY id") == [(0, True), (1, True)]
+    async with pool.acquire() as conn:
+        await conn.execute(f"INSERT INTO {schema}.items VALUES (3, $1)", big)
+    compressed = await fetch(pool, f"SELECT id, pg_column_compression(label) FROM"
+                                   f" {schema}.items WHERE id <> 2 ORDER BY id")
+    # rows written before (here by the migrations themselves) keep pglz; those since, lz4
+    assert compressed == [(0, "pglz"), (1, "pglz"), (3, "lz4" if lz4 else "pglz")]
+    async with pool.acquire() as conn:
+        assert await prefer_lz4(conn, schema) == 0

@@ -111,6 +111,13 @@ async def update_area(conn, s: str, area_id: uuid.UUID, **cols: Any) -> None:
     await conn.execute(f"UPDATE {s}.areas SET {sets} WHERE area_id = $1", area_id, *values)
 
 
+async def copy_roster(conn, s: str, area_id: uuid.UUID, event_id: uuid.UUID, version: int) -> None:
+    """The area's roster set to the lines of the stored roster.saved `event_id` (a rebuild)."""
+    await conn.execute(
+        f"UPDATE {s}.areas SET roster = e.data->'entries', version = $3 FROM {s}.events e"
+        f" WHERE area_id = $1 AND e.id = $2", area_id, event_id, version)
+
+
 # -- households and persons --------------------------------------------------------------------
 _HH_JSON = ("readback", "household", "findings", "field_notes")
 

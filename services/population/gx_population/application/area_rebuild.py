@@ -6,11 +6,14 @@ assignment, verification and roster: a roster of 60 sealed lines rewritten each 
 rebuild passes every event once, in order, into tables it truncated; here the area's import,
 assignments, verification and rosters are folded into a kept row (`fold`) and the rows go in
 at once (`flush`: one INSERT … SELECT FROM unnest, ON CONFLICT DO NOTHING as the import's,
-then the enumerators). Any other event of a kept area (roster review, correction, map,
-erasure) first writes that area's row and then runs the live projector on it; household
-events (their rows reference `areas`) and the rebuild's end write every kept row. Past
-`KEEP_AREAS` rows the kept ones are written and forgotten; a later event of such an area
-takes the live path, as does any event of an area whose import this rebuild did not fold.
+then the enumerators). A rebuild reads a saved roster without its lines (`ROSTER_READ`: ~15 KB
+of JSON per roster, most of the replay's bytes): whichever path writes the roster copies the
+lines from the event's row inside the database (`ROSTER_OF`), never through this process.
+Any other event of a kept area (roster review, correction, map, erasure) first writes that
+area's row and then runs the live projector on it; household events (their rows reference
+`areas`) and the rebuild's end write every kept row. Past `KEEP_AREAS` rows the kept ones
+are written and forgotten; a later event of such an area takes the live path, as does any
+event of an area whose import this rebuild did not fold.
 """
 from __future__ import annotations
 
@@ -24,7 +27,12 @@ from gx_contracts.events.population import AreaAssigned, AreaImported, AreaVerif
 from gx_kernel.eventstore import StoredEvent
 from gx_kernel.projections import rebuild_scratch
 
-KEEP_AREAS = 50_000  # a roster of ~60 sealed lines is ~10 KB: a bound on the rebuild's memory
+# a rebuild's read of population.roster.saved: its area (that of its stream, area-<uuid>: the
+# stored data is not even decompressed) and its row, for the lines; projectors read no more
+ROSTER_READ = "jsonb_build_object('area_id', substr(stream_id, 6), 'entries_of', id)"
+ROSTER_OF = "entries_of"
+
+KEEP_AREAS = 50_000  # a bound on the rebuild's memory (a roster read from memory: ~15 KB)
 
 # the row's columns, in the INSERT's order, with their SQL types
 _COLUMNS = (("area_id", "uuid"), ("survey_year", "int"), ("area_code", "text"),
@@ -84,7 +92,7 @@ def fold(areas: Areas, area_id: uuid.UUID, e: StoredEvent) -> bool:
             "village_code": d["village_code"], "name": d["name"],
             "urban_rural_code": d["urban_rural_code"], "verified": False, "boundary": None,
             "buildings": None, "verified_name": None, "verified_urban_rural_code": None,
-            "corrected": False, "version": e.version, "roster": []})
+            "corrected": False, "version": e.version, "roster": [], "roster_of": None})
         return True
     k = areas.kept.get(area_id)
     if k is None or e.type not in FOLDED:
@@ -99,8 +107,10 @@ def fold(areas: Areas, area_id: uuid.UUID, e: StoredEvent) -> bool:
         row.update(verified=True, boundary=d["boundary"], buildings=d["buildings"],
                    verified_name=d["name"], verified_urban_rural_code=d["urban_rural_code"],
                    corrected=d["corrected"])
+    elif ROSTER_OF in d:  # RosterSaved, read without its lines: copied from its row at flush
+        row["roster_of"] = uuid.UUID(d[ROSTER_OF])
     else:  # RosterSaved
-        row["roster"] = d["entries"]
+        row.update(roster=d["entries"], roster_of=None)
     row["version"] = e.version
     return True
 
@@ -118,12 +128,17 @@ async def flush(conn: Any, s: str, areas: Areas, only: uuid.UUID | None = None) 
     areas.written.update(k.row["area_id"] for k in batch)
     columns = [[_dumps(k.row[name]) if name in _JSON else k.row[name] for k in batch]
                for name, _ in _COLUMNS]
+    columns.append([k.row["roster_of"] for k in batch])
     names = ", ".join(name for name, _ in _COLUMNS)
     arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(_COLUMNS, 1))
+    values = ", ".join(  # a roster read without its lines: those of its event's row
+        f"coalesce((SELECT e.data->'entries' FROM {s}.events e WHERE e.id = r.roster_of),"
+        f" r.roster)" if name == "roster" else name for name, _ in _COLUMNS)
     # in the order folded, as the live INSERTs ran: the first of two same-coded areas wins
     await conn.execute(
-        f"INSERT INTO {s}.areas ({names}) SELECT {names} FROM unnest({arrays}) WITH ORDINALITY"
-        f" AS r({names}, ord) ORDER BY ord ON CONFLICT DO NOTHING", *columns)
+        f"INSERT INTO {s}.areas ({names}) SELECT {values} FROM unnest({arrays},"
+        f" ${len(_COLUMNS) + 1}::uuid[]) WITH ORDINALITY AS r({names}, roster_of, ord)"
+        f" ORDER BY ord ON CONFLICT DO NOTHING", *columns)
     pairs = [(k.row["area_id"], u) for k in batch for u in k.enumerators]
     if pairs:  # only for the rows that went in (the live path could not assign the others)
         await conn.execute(

@@ -28,7 +28,7 @@ from gx_kernel.projections import ProjectionRegistry
 
 from gx_population.adapters import repo
 from gx_population.adapters import survey_sql as sq
-from gx_population.application import area_projections, household_projections
+from gx_population.application import area_projections, area_rebuild, household_projections
 
 # Every table written by a projector below (and only by one): emptied before a rebuild.
 # Not person_keys (the per-person data keys: destroying them is an erasure) nor
@@ -77,7 +77,13 @@ def projections(s: str) -> ProjectionRegistry:
                                verified_urban_rural_code=d["urban_rural_code"],
                                corrected=d["corrected"], version=e.version)
 
+    registry.read_during_rebuild(RosterSaved.EVENT_TYPE, area_rebuild.ROSTER_READ)
+
     async def roster(conn: Any, e: StoredEvent) -> None:
+        if area_rebuild.ROSTER_OF in e.data:  # a rebuild's read: the lines stay in the database
+            await repo.copy_roster(conn, s, _uuid(e.data["area_id"]),
+                                   _uuid(e.data[area_rebuild.ROSTER_OF]), e.version)
+            return
         await repo.update_area(conn, s, _uuid(e.data["area_id"]), roster=e.data["entries"],
                                version=e.version)
 
