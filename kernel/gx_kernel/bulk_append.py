@@ -41,7 +41,7 @@ from typing import Any
 
 from gx_kernel import telemetry
 from gx_kernel.eventstore import ConcurrencyError, EventStore, NewEvent, StoredEvent
-from gx_kernel.kafka import _ROUGH_ENVELOPE, check_event_size
+from gx_kernel.kafka import _EXPONENT, _ROUGH_ENVELOPE, check_event_size
 
 try:
     import orjson
@@ -142,7 +142,9 @@ def prepare(appends: Sequence[StreamAppend], max_event_bytes: int) -> Prepared:
             index[key] = len(metas)
             metas.append(telemetry.enrich_metadata(dict(a.metadata or {})))
             meta_json.append(json.dumps(metas[-1], ensure_ascii=False, default=str))
-            meta_exp.append("e+" in meta_json[-1] or "e-" in meta_json[-1])
+            # a number in exponent form (not any "e-": a uuid's hex has them, and each one
+            # sent every event of the append to the exact sizing)
+            meta_exp.append(_EXPONENT.search(meta_json[-1]) is not None)
         m = index[key]
         meta_of.append(m)
         fixed = len(meta_json[m]) + 3 * len(a.stream_id)

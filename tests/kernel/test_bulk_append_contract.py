@@ -144,6 +144,21 @@ class BulkAppendContract:
                     assert await store.stream_version("other") == 0
                 assert expected_ok == (limit == size)
 
+    async def test_exponents_in_the_metadata_are_counted_expanded(self, store):
+        """Numbers in exponent form in the metadata make every event sized exactly (a uuid's
+        "e-" does not), so an append refused by `append` is refused here too."""
+        meta = {"correlation_id": "3f2e-11aa", "weights": [1e300] * 100}
+        sid, event = "s-exp", NewEvent("thing.happened", {"n": 1})
+        size = record_size(sid, event, meta)
+        assert size > 30_000  # the 100 exponents, expanded
+        store.max_event_bytes = size - 1
+        with pytest.raises(EventTooLarge):
+            await append_many(store, [StreamAppend(sid, 0, [NewEvent(event.type, event.data)],
+                                                   meta)])
+        store.max_event_bytes = size
+        await append_many(store, [StreamAppend(sid, 0, [NewEvent(event.type, event.data)], meta)])
+        assert await store.stream_version(sid) == 1
+
     async def test_reader_never_passes_an_open_bulk_append(self, store, tx):
         async with tx() as slow:
             await append_many(store, [StreamAppend(f"slow{i}", 0, [ev(i)]) for i in range(20)],
