@@ -155,16 +155,21 @@ async def prefer_lz4(conn: Any, schema: str) -> int:
         " GROUP BY c.relname ORDER BY c.relname", schema)
     changed = 0
     for r in rows:  # each table briefly locked; a busy one is left for the next start
-        sets = ", ".join(f'ALTER COLUMN "{col}" SET COMPRESSION lz4' for col in r["columns"])
+        sets = ", ".join(f"ALTER COLUMN {_ident(col)} SET COMPRESSION lz4" for col in r["columns"])
         try:
             async with conn.transaction():
-                await conn.execute("SET LOCAL lock_timeout = '2s'")
-                await conn.execute(f'ALTER TABLE {schema}."{r["relname"]}" {sets}')
+                # short: the statement's exclusive lock queues every query of the table behind it
+                await conn.execute("SET LOCAL lock_timeout = '200ms'")
+                await conn.execute(f"ALTER TABLE {schema}.{_ident(r['relname'])} {sets}")
         except Exception as exc:  # noqa: BLE001 - only a storage preference: start anyway
             log.warning("schema %s: lz4 not set on %s (%s)", schema, r["relname"], exc)
             continue
         changed += len(r["columns"])
     return changed
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 async def _main(args: argparse.Namespace) -> list[Migration]:

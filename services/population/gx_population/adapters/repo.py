@@ -112,10 +112,11 @@ async def update_area(conn, s: str, area_id: uuid.UUID, **cols: Any) -> None:
 
 
 async def copy_roster(conn, s: str, area_id: uuid.UUID, event_id: uuid.UUID, version: int) -> None:
-    """The area's roster set to the lines of the stored roster.saved `event_id` (a rebuild)."""
+    """The area's roster set to the lines of the stored roster.saved `event_id` (a rebuild; an
+    event not found gives NULL, which the column refuses)."""
     await conn.execute(
-        f"UPDATE {s}.areas SET roster = e.data->'entries', version = $3 FROM {s}.events e"
-        f" WHERE area_id = $1 AND e.id = $2", area_id, event_id, version)
+        f"UPDATE {s}.areas SET roster = (SELECT e.data->'entries' FROM {s}.events e"
+        f" WHERE e.id = $2), version = $3 WHERE area_id = $1", area_id, event_id, version)
 
 
 # -- households and persons --------------------------------------------------------------------

@@ -6,9 +6,11 @@ assignment, verification and roster: a roster of 60 sealed lines rewritten each 
 rebuild passes every event once, in order, into tables it truncated; here the area's import,
 assignments, verification and rosters are folded into a kept row (`fold`) and the rows go in
 at once (`flush`: one INSERT … SELECT FROM unnest, ON CONFLICT DO NOTHING as the import's,
-then the enumerators). A rebuild reads a saved roster without its lines (`ROSTER_READ`: ~15 KB
-of JSON per roster, most of the replay's bytes): whichever path writes the roster copies the
-lines from the event's row inside the database (`ROSTER_OF`), never through this process.
+then the enumerators). A rebuild from PostgreSQL reads a saved roster without its lines
+(`ROSTER_READ`: ~15 KB of JSON per roster, most of the replay's bytes): whichever path writes
+the roster copies the lines from the event's row inside the database (`ROSTER_OF`), never
+through this process; the events must be in the read models' schema, as every rebuild has
+them. (A rebuild from another store gets the lines as they are.)
 Any other event of a kept area (roster review, correction, map, erasure) first writes that
 area's row and then runs the live projector on it; household events (their rows reference
 `areas`) and the rebuild's end write every kept row. Past `KEEP_AREAS` rows the kept ones
@@ -32,7 +34,7 @@ from gx_kernel.projections import rebuild_scratch
 ROSTER_READ = "jsonb_build_object('area_id', substr(stream_id, 6), 'entries_of', id)"
 ROSTER_OF = "entries_of"
 
-KEEP_AREAS = 50_000  # a bound on the rebuild's memory (a roster read from memory: ~15 KB)
+KEEP_AREAS = 50_000  # a bound on the rebuild's memory (~15 KB per kept roster from a memory store)
 
 # the row's columns, in the INSERT's order, with their SQL types
 _COLUMNS = (("area_id", "uuid"), ("survey_year", "int"), ("area_code", "text"),
@@ -131,9 +133,11 @@ async def flush(conn: Any, s: str, areas: Areas, only: uuid.UUID | None = None) 
     columns.append([k.row["roster_of"] for k in batch])
     names = ", ".join(name for name, _ in _COLUMNS)
     arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(_COLUMNS, 1))
-    values = ", ".join(  # a roster read without its lines: those of its event's row
-        f"coalesce((SELECT e.data->'entries' FROM {s}.events e WHERE e.id = r.roster_of),"
-        f" r.roster)" if name == "roster" else name for name, _ in _COLUMNS)
+    values = ", ".join(  # a roster read without its lines: those of its event's row (an event
+        # not found there gives NULL, refused by the column: never an empty roster in silence)
+        f"CASE WHEN r.roster_of IS NULL THEN r.roster ELSE (SELECT e.data->'entries' FROM"
+        f" {s}.events e WHERE e.id = r.roster_of) END" if name == "roster" else name
+        for name, _ in _COLUMNS)
     # in the order folded, as the live INSERTs ran: the first of two same-coded areas wins
     await conn.execute(
         f"INSERT INTO {s}.areas ({names}) SELECT {values} FROM unnest({arrays},"
