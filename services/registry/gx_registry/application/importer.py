@@ -33,6 +33,7 @@ from gx_contracts.events.registry import (
 )
 from gx_contracts.ids import stream_id
 from gx_kernel.eventstore import NewEvent
+from gx_kernel.heap import bulk_work
 from gx_kernel.ordered import Turn, in_order
 from gx_kernel.uow import UnitOfWork
 
@@ -109,6 +110,12 @@ async def _stage(pool: Any, s: str, batch_id: uuid.UUID, stage: str, **cols: Any
 async def run_import(store: Any, b: Batch, path: Path, progress: Progress | None = None
                      ) -> ImportResult:
     """The whole import of one file already on disk (its ImportStarted event written)."""
+    with bulk_work():  # the collector's full passes over the process: 10% of an import
+        return await _run_import(store, b, path, progress)
+
+
+async def _run_import(store: Any, b: Batch, path: Path, progress: Progress | None
+                      ) -> ImportResult:
     pool, s = store.pool, store.schema
     started = time.perf_counter()
     result = ImportResult(b.batch_id)
