@@ -34,8 +34,11 @@ on a fresh copy of it:
   closed by their 注销/吊销 rows.
 Later (README has the current figures): events appended by COPY, chunks overlapped
 (2026-12-02: 86.1 s); the read stage in worker processes (2026-12-03: 71.9–91.8 s, read 17.5 s
-against 30.2 s in one process that day). Next steps: the push-down as a rule per level instead
-of a rewrite of every row; smaller events (the source's nulls, the file digest per event).
+against 30.2 s in one process that day); 2026-12-04 with deploy's PostgreSQL parameters and
+the import under gx_kernel.heap.bulk_work: 53.3–68.8 s in eight runs (median 62 s). Next steps:
+the push-down as a rule per level instead of a rewrite of every row; smaller events (the
+source's nulls, the file digest per event); the write stage's Python (events built and
+validated one by one, asyncpg's array encoding).
 """
 from __future__ import annotations
 
