@@ -139,12 +139,17 @@ async def _apply(conn: Any, schema: str, migrations: list[Migration]) -> list[Mi
     return done
 
 
+async def server_has_lz4(conn: Any) -> bool:
+    """Whether the server was built with lz4 (a column may then be set to it)."""
+    return bool(await conn.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                                    " WHERE name = 'default_toast_compression'"))
+
+
 async def prefer_lz4(conn: Any, schema: str) -> int:
     """Set lz4 on the schema's compressible columns left at the default compression, where the
     server was built with lz4 (the embedded build is not: nothing changes there). Returns the
     number of columns changed."""
-    if not await conn.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
-                               " WHERE name = 'default_toast_compression'"):
+    if not await server_has_lz4(conn):
         return 0
     rows = await conn.fetch(
         "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) AS columns"

@@ -138,15 +138,14 @@ async def test_compressible_columns_take_lz4_where_the_server_has_it(pool, schem
     """After the migrations every text/jsonb column of the schema compresses with lz4 (when the
     server was built with it; else all stay at the default), rows from before stay as they
     were, and another start changes nothing."""
-    from gx_kernel.migrations import prefer_lz4
+    from gx_kernel.migrations import prefer_lz4, server_has_lz4
 
     big = "天堂村" * 2000  # compressed when stored: over the TOAST threshold
     async with pool.acquire() as conn:
         await conn.execute(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.items ("
                            f"id integer PRIMARY KEY, label text NOT NULL)")
         await conn.execute(f"INSERT INTO {schema}.items VALUES (0, $1)", big)
-        lz4 = await conn.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
-                                  " WHERE name = 'default_toast_compression'")
+        lz4 = await server_has_lz4(conn)
     (service_dir / "0001_initial.sql").write_text(
         "CREATE TABLE IF NOT EXISTS items (id integer PRIMARY KEY, label text NOT NULL);"
         "INSERT INTO items VALUES (1, repeat('天堂村', 2000));", encoding="utf-8")

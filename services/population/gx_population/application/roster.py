@@ -140,7 +140,6 @@ async def record_review(rt: ServiceRuntime, p: Principal, area_id: uuid.UUID,
                                participants=cmd.participants, added=cmd.added,
                                removed=[RosterRemoval(entry_id=r.entry_id, reason=r.reason)
                                         for r in cmd.removed], note=cmd.note)
-        # on the area's own stream: a rebuild takes the roster's area from it (ROSTER_READ)
         uow.collect(stream_id("area", area_id), area["version"],
                     [NewEvent(**event_fields(event))], metadata(p, key))
         stored = await uow.flush()
